@@ -1,0 +1,45 @@
+import type { ModelDefinition } from '../contract/index.js'
+
+/** A model from the config file, normalized; the store assigns its id. */
+export type ModelSpec = Omit<ModelDefinition, 'id'>
+
+/** The whole configuration after flags > environment > file > defaults, validated, normalized and frozen. */
+export interface CortexConfig {
+  /** Absolute path of the config file read, or null when none was given. */
+  configPath: string | null
+  dataDir: string
+  server: {
+    host: string
+    port: number
+    allowedHosts: string[]
+    corsOrigins: string[]
+    bodyLimit: number
+    /** How long SIGINT/SIGTERM waits for in-flight requests. */
+    shutdownTimeoutMs: number
+    /** `--allow-remote`: permits binding a non-loopback address while /v1 is keyless. */
+    allowRemote: boolean
+  }
+  auth: { required: boolean; allowLoopbackWithoutKey: boolean }
+  metrics: { port: number | null }
+  logging: { prompts: boolean; level: string }
+  /** llamaServer: from the file, else CORTEX_LLAMA_SERVER, else null (the process driver then looks on PATH). */
+  engines: { stopOnExit: boolean; llamaServer: string | null }
+  models: ModelSpec[]
+}
+
+/** What `cortex serve` was told on its command line; undefined = not given. */
+export interface CliFlags {
+  config?: string
+  dataDir?: string
+  host?: string
+  port?: number
+  allowRemote?: boolean
+}
+
+/** One problem in a config file: where, and what was expected there. */
+export interface ConfigIssue {
+  file: string
+  /** JSON-pointer-like path inside the file, e.g. `/models/0/ttl`. */
+  path: string
+  expected: string
+}

@@ -1,0 +1,111 @@
+import Type, { type Static } from 'typebox'
+
+/** `500ms`, `30s`, `30m`, `2h`, `30d`; a bare number is seconds; `0` is never. */
+export const Duration = Type.Union([Type.Number({ minimum: 0 }), Type.String({ pattern: '^\\d+(\\.\\d+)?(ms|s|m|h|d)?$' })], {
+  description: 'a duration: 500ms, 30s, 30m, 2h, 30d; a bare number is seconds; 0 is never',
+})
+
+/** `64MiB`, `512KB`, `1GiB`; a bare number is bytes. */
+export const ByteSize = Type.Union(
+  [Type.Integer({ minimum: 1 }), Type.String({ pattern: '^\\d+(\\.\\d+)?\\s*([KMGT]i?B|B)?$' })],
+  {
+    description: 'a size: 64MiB, 512KB, 1GiB; a bare number is bytes',
+  },
+)
+
+export const EngineKind = Type.Union([Type.Literal('llamacpp'), Type.Literal('vllm'), Type.Literal('openai')])
+export const RuntimeKind = Type.Union([Type.Literal('process'), Type.Literal('docker'), Type.Literal('remote')])
+
+export const GpuSelection = Type.Union([
+  Type.Literal('all'),
+  Type.Literal('none'),
+  Type.Array(Type.Union([Type.Integer({ minimum: 0 }), Type.String({ minLength: 1 })])),
+])
+
+export const ModelConfig = Type.Object(
+  {
+    name: Type.String({ minLength: 1, pattern: '^[A-Za-z0-9][A-Za-z0-9._:/-]*$', description: 'what clients send as "model"' }),
+    aliases: Type.Optional(Type.Array(Type.String({ minLength: 1, pattern: '^[A-Za-z0-9][A-Za-z0-9._:/-]*$' }))),
+    engine: EngineKind,
+    runtime: RuntimeKind,
+    source: Type.Optional(Type.String({ minLength: 1, description: 'GGUF path (llamacpp), HF repo id or local dir (vllm)' })),
+    args: Type.Optional(Type.Array(Type.String(), { description: 'extra engine flags, one string each; ${PORT} expands' })),
+    env: Type.Optional(Type.Record(Type.String(), Type.String())),
+    replicas: Type.Optional(Type.Integer({ minimum: 1, maximum: 64 })),
+    ttl: Type.Optional(Duration),
+    pinned: Type.Optional(Type.Boolean()),
+    maxConcurrent: Type.Optional(Type.Integer({ minimum: 1 })),
+    queue: Type.Optional(
+      Type.Object(
+        { size: Type.Optional(Type.Integer({ minimum: 0 })), timeout: Type.Optional(Duration) },
+        { additionalProperties: false },
+      ),
+    ),
+    startTimeout: Type.Optional(Duration),
+    gpus: Type.Optional(GpuSelection),
+    image: Type.Optional(Type.Union([Type.String({ minLength: 1 }), Type.Null()])),
+    baseUrl: Type.Optional(
+      Type.Union([Type.String({ pattern: '^https?://' }), Type.Array(Type.String({ pattern: '^https?://' }), { minItems: 1 })]),
+    ),
+    apiKey: Type.Optional(Type.String({ minLength: 1 })),
+    apiKeyEnv: Type.Optional(Type.String({ minLength: 1 })),
+    upstreamModel: Type.Optional(Type.String({ minLength: 1 })),
+  },
+  { additionalProperties: false },
+)
+export type ModelConfig = Static<typeof ModelConfig>
+
+export const ConfigFile = Type.Object(
+  {
+    server: Type.Optional(
+      Type.Object(
+        {
+          host: Type.Optional(Type.String({ minLength: 1 })),
+          port: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })),
+          allowedHosts: Type.Optional(Type.Array(Type.String())),
+          cors: Type.Optional(
+            Type.Object({ origins: Type.Optional(Type.Array(Type.String())) }, { additionalProperties: false }),
+          ),
+          bodyLimit: Type.Optional(ByteSize),
+          shutdownTimeout: Type.Optional(Duration),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    auth: Type.Optional(
+      Type.Object(
+        { required: Type.Optional(Type.Boolean()), allowLoopbackWithoutKey: Type.Optional(Type.Boolean()) },
+        { additionalProperties: false },
+      ),
+    ),
+    limits: Type.Optional(
+      Type.Object({ redis: Type.Optional(Type.Union([Type.String(), Type.Null()])) }, { additionalProperties: false }),
+    ),
+    metrics: Type.Optional(
+      Type.Object(
+        { port: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: 65535 }), Type.Null()])) },
+        { additionalProperties: false },
+      ),
+    ),
+    logging: Type.Optional(
+      Type.Object(
+        {
+          prompts: Type.Optional(Type.Boolean()),
+          level: Type.Optional(
+            Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l))),
+          ),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    engines: Type.Optional(
+      Type.Object(
+        { stopOnExit: Type.Optional(Type.Boolean()), llamaServer: Type.Optional(Type.Union([Type.String(), Type.Null()])) },
+        { additionalProperties: false },
+      ),
+    ),
+    models: Type.Optional(Type.Array(ModelConfig)),
+  },
+  { additionalProperties: false },
+)
+export type ConfigFile = Static<typeof ConfigFile>

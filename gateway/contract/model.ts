@@ -1,0 +1,76 @@
+import type { Static } from 'typebox'
+import type { EngineKind, RuntimeKind } from './config.js'
+
+export type Engine = Static<typeof EngineKind>
+export type Runtime = Static<typeof RuntimeKind>
+
+/** A model definition after validation and normalization: durations in ms, paths absolute, defaults filled. */
+export interface ModelDefinition {
+  /** Server-assigned opaque id (stable across restarts for the same name). */
+  id: string
+  name: string
+  aliases: string[]
+  engine: Engine
+  runtime: Runtime
+  /** Absolute GGUF path for llamacpp; HF repo id or absolute dir for vllm; undefined for remote. */
+  source?: string
+  args: string[]
+  env: Record<string, string>
+  replicas: number
+  /** Idle time before stop, ms; 0 = never. */
+  ttlMs: number
+  pinned: boolean
+  /** Per replica; undefined = no gateway cap. */
+  maxConcurrent?: number
+  queue: { size: number; timeoutMs: number }
+  startTimeoutMs: number
+  gpus: 'all' | 'none' | Array<number | string>
+  image?: string
+  /** remote runtime: one base URL (including /v1) per replica. */
+  baseUrls: string[]
+  /** remote runtime: resolved key (from apiKey or the apiKeyEnv variable). Never logged. */
+  apiKey?: string
+  upstreamModel?: string
+  /** 'config' = declared in the config file (read-only on the admin API); 'api' = created at runtime. */
+  origin: 'config' | 'api'
+}
+
+/** `stopped → starting → loading → running`, `running → stopping → stopped`, any → `failed`. */
+export type EngineState = 'stopped' | 'starting' | 'loading' | 'running' | 'stopping' | 'failed'
+
+export interface ReplicaStatus {
+  index: number
+  state: EngineState
+  /** e.g. http://127.0.0.1:41234 — the engine's root, without /v1. */
+  url?: string
+  pid?: number
+  inFlight: number
+}
+
+export interface ModelStatus {
+  id: string
+  name: string
+  aliases: string[]
+  engine: Engine
+  runtime: Runtime
+  state: EngineState
+  replicas: ReplicaStatus[]
+  /** n_ctx the engine reports once running (or the GGUF's trained context when known), else null. */
+  contextLength: number | null
+  /** Plain-words reason of the last failed start, with the fix, and the last log lines. */
+  diagnosis: Diagnosis | null
+  consecutiveFailures: number
+  /** When a failed model may be started again automatically (epoch ms), else null. */
+  retryAt: number | null
+  lastUsedAt: number | null
+  pinned: boolean
+}
+
+export interface Diagnosis {
+  /** Short machine-readable cause: model_file_missing, not_gguf, port_in_use, out_of_memory, unknown_flag, exited, start_timeout, … */
+  cause: string
+  /** What went wrong and what to do, in words. */
+  message: string
+  exitCode: number | null
+  logTail: string[]
+}

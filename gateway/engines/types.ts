@@ -1,0 +1,62 @@
+import type { Dispatcher } from 'undici'
+import type { ModelDefinition, ModelStatus } from '../contract/index.js'
+
+/** Where one admitted request goes. */
+export interface UpstreamTarget {
+  /** Model name as configured (not the alias the client used). */
+  model: string
+  replica: number
+  /** Engine root for process/docker (`http://127.0.0.1:PORT`, requests go to `${root}/v1/...`);
+   *  for remote, the configured base URL which already includes `/v1`. */
+  baseUrl: string
+  /** One keep-alive pool per upstream, owned by the engine manager. */
+  dispatcher: Dispatcher
+  /** Remote only: sent as `Authorization: Bearer …` upstream. */
+  apiKey?: string
+  /** Remote only: rewrite the body's `model` to this, and back in responses. */
+  upstreamModel?: string
+}
+
+/** A slot on a replica; release exactly once when the response is done (or failed, or aborted). */
+export interface Lease {
+  target: UpstreamTarget
+  /** Milliseconds spent waiting for a cold start or a queue slot. */
+  waitedMs: number
+  release(): void
+}
+
+/** What the HTTP layer needs from the engine manager. */
+export interface ModelRegistry {
+  /** By name or alias. */
+  resolve(nameOrAlias: string): ModelDefinition | undefined
+  /** Every model with its live state (for /v1/models and /readyz). */
+  statuses(): ModelStatus[]
+  /**
+   * Admits one request for `model`: starts it if stopped (concurrent callers join the same start),
+   * waits for a running replica with a free slot (round-robin, FIFO queue), all bounded.
+   * Rejects with CortexError: model_loading (start outlasted the wait; the start goes on),
+   * model_start_failed (with the diagnosis), queue_full, queue_timeout; or the signal's reason.
+   */
+  acquire(model: string, signal: AbortSignal): Promise<Lease>
+}
+
+/** One row per proxied request, written in batches off the request path. */
+export interface UsageRecord {
+  ts: number
+  requestId: string
+  model: string
+  replica: number | null
+  endpoint: string
+  status: number
+  stream: boolean
+  promptTokens: number | null
+  completionTokens: number | null
+  ttftMs: number | null
+  totalMs: number
+  bytesIn: number
+  bytesOut: number
+}
+
+export interface UsageSink {
+  record(row: UsageRecord): void
+}

@@ -1,0 +1,39 @@
+import type { ModelDefinition } from '../contract/index.js'
+import type { ModelSpec } from '../config/types.js'
+import type { UsageSink } from '../engines/types.js'
+
+export interface ModelRepo {
+  /** Upserts the config file's models (origin 'config'), removes config models no longer in the file
+   *  (their usage rows stay), keeps API-created ones; ids are stable per name. Returns every model. */
+  syncFromConfig(specs: ModelSpec[]): ModelDefinition[]
+  list(): ModelDefinition[]
+}
+
+/** A native engine process Cortex started, so a killed Cortex's leftovers can be reaped at the next start. */
+export interface EngineProcessRecord {
+  pid: number
+  modelId: string
+  replica: number
+  /** argv[0] and args as spawned, to check a PID still belongs to the same program before killing it. */
+  command: string[]
+  startedAt: number
+}
+
+export interface PidRepo {
+  add(rec: EngineProcessRecord): void
+  remove(pid: number): void
+  list(): EngineProcessRecord[]
+}
+
+export interface UsageWriter extends UsageSink {
+  /** Writes what is buffered in one transaction. */
+  flush(): void
+}
+
+export interface Store {
+  models: ModelRepo
+  pids: PidRepo
+  usage: UsageWriter
+  /** Flushes usage, closes the database and releases the data-directory lock. */
+  close(): void
+}
