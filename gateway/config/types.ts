@@ -41,5 +41,8 @@ export interface ConfigIssue {
   file: string
   /** JSON-pointer-like path inside the file, e.g. `/models/0/ttl`. */
   path: string
+  /** 1-based line in the file, when known. */
+  line: number | null
+  /** What was expected there, in words (may include what was found). */
   expected: string
 }

@@ -1,0 +1,108 @@
+import path from 'node:path'
+import type { ConfigFile, ModelConfig } from '../contract/index.js'
+import { parseByteSize, parseDuration } from './duration.js'
+import type { CortexConfig, ModelSpec } from './types.js'
+
+export const DEFAULTS = {
+  host: '127.0.0.1',
+  port: 31313,
+  bodyLimit: 64 * 1024 * 1024,
+  shutdownTimeoutMs: 30_000,
+  logLevel: 'info',
+  model: { replicas: 1, ttlMs: 0, queueSize: 32, queueTimeoutMs: 60_000, startTimeoutMs: 5 * 60_000 },
+} as const
+
+/** Values from flags and environment, already resolved; each one given here beats the file. */
+export interface Overrides {
+  configPath: string | null
+  dataDir: string
+  host?: string
+  port?: number
+  allowRemote?: boolean
+  /** CORTEX_LLAMA_SERVER, used only when the file sets no engines.llamaServer. */
+  llamaServer?: string
+}
+
+export interface NormalizeContext {
+  /** Relative paths in the file resolve from here (the config file's folder). */
+  baseDir: string
+  /** Relative paths from flags and environment resolve from here. */
+  cwd: string
+  env: NodeJS.ProcessEnv
+  exists(path: string): boolean
+}
+
+/** A schema-valid, rule-checked file plus overrides → the configuration, with defaults, ms, bytes and absolute paths. */
+export function buildConfig(file: ConfigFile, overrides: Overrides, ctx: NormalizeContext): CortexConfig {
+  const server = file.server ?? {}
+  const fileLlamaServer = file.engines?.llamaServer
+  return {
+    configPath: overrides.configPath,
+    dataDir: overrides.dataDir,
+    server: {
+      host: overrides.host ?? server.host ?? DEFAULTS.host,
+      port: overrides.port ?? server.port ?? DEFAULTS.port,
+      allowedHosts: server.allowedHosts ?? [],
+      corsOrigins: server.cors?.origins ?? [],
+      bodyLimit: server.bodyLimit === undefined ? DEFAULTS.bodyLimit : parseByteSize(server.bodyLimit),
+      shutdownTimeoutMs:
+        server.shutdownTimeout === undefined ? DEFAULTS.shutdownTimeoutMs : parseDuration(server.shutdownTimeout),
+      allowRemote: overrides.allowRemote ?? false,
+    },
+    auth: { required: file.auth?.required ?? true, allowLoopbackWithoutKey: file.auth?.allowLoopbackWithoutKey ?? false },
+    metrics: { port: file.metrics?.port ?? null },
+    logging: { prompts: file.logging?.prompts ?? false, level: file.logging?.level ?? DEFAULTS.logLevel },
+    engines: {
+      stopOnExit: file.engines?.stopOnExit ?? true,
+      llamaServer:
+        fileLlamaServer != null
+          ? resolveCommand(fileLlamaServer, ctx.baseDir)
+          : overrides.llamaServer !== undefined
+            ? resolveCommand(overrides.llamaServer, ctx.cwd)
+            : null,
+    },
+    models: (file.models ?? []).map((m) => toModelSpec(m, ctx)),
+  }
+}
+
+function toModelSpec(m: ModelConfig, ctx: NormalizeContext): ModelSpec {
+  const apiKey = m.apiKey ?? (m.apiKeyEnv === undefined ? undefined : ctx.env[m.apiKeyEnv])
+  return {
+    name: m.name,
+    aliases: m.aliases ?? [],
+    engine: m.engine,
+    runtime: m.runtime,
+    ...(m.source !== undefined && { source: resolveSource(m, m.source, ctx) }),
+    args: m.args ?? [],
+    env: m.env ?? {},
+    replicas: m.replicas ?? DEFAULTS.model.replicas,
+    ttlMs: m.ttl === undefined ? DEFAULTS.model.ttlMs : parseDuration(m.ttl),
+    pinned: m.pinned ?? false,
+    ...(m.maxConcurrent !== undefined && { maxConcurrent: m.maxConcurrent }),
+    queue: {
+      size: m.queue?.size ?? DEFAULTS.model.queueSize,
+      timeoutMs: m.queue?.timeout === undefined ? DEFAULTS.model.queueTimeoutMs : parseDuration(m.queue.timeout),
+    },
+    startTimeoutMs: m.startTimeout === undefined ? DEFAULTS.model.startTimeoutMs : parseDuration(m.startTimeout),
+    gpus: m.gpus ?? 'all',
+    ...(m.image != null && { image: m.image }),
+    baseUrls: m.baseUrl === undefined ? [] : typeof m.baseUrl === 'string' ? [m.baseUrl] : m.baseUrl,
+    ...(apiKey !== undefined && { apiKey }),
+    ...(m.upstreamModel !== undefined && { upstreamModel: m.upstreamModel }),
+    origin: 'config',
+  }
+}
+
+const HF_REPO_ID = /^[A-Za-z0-9][\w.-]*\/[\w.-]+$/
+
+/** GGUF paths and local dirs resolve from the file's folder; vLLM's `org/name` stays a repo id unless that path exists. */
+function resolveSource(m: ModelConfig, source: string, ctx: NormalizeContext): string {
+  const local = path.resolve(ctx.baseDir, source)
+  if (m.engine === 'vllm' && HF_REPO_ID.test(source) && !ctx.exists(local)) return source
+  return local
+}
+
+/** A value with a path separator is a path (resolved from `base`); a bare name is a command looked up on PATH. */
+function resolveCommand(value: string, base: string): string {
+  return /[\\/]/.test(value) ? path.resolve(base, value) : value
+}

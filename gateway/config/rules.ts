@@ -1,0 +1,106 @@
+import type { ModelConfig } from '../contract/index.js'
+import { joinPointer, type Problem } from './issues.js'
+import { isValidModel } from './schema.js'
+
+const RUNTIMES_BY_ENGINE: Record<ModelConfig['engine'], ReadonlyArray<ModelConfig['runtime']>> = {
+  llamacpp: ['process', 'docker', 'remote'],
+  vllm: ['process', 'docker', 'remote'],
+  openai: ['docker', 'remote'],
+}
+
+const SOURCE_KIND: Partial<Record<ModelConfig['engine'], string>> = {
+  llamacpp: 'the path of a GGUF file',
+  vllm: 'a Hugging Face repo id or a local model directory',
+}
+
+const NAME_REASON = "it passes the model's name and aliases, so responses carry the name clients asked for"
+/** Flags Cortex sets itself on llama-server / vllm serve; a second copy would fight with them. */
+const MANAGED_FLAGS: Record<string, string> = {
+  '--host': 'it binds engines to 127.0.0.1, behind the gateway',
+  '--port': 'it picks a free port for each replica (write ${PORT} where another flag needs that port)',
+  '-m': 'it passes "source" as the model',
+  '--model': 'it passes "source" as the model',
+  '--alias': NAME_REASON,
+  '-a': NAME_REASON,
+  '--served-model-name': NAME_REASON,
+}
+
+/**
+ * The rules a schema cannot say: unique names, engine × runtime pairs, fields a runtime needs or forbids,
+ * managed flags, API keys. Names are checked on every entry that has them; the rest only on schema-valid models.
+ */
+export function crossFieldProblems(models: unknown, env: NodeJS.ProcessEnv): Problem[] {
+  if (!Array.isArray(models)) return []
+  return [
+    ...uniqueNameProblems(models),
+    ...models.flatMap((model, index) => (isValidModel(model) ? modelProblems(model, `/models/${index}`, env) : [])),
+  ]
+}
+
+function uniqueNameProblems(models: unknown[]): Problem[] {
+  const owners = new Map<string, string>()
+  const problems: Problem[] = []
+  models.forEach((model, index) => {
+    if (typeof model !== 'object' || model === null) return
+    const { name, aliases } = model as { name?: unknown; aliases?: unknown }
+    const names = [
+      { value: name, path: `/models/${index}/name`, what: 'name' },
+      ...(Array.isArray(aliases) ? aliases : []).map((alias: unknown, j) => ({
+        value: alias,
+        path: `/models/${index}/aliases/${j}`,
+        what: 'alias',
+      })),
+    ]
+    for (const { value, path, what } of names) {
+      if (typeof value !== 'string') continue
+      const owner = owners.get(value)
+      if (owner)
+        problems.push({ path, expected: `${what} "${value}" is already used by ${owner}; names and aliases must be unique` })
+      else owners.set(value, `models[${index}]${typeof name === 'string' ? ` (${name})` : ''}`)
+    }
+  })
+  return problems
+}
+
+function modelProblems(model: ModelConfig, at: string, env: NodeJS.ProcessEnv): Problem[] {
+  const problems: Problem[] = []
+  const add = (path: string, expected: string) => problems.push({ path, expected })
+  const { engine, runtime } = model
+  const runtimes = RUNTIMES_BY_ENGINE[engine]
+  if (!runtimes.includes(runtime)) {
+    add(
+      `${at}/runtime`,
+      `engine ${engine} cannot run on runtime ${runtime} (${engine}×${runtime}); use one of ${runtimes.join(', ')}`,
+    )
+  }
+  const sourceKind = SOURCE_KIND[engine]
+  if (sourceKind && runtime !== 'remote' && model.source === undefined) {
+    add(at, `missing required key "source": ${engine} on runtime ${runtime} needs ${sourceKind}`)
+  }
+  if (runtime === 'remote' && model.source !== undefined) {
+    add(`${at}/source`, 'runtime remote does not use "source" (the remote endpoint serves its own model); remove it')
+  }
+  if (runtime === 'remote' && model.baseUrl === undefined) {
+    add(at, 'missing required key "baseUrl": runtime remote needs the endpoint\'s URL, including /v1')
+  }
+  if (runtime !== 'remote' && model.baseUrl !== undefined) {
+    add(
+      `${at}/baseUrl`,
+      `runtime ${runtime} does not use "baseUrl" (Cortex starts the engine itself); remove it or use runtime remote`,
+    )
+  }
+  if (runtime !== 'docker' && model.image !== undefined && model.image !== null) {
+    add(`${at}/image`, `runtime ${runtime} does not use "image"; remove it or use runtime docker`)
+  }
+  ;(model.args ?? []).forEach((arg, j) => {
+    const flag = arg.split('=', 1)[0]!
+    const reason = MANAGED_FLAGS[flag]
+    if (reason !== undefined) add(joinPointer(at, 'args', j), `"${flag}" is managed by Cortex: ${reason}; remove it`)
+  })
+  if (model.apiKey !== undefined && model.apiKeyEnv !== undefined) {
+    add(`${at}/apiKeyEnv`, 'set either "apiKey" or "apiKeyEnv", not both')
+  } else if (model.apiKeyEnv !== undefined && !env[model.apiKeyEnv]) {
+    add(`${at}/apiKeyEnv`, `environment variable ${model.apiKeyEnv} is not set (named by apiKeyEnv)`)
+  }
+  return problems
+}

@@ -1,0 +1,99 @@
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import Database from 'better-sqlite3'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { migrate, migrations, type Migration } from './migrations.js'
+import { openStore } from './open.js'
+
+let dir: string
+let dbFile: string
+beforeEach(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cortex-migrate-'))
+  dbFile = path.join(dir, 'cortex.db')
+})
+afterEach(() => {
+  fs.rmSync(dir, { recursive: true, force: true })
+})
+
+const now = () => Date.UTC(2025, 0, 31, 12, 0, 0)
+const tables = (db: Database.Database) =>
+  (db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name").all() as Array<{ name: string }>).map(
+    (r) => r.name,
+  )
+
+describe('migrations', () => {
+  it('are numbered 1, 2, 3… with no gap', () => {
+    expect(migrations.map((m) => m.version)).toEqual(migrations.map((_, i) => i + 1))
+  })
+
+  it('bring a fresh database to v1 without a backup', () => {
+    const db = new Database(dbFile)
+    expect(migrate(db, { dataDir: dir, now })).toEqual({ from: 0, to: 1, backup: null })
+    expect(db.pragma('user_version', { simple: true })).toBe(1)
+    expect(tables(db)).toEqual(['engine_processes', 'models', 'settings', 'usage'])
+    const indexes = db.prepare("SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'usage' ORDER BY name").all()
+    expect(indexes).toEqual([{ name: 'usage_model_ts' }, { name: 'usage_ts' }])
+    db.close()
+    expect(fs.existsSync(path.join(dir, 'backups'))).toBe(false)
+  })
+
+  it('leave a current database alone', () => {
+    openStore(dir).close()
+    const db = new Database(dbFile)
+    expect(migrate(db, { dataDir: dir, now })).toEqual({ from: 1, to: 1, backup: null })
+    db.close()
+  })
+
+  it('back up an existing database before migrating it, including rows still in the WAL', () => {
+    const old = new Database(dbFile)
+    old.pragma('journal_mode = WAL')
+    old.pragma('wal_autocheckpoint = 0')
+    old.exec("CREATE TABLE legacy (x TEXT); INSERT INTO legacy VALUES ('kept')")
+    expect(fs.statSync(`${dbFile}-wal`).size).toBeGreaterThan(0)
+
+    openStore(dir, { now }).close()
+    old.close()
+
+    const backup = path.join(dir, 'backups', 'cortex.db.v0-2025-01-31T12-00-00-000Z.bak')
+    const copy = new Database(backup, { readonly: true })
+    expect(copy.pragma('user_version', { simple: true })).toBe(0)
+    expect(copy.prepare('SELECT x FROM legacy').all()).toEqual([{ x: 'kept' }])
+    expect(tables(copy)).toEqual(['legacy'])
+    copy.close()
+  })
+
+  it('apply later migrations after a backup named by the old version, each in a transaction', () => {
+    openStore(dir).close()
+    const db = new Database(dbFile)
+    const failing: Migration[] = [
+      ...migrations,
+      {
+        version: 2,
+        up: (d) => {
+          d.exec('CREATE TABLE half_done (x)')
+          throw new Error('migration 2 broke')
+        },
+      },
+    ]
+    expect(() => migrate(db, { dataDir: dir, now, list: failing })).toThrow('migration 2 broke')
+    expect(db.pragma('user_version', { simple: true })).toBe(1)
+    expect(tables(db)).not.toContain('half_done')
+    expect(fs.readdirSync(path.join(dir, 'backups'))).toEqual(['cortex.db.v1-2025-01-31T12-00-00-000Z.bak'])
+
+    const working: Migration[] = [...migrations, { version: 2, up: (d) => d.exec('CREATE TABLE keys (id TEXT PRIMARY KEY)') }]
+    const later = () => now() + 1000
+    expect(migrate(db, { dataDir: dir, now: later, list: working })).toMatchObject({ from: 1, to: 2 })
+    expect(tables(db)).toContain('keys')
+    db.close()
+  })
+
+  it('refuse a database newer than the code', () => {
+    const db = new Database(dbFile)
+    db.pragma('user_version = 7')
+    expect(() => migrate(db, { dataDir: dir, now })).toThrow(
+      'database schema v7 is newer than this Cortex (knows v1): upgrade Cortex or use another --data-dir',
+    )
+    db.close()
+  })
+})

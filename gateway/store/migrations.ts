@@ -1,0 +1,108 @@
+import fs from 'node:fs'
+import path from 'node:path'
+import type Database from 'better-sqlite3'
+
+export interface Migration {
+  version: number
+  up(db: Database.Database): void
+}
+
+/** Numbered, append-only; `PRAGMA user_version` records the last one applied. Never edit a shipped one. */
+export const migrations: readonly Migration[] = [
+  {
+    version: 1,
+    up: (db) =>
+      db.exec(`
+        CREATE TABLE models (
+          id TEXT PRIMARY KEY,
+          name TEXT NOT NULL UNIQUE,
+          origin TEXT NOT NULL CHECK (origin IN ('config', 'api')),
+          definition TEXT NOT NULL CHECK (json_valid(definition)),
+          created_at INTEGER NOT NULL,
+          updated_at INTEGER NOT NULL
+        ) STRICT;
+        CREATE TABLE usage (
+          id INTEGER PRIMARY KEY,
+          ts INTEGER NOT NULL,
+          request_id TEXT NOT NULL,
+          model TEXT NOT NULL,
+          replica INTEGER,
+          endpoint TEXT NOT NULL,
+          status INTEGER NOT NULL,
+          stream INTEGER NOT NULL,
+          prompt_tokens INTEGER,
+          completion_tokens INTEGER,
+          ttft_ms REAL,
+          total_ms REAL NOT NULL,
+          bytes_in INTEGER NOT NULL,
+          bytes_out INTEGER NOT NULL
+        ) STRICT;
+        CREATE INDEX usage_ts ON usage (ts);
+        CREATE INDEX usage_model_ts ON usage (model, ts);
+        CREATE TABLE engine_processes (
+          pid INTEGER PRIMARY KEY,
+          model_id TEXT NOT NULL,
+          replica INTEGER NOT NULL,
+          command TEXT NOT NULL CHECK (json_valid(command)),
+          started_at INTEGER NOT NULL
+        ) STRICT;
+        CREATE TABLE settings (
+          key TEXT PRIMARY KEY,
+          value TEXT NOT NULL
+        ) STRICT;
+      `),
+  },
+]
+
+export interface MigrateOptions {
+  /** Where `backups/` goes. */
+  dataDir: string
+  now: () => number
+  list?: readonly Migration[]
+}
+
+export interface MigrateResult {
+  from: number
+  to: number
+  /** The backup copy taken before migrating, or null for a fresh database or one already current. */
+  backup: string | null
+}
+
+/** Brings the schema to the newest version, after a backup copy of a database that already holds data. */
+export function migrate(db: Database.Database, { dataDir, now, list = migrations }: MigrateOptions): MigrateResult {
+  const from = db.pragma('user_version', { simple: true }) as number
+  const latest = list.at(-1)?.version ?? 0
+  if (from > latest) {
+    throw new Error(
+      `database schema v${from} is newer than this Cortex (knows v${latest}): upgrade Cortex or use another --data-dir`,
+    )
+  }
+  const pending = list.filter((m) => m.version > from)
+  if (pending.length === 0) return { from, to: from, backup: null }
+  const backup = isEmpty(db) ? null : backupTo(db, path.join(dataDir, 'backups'), `cortex.db.v${from}-${timestamp(now())}.bak`)
+  for (const migration of pending) {
+    db.transaction(() => {
+      migration.up(db)
+      db.pragma(`user_version = ${migration.version}`)
+    })()
+  }
+  return { from, to: latest, backup }
+}
+
+function isEmpty(db: Database.Database): boolean {
+  const { n } = db.prepare("SELECT count(*) AS n FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%'").get() as { n: number }
+  return n === 0
+}
+
+/** VACUUM INTO writes a consistent copy (WAL content included) synchronously, inside the open connection. */
+function backupTo(db: Database.Database, dir: string, name: string): string {
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 })
+  const file = path.join(dir, name)
+  db.prepare('VACUUM INTO ?').run(file)
+  return file
+}
+
+/** 2025-01-31T12-00-00-000Z: an ISO time that is a valid file name everywhere. */
+function timestamp(ms: number): string {
+  return new Date(ms).toISOString().replace(/[:.]/g, '-')
+}

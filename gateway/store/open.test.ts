@@ -1,0 +1,110 @@
+import { spawn, spawnSync } from 'node:child_process'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import Database from 'better-sqlite3'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { isAlive } from './lock.js'
+import { openStore } from './open.js'
+
+let dir: string
+beforeEach(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cortex-store-'))
+})
+afterEach(() => {
+  fs.rmSync(dir, { recursive: true, force: true })
+})
+
+const lockFile = () => path.join(dir, 'cortex.lock')
+
+describe('openStore', () => {
+  it('creates the data directory with mode 0700 and the database in WAL mode', () => {
+    const dataDir = path.join(dir, 'nested', 'data')
+    const store = openStore(dataDir)
+    store.close()
+    expect(fs.statSync(dataDir).mode & 0o777).toBe(0o700)
+    const db = new Database(path.join(dataDir, 'cortex.db'), { readonly: true })
+    expect(db.pragma('journal_mode', { simple: true })).toBe('wal')
+    expect(db.pragma('user_version', { simple: true })).toBe(1)
+    db.close()
+  })
+
+  it('holds the lock with its pid while open and releases it on close', () => {
+    const store = openStore(dir)
+    expect(fs.readFileSync(lockFile(), 'utf8')).toBe(String(process.pid))
+    store.close()
+    expect(fs.existsSync(lockFile())).toBe(false)
+    openStore(dir).close()
+  })
+
+  it('refuses a second open of the same data directory', () => {
+    const store = openStore(dir)
+    try {
+      expect(() => openStore(dir)).toThrow(
+        `another Cortex (pid ${process.pid}) is using the data directory ${dir}; stop it or use --data-dir`,
+      )
+    } finally {
+      store.close()
+    }
+  })
+
+  it('refuses a lock held by another live process', async () => {
+    const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' })
+    try {
+      fs.writeFileSync(lockFile(), String(child.pid))
+      expect(() => openStore(dir)).toThrow(`another Cortex (pid ${child.pid}) is using the data directory ${dir}`)
+      expect(fs.readFileSync(lockFile(), 'utf8')).toBe(String(child.pid))
+    } finally {
+      child.kill()
+      await new Promise((resolve) => child.once('exit', resolve))
+    }
+  })
+
+  it('takes over a stale lock left by a dead process', () => {
+    const { pid } = spawnSync(process.execPath, ['-e', ''])
+    expect(isAlive(pid!)).toBe(false)
+    fs.writeFileSync(lockFile(), String(pid))
+    const store = openStore(dir)
+    expect(fs.readFileSync(lockFile(), 'utf8')).toBe(String(process.pid))
+    store.close()
+  })
+
+  it('takes over an empty lock file (a crash between create and write)', () => {
+    fs.writeFileSync(lockFile(), '')
+    openStore(dir).close()
+  })
+
+  it('releases the lock when opening fails', () => {
+    const db = new Database(path.join(dir, 'cortex.db'))
+    db.pragma('user_version = 7')
+    db.close()
+    expect(() => openStore(dir)).toThrow(
+      'database schema v7 is newer than this Cortex (knows v1): upgrade Cortex or use another --data-dir',
+    )
+    expect(fs.existsSync(lockFile())).toBe(false)
+  })
+
+  it('flushes usage on close, and close twice is harmless', () => {
+    const store = openStore(dir)
+    store.usage.record({
+      ts: 1,
+      requestId: 'r1',
+      model: 'm',
+      replica: 0,
+      endpoint: '/v1/chat/completions',
+      status: 200,
+      stream: false,
+      promptTokens: 1,
+      completionTokens: 2,
+      ttftMs: null,
+      totalMs: 5,
+      bytesIn: 10,
+      bytesOut: 20,
+    })
+    store.close()
+    store.close()
+    const db = new Database(path.join(dir, 'cortex.db'), { readonly: true })
+    expect(db.prepare('SELECT request_id FROM usage').all()).toEqual([{ request_id: 'r1' }])
+    db.close()
+  })
+})

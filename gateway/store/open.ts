@@ -1,0 +1,58 @@
+import fs from 'node:fs'
+import path from 'node:path'
+import Database from 'better-sqlite3'
+import { pino, type Logger } from 'pino'
+import { acquireLock } from './lock.js'
+import { migrate } from './migrations.js'
+import { createModelRepo } from './models.js'
+import { createPidRepo } from './pids.js'
+import type { Store } from './types.js'
+import { createUsageWriter } from './usage.js'
+
+export interface OpenStoreOptions {
+  logger?: Logger
+  now?: () => number
+}
+
+/**
+ * Takes the data-directory lock first (one Cortex per data directory), then opens `cortex.db`
+ * (WAL) and migrates it. `close()` flushes usage, closes the database and releases the lock.
+ */
+export function openStore(dataDir: string, opts: OpenStoreOptions = {}): Store {
+  const logger = opts.logger ?? pino({ level: 'silent' })
+  const now = opts.now ?? Date.now
+  fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 })
+  const releaseLock = acquireLock(dataDir)
+  let db: Database.Database | undefined
+  try {
+    db = new Database(path.join(dataDir, 'cortex.db'))
+    db.pragma('journal_mode = WAL')
+    db.pragma('synchronous = NORMAL')
+    db.pragma('foreign_keys = ON')
+    db.pragma('busy_timeout = 5000')
+    const migrated = migrate(db, { dataDir, now })
+    if (migrated.from !== migrated.to) logger.info(migrated, 'database migrated')
+    const usage = createUsageWriter(db, { logger })
+    const openDb = db
+    let closed = false
+    return {
+      models: createModelRepo(db, now),
+      pids: createPidRepo(db),
+      usage,
+      close() {
+        if (closed) return
+        closed = true
+        try {
+          usage.close()
+          openDb.close()
+        } finally {
+          releaseLock()
+        }
+      },
+    }
+  } catch (err) {
+    db?.close()
+    releaseLock()
+    throw err
+  }
+}

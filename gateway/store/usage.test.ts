@@ -1,0 +1,175 @@
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import Database from 'better-sqlite3'
+import { pino } from 'pino'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import type { UsageRecord } from '../engines/types.js'
+import { migrate } from './migrations.js'
+import { createUsageWriter, type UsageBufferOptions } from './usage.js'
+
+let dir: string
+let dbFile: string
+let db: Database.Database
+let logs: Array<{ level: number; msg: string; [k: string]: unknown }>
+let logger: pino.Logger
+beforeEach(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cortex-usage-'))
+  dbFile = path.join(dir, 'cortex.db')
+  db = new Database(dbFile)
+  db.pragma('journal_mode = WAL')
+  migrate(db, { dataDir: dir, now: Date.now })
+  logs = []
+  logger = pino({ level: 'warn' }, { write: (line: string) => void logs.push(JSON.parse(line)) })
+})
+afterEach(() => {
+  db.close()
+  fs.rmSync(dir, { recursive: true, force: true })
+})
+
+const row = (i: number): UsageRecord => ({
+  ts: 1_700_000_000_000 + i,
+  requestId: `req-${i}`,
+  model: 'qwen',
+  replica: i % 2,
+  endpoint: '/v1/chat/completions',
+  status: 200,
+  stream: i % 2 === 0,
+  promptTokens: 10,
+  completionTokens: i,
+  ttftMs: 12.5,
+  totalMs: 100,
+  bytesIn: 300,
+  bytesOut: 900,
+})
+
+const count = () => (db.prepare('SELECT count(*) AS n FROM usage').get() as { n: number }).n
+const writer = (opts: Partial<UsageBufferOptions> = {}) => createUsageWriter(db, { logger, flushIntervalMs: 60_000, ...opts })
+
+/** Another connection holding the write lock makes our writes fail with SQLITE_BUSY at once. */
+function holdWriteLock(): () => void {
+  db.pragma('busy_timeout = 0')
+  const other = new Database(dbFile)
+  other.exec('BEGIN IMMEDIATE')
+  return () => {
+    other.exec('ROLLBACK')
+    other.close()
+  }
+}
+
+describe('UsageWriter', () => {
+  it('record() does not write synchronously; flush() writes every row with each column', () => {
+    const usage = writer()
+    usage.record(row(0))
+    usage.record({ ...row(1), replica: null, promptTokens: null, completionTokens: null, ttftMs: null, status: 499 })
+    expect(count()).toBe(0)
+    usage.flush()
+    expect(db.prepare('SELECT * FROM usage ORDER BY id').all()).toEqual([
+      {
+        id: 1,
+        ts: 1_700_000_000_000,
+        request_id: 'req-0',
+        model: 'qwen',
+        replica: 0,
+        endpoint: '/v1/chat/completions',
+        status: 200,
+        stream: 1,
+        prompt_tokens: 10,
+        completion_tokens: 0,
+        ttft_ms: 12.5,
+        total_ms: 100,
+        bytes_in: 300,
+        bytes_out: 900,
+      },
+      expect.objectContaining({
+        request_id: 'req-1',
+        replica: null,
+        prompt_tokens: null,
+        completion_tokens: null,
+        ttft_ms: null,
+        status: 499,
+        stream: 0,
+      }),
+    ])
+    usage.close()
+  })
+
+  it('flushes a full batch on the next turn of the event loop, not inside record()', async () => {
+    const usage = writer({ batchSize: 512 })
+    for (let i = 0; i < 512; i++) usage.record(row(i))
+    expect(count()).toBe(0)
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(count()).toBe(512)
+    usage.close()
+  })
+
+  it('flushes on its timer', async () => {
+    const usage = writer({ flushIntervalMs: 20 })
+    usage.record(row(0))
+    await vi.waitFor(() => expect(count()).toBe(1), { timeout: 2000, interval: 10 })
+    usage.close()
+  })
+
+  it('close() flushes what is buffered; rows recorded after close are dropped with a warning', () => {
+    const usage = writer()
+    for (let i = 0; i < 3; i++) usage.record(row(i))
+    usage.close()
+    expect(count()).toBe(3)
+    usage.record(row(9))
+    usage.flush()
+    expect(count()).toBe(3)
+    expect(logs).toEqual([
+      expect.objectContaining({ msg: 'usage row recorded after the store closed; dropped', requestId: 'req-9' }),
+    ])
+  })
+
+  it('keeps the rows when a write fails, logs it, and writes them on the next flush', () => {
+    const usage = writer()
+    const release = holdWriteLock()
+    usage.record(row(0))
+    usage.record(row(1))
+    usage.flush()
+    expect(logs).toEqual([
+      expect.objectContaining({ msg: 'writing usage rows failed; keeping them for the next try', buffered: 2 }),
+    ])
+    release()
+    usage.record(row(2))
+    usage.flush()
+    expect(count()).toBe(3)
+    usage.close()
+  })
+
+  it('drops the oldest rows past the bound while writes fail', () => {
+    const usage = writer({ maxBuffered: 5 })
+    const release = holdWriteLock()
+    for (let i = 0; i < 8; i++) usage.record(row(i))
+    usage.flush()
+    expect(logs[0]).toMatchObject({ msg: 'usage buffer full while writes fail; dropped the oldest rows', dropped: 3, kept: 5 })
+    release()
+    usage.flush()
+    expect(db.prepare('SELECT request_id FROM usage ORDER BY id').pluck().all()).toEqual([
+      'req-3',
+      'req-4',
+      'req-5',
+      'req-6',
+      'req-7',
+    ])
+    usage.close()
+  })
+
+  it('does not retry on every record while writes fail; the timer does', async () => {
+    const usage = writer({ batchSize: 2, flushIntervalMs: 30 })
+    const release = holdWriteLock()
+    usage.record(row(0))
+    usage.record(row(1))
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(logs).toHaveLength(1)
+    usage.record(row(2))
+    usage.record(row(3))
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(logs).toHaveLength(1)
+    release()
+    await vi.waitFor(() => expect(count()).toBe(4), { timeout: 2000, interval: 10 })
+    usage.close()
+  })
+})
