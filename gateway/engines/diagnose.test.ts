@@ -1,0 +1,140 @@
+import { describe, expect, it } from 'vitest'
+import type { ModelDefinition } from '../contract/index.js'
+import {
+  DIAGNOSIS_TAIL,
+  diagnoseBinaryMissing,
+  diagnoseExit,
+  diagnoseModelFile,
+  diagnoseRemoteRejected,
+  diagnoseStartTimeout,
+} from './diagnose.js'
+
+const def = {
+  id: 'm1',
+  name: 'tiny',
+  aliases: [],
+  engine: 'llamacpp',
+  runtime: 'process',
+  source: '/models/tiny.gguf',
+  args: [],
+  env: {},
+  replicas: 1,
+  ttlMs: 0,
+  pinned: false,
+  queue: { size: 4, timeoutMs: 1000 },
+  startTimeoutMs: 30_000,
+  gpus: 'all',
+  baseUrls: [],
+  origin: 'config',
+} satisfies ModelDefinition
+
+// Lines copied from runs of this repository's llama-server build (llama.cpp 3.22.1, CPU).
+const LOGS = {
+  badFlag: ['0.00.018.849 I srv  llama_server: initializing ...', 'error: invalid argument: --no-such-flag'],
+  missing: [
+    "0.00.105.370 I srv    load_model: loading model '/nonexist.gguf'",
+    "0.00.105.647 E gguf_init_from_file: failed to open GGUF file '/nonexist.gguf' (No such file or directory)",
+    '0.00.105.794 E llama_model_load: error loading model: llama_model_loader: failed to load model from /nonexist.gguf',
+    '0.00.105.817 E llama_model_load_from_file_impl: failed to load model',
+    '0.00.105.861 E common_fit_params: encountered an error while trying to fit params to free device memory: failed to load model',
+    "0.00.105.971 E srv    load_model: failed to load model, '/nonexist.gguf'",
+    '0.00.116.835 E srv  llama_server: exiting due to model loading error',
+  ],
+  notGguf: [
+    "0.00.023.546 E gguf_init_from_reader: invalid magic characters: 'hell', expected 'GGUF'",
+    '0.00.023.675 E llama_model_load: error loading model: llama_model_loader: failed to load model from text.gguf',
+    '0.00.023.689 E llama_model_load_from_file_impl: failed to load model',
+    '0.00.023.718 E common_fit_params: encountered an error while trying to fit params to free device memory: failed to load model',
+    "0.00.023.758 E srv    load_model: failed to load model, 'text.gguf'",
+    '0.00.024.306 E srv  llama_server: exiting due to model loading error',
+  ],
+  vocabOnly: [
+    "0.00.241.027 E llama_model_load: error loading model: check_tensor_dims: tensor 'token_embd.weight' not found",
+    '0.00.241.063 E llama_model_load_from_file_impl: failed to load model',
+    '0.00.241.125 E common_fit_params: encountered an error while trying to fit params to free device memory: failed to load model',
+    "0.00.447.055 E srv    load_model: failed to load model, '/models/ggml-vocab-llama-spm.gguf'",
+    '0.00.447.614 E srv  llama_server: exiting due to model loading error',
+  ],
+  portInUse: [
+    '0.00.013.396 W srv  llama_server: security: no API key is set and CORS allows all origins (see https://github.com/ggml-org/llama.cpp/pull/25655)',
+    "0.00.013.505 E srv         start: couldn't bind HTTP server socket, hostname: 127.0.0.1, port: 55175",
+    '0.00.013.506 I srv    operator(): operator(): cleaning up before exit...',
+    '0.00.013.840 E srv  llama_server: exiting due to HTTP server error',
+  ],
+  // Not reproducible on a CPU-only machine: the format string of ggml-cuda.cu and llama-kv-cache.cpp.
+  cudaOom: [
+    'E ggml_backend_cuda_buffer_type_alloc_buffer: allocating 16384.00 MiB on device 0: cudaMalloc failed: out of memory',
+    'E llama_init_from_model: failed to initialize the context: failed to allocate buffer for kv cache',
+  ],
+  badValue: ['error while handling argument "-c": stoi', '', 'usage:', '-c, --ctx-size N  size of the prompt context'],
+}
+
+describe('diagnoseExit', () => {
+  it.each([
+    ['unknown flag', LOGS.badFlag, null, 'unknown_flag', /does not know the flag "--no-such-flag".*`args` of model "tiny"/],
+    [
+      'missing model file',
+      LOGS.missing,
+      null,
+      'model_file_missing',
+      /model file \/nonexist\.gguf does not exist: check `source`/,
+    ],
+    ['not a GGUF', LOGS.notGguf, null, 'not_gguf', /\/models\/tiny\.gguf is not a GGUF file/],
+    ['vocab-only GGUF', LOGS.vocabOnly, null, 'model_incomplete', /tensor "token_embd\.weight" is missing.*vocabulary-only/],
+    ['port taken', LOGS.portInUse, null, 'port_in_use', /could not listen on 127\.0\.0\.1:55175/],
+    ['CUDA out of memory', LOGS.cudaOom, null, 'out_of_memory', /ran out of memory/],
+    ['bad flag value', LOGS.badValue, null, 'bad_flag_value', /rejected the value of "-c" \(stoi\)/],
+    [
+      'killed by the OOM killer',
+      ['0.01 I srv  load_model: loading model'],
+      'SIGKILL',
+      'out_of_memory',
+      /SIGKILL.*out-of-memory killer/,
+    ],
+    ['plain exit', ['something else'], null, 'exited', /exited with code 1 while starting/],
+    ['other signal', [], 'SIGSEGV', 'exited', /was ended by SIGSEGV while starting/],
+  ] as const)('%s', (_name, log, signal, cause, message) => {
+    const d = diagnoseExit({ def, code: signal ? null : 1, signal, log, phase: 'start' })
+    expect(d.cause).toBe(cause)
+    expect(d.message).toMatch(message)
+    expect(d.logTail).toEqual(log.slice(-DIAGNOSIS_TAIL))
+  })
+
+  it('keeps only the last 20 log lines', () => {
+    const log = Array.from({ length: 50 }, (_, i) => `line ${i}`)
+    const d = diagnoseExit({ def, code: 1, signal: null, log, phase: 'running' })
+    expect(d.logTail).toHaveLength(20)
+    expect(d.logTail[19]).toBe('line 49')
+    expect(d.message).toMatch(/while serving/)
+    expect(d.exitCode).toBe(1)
+  })
+})
+
+describe('diagnoses made before or around the process', () => {
+  it.each([
+    ['ENOENT', 'model_file_missing', 'model file /models/tiny.gguf does not exist: check `source` in cortex.yaml'],
+    ['EACCES', 'model_file_unreadable', 'model file /models/tiny.gguf is not readable by Cortex: fix its permissions'],
+    ['EIO', 'model_file_unreadable', 'model file /models/tiny.gguf cannot be read (EIO)'],
+  ])('model file %s', (code, cause, message) => {
+    expect(diagnoseModelFile(def, code)).toMatchObject({ cause, message })
+  })
+
+  it.each([
+    [null, /not found on PATH: set `engines\.llamaServer`.*CORTEX_LLAMA_SERVER/],
+    ['/opt/llama-server', /llama-server \/opt\/llama-server does not exist or is not executable: fix `engines\.llamaServer`/],
+  ])('tells where to configure llama-server (configured: %s)', (configured, message) => {
+    expect(diagnoseBinaryMissing(def, configured).message).toMatch(message)
+  })
+
+  it('start timeout names the setting and carries the log', () => {
+    const d = diagnoseStartTimeout(def, 30_000, ['a', 'b'])
+    expect(d).toMatchObject({ cause: 'start_timeout', logTail: ['a', 'b'] })
+    expect(d.message).toMatch(/not ready after 30 s: raise `startTimeout`/)
+  })
+
+  it('a rejected API key', () => {
+    expect(diagnoseRemoteRejected({ ...def, runtime: 'remote' }, 'http://x/v1', 401).message).toMatch(
+      /rejected the API key \(HTTP 401\)/,
+    )
+  })
+})

@@ -1,0 +1,149 @@
+import { isDeepStrictEqual } from 'node:util'
+import type { Logger } from 'pino'
+import { CortexError, type ModelDefinition, type ModelStatus, type Runtime } from '../contract/index.js'
+import type { PidRepo } from '../store/types.js'
+import { diagnoseUnsupported } from './diagnose.js'
+import { StartFailure, type Driver } from './driver.js'
+import { ModelEngine, type EngineEvent } from './model.js'
+import { createProcessDriver } from './process/driver.js'
+import { reapLeftovers } from './process/reap.js'
+import { createRemoteDriver } from './remote/driver.js'
+import type { Lease, ModelRegistry } from './types.js'
+
+export type { EngineEvent } from './model.js'
+
+export type DriverFactory = (def: ModelDefinition) => Driver
+
+export interface EngineManagerOptions {
+  models: ModelDefinition[]
+  pids: PidRepo
+  logger: Logger
+  /** `engines.llamaServer` or CORTEX_LLAMA_SERVER; null = `llama-server` on PATH. */
+  llamaServer: string | null
+  /** Governs Docker containers (later); process engines always stop on close. */
+  stopOnExit: boolean
+  /** How long a request waits for a cold start before 503 `model_loading` (default 120 s). */
+  coldStartWaitMs?: number
+  now?: () => number
+  /** Health poll interval while starting (default 200 ms). */
+  pollMs?: number
+  /** SIGTERM → SIGKILL grace (default 5 s). */
+  stopGraceMs?: number
+  /** Per-runtime driver override: the Docker driver plugs in here; tests pass fakes. */
+  drivers?: Partial<Record<Runtime, DriverFactory>>
+}
+
+export interface EngineManager extends ModelRegistry {
+  /** Explicit start: forgives earlier failures; resolves when a replica is running, rejects `model_start_failed`. */
+  start(nameOrAlias: string): Promise<void>
+  stop(nameOrAlias: string): Promise<void>
+  /** Applies a new set of definitions: added models appear stopped, removed ones stop, changed ones stop and
+   *  restart fresh (their failure count forgotten). */
+  update(models: ModelDefinition[]): Promise<void>
+  /** Ends engine processes a killed Cortex left behind (run once at start-up, before serving). */
+  reapLeftovers(): Promise<void>
+  /** Stops every process engine and rejects pending callers. */
+  close(): Promise<void>
+  /** The model's recent engine output (all replicas). */
+  logs(nameOrAlias: string): string[]
+  /** State changes; returns the unsubscribe function. */
+  subscribe(fn: (e: EngineEvent) => void): () => void
+}
+
+const unsupported: DriverFactory = (def) => ({
+  runningCheckMs: null,
+  probe: async () => ({ status: 'down', reason: 'unsupported' }),
+  start: async () => {
+    throw new StartFailure(diagnoseUnsupported(def))
+  },
+})
+
+export function createEngineManager(opts: EngineManagerOptions): EngineManager {
+  const { logger, pids } = opts
+  const now = opts.now ?? Date.now
+  const listeners = new Set<(e: EngineEvent) => void>()
+  const engines = new Map<string, ModelEngine>()
+  let byName = new Map<string, ModelEngine>()
+  let closed = false
+
+  const driverFor = (def: ModelDefinition): Driver => {
+    const custom = opts.drivers?.[def.runtime]
+    if (custom) return custom(def)
+    if (def.runtime === 'process' && def.engine !== 'openai') {
+      return createProcessDriver({ def, pids, logger, llamaServer: opts.llamaServer })
+    }
+    if (def.runtime === 'remote') return createRemoteDriver({ def })
+    return unsupported(def)
+  }
+
+  const emit = (e: EngineEvent) => {
+    for (const fn of listeners) {
+      try {
+        fn(e)
+      } catch (err) {
+        logger.error({ err }, 'engine event listener failed')
+      }
+    }
+  }
+
+  const create = (def: ModelDefinition) =>
+    new ModelEngine({
+      def,
+      driver: driverFor(def),
+      logger: logger.child({ model: def.name }),
+      now,
+      coldStartWaitMs: opts.coldStartWaitMs ?? 120_000,
+      pollMs: opts.pollMs ?? 200,
+      stopGraceMs: opts.stopGraceMs ?? 5000,
+      onEvent: emit,
+    })
+
+  const reindex = () => {
+    const next = new Map<string, ModelEngine>()
+    for (const e of engines.values()) for (const n of [e.def.name, ...e.def.aliases]) next.set(n, e)
+    byName = next
+  }
+
+  const get = (nameOrAlias: string): ModelEngine => {
+    const e = byName.get(nameOrAlias)
+    if (!e) throw new CortexError('model_not_found', `model "${nameOrAlias}" does not exist`)
+    return e
+  }
+
+  for (const def of opts.models) engines.set(def.id, create(def))
+  reindex()
+
+  return {
+    resolve: (nameOrAlias) => byName.get(nameOrAlias)?.def,
+    statuses: (): ModelStatus[] => [...engines.values()].map((e) => e.status()),
+    acquire: async (model: string, signal: AbortSignal): Promise<Lease> => {
+      if (closed) throw new CortexError('model_loading', 'Cortex is shutting down', { retryAfterSeconds: 5 })
+      return get(model).acquire(signal)
+    },
+    start: async (name) => get(name).start(),
+    stop: async (name) => get(name).stop(),
+    logs: (name) => get(name).logs(),
+    subscribe(fn) {
+      listeners.add(fn)
+      return () => listeners.delete(fn)
+    },
+    reapLeftovers: () => reapLeftovers(pids, logger, opts.stopGraceMs),
+    async update(models) {
+      const next = new Map(models.map((d) => [d.id, d]))
+      const retired: ModelEngine[] = []
+      for (const [id, e] of engines) {
+        const def = next.get(id)
+        if (def && isDeepStrictEqual(def, e.def)) continue
+        retired.push(e)
+        engines.delete(id)
+      }
+      for (const def of models) if (!engines.has(def.id)) engines.set(def.id, create(def))
+      reindex()
+      await Promise.all(retired.map((e) => e.close()))
+    },
+    async close() {
+      closed = true
+      await Promise.all([...engines.values()].map((e) => e.close()))
+    },
+  }
+}

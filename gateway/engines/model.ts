@@ -1,0 +1,339 @@
+import type { Logger } from 'pino'
+import {
+  CortexError,
+  type Diagnosis,
+  type EngineState,
+  type ModelDefinition,
+  type ModelStatus,
+  type ReplicaStatus,
+} from '../contract/index.js'
+import { BoundedFifo } from '../router/fifo.js'
+import { idleExpired } from '../router/idle.js'
+import { modelState } from '../router/lifecycle.js'
+import { pickReplica } from '../router/replicas.js'
+import { mayAutoRestart, restartDelay } from '../router/restart.js'
+import type { Driver } from './driver.js'
+import { Replica } from './replica.js'
+import type { Lease } from './types.js'
+import { ChangeSignal, deadlineWait } from './wait.js'
+
+export interface EngineEvent {
+  model: string
+  /** The model's state after the change. */
+  state: EngineState
+  /** The replica that changed. */
+  replica?: ReplicaStatus
+  diagnosis?: Diagnosis
+}
+
+export interface ModelEngineOptions {
+  def: ModelDefinition
+  driver: Driver
+  logger: Logger
+  now: () => number
+  /** How long a request waits for a cold start before `model_loading`. */
+  coldStartWaitMs: number
+  pollMs: number
+  stopGraceMs: number
+  onEvent: (e: EngineEvent) => void
+}
+
+/** Retry-After for `model_loading`: a start is under way, a few seconds is a fair next look. */
+const LOADING_RETRY_AFTER_S = 5
+const QUEUE_RETRY_AFTER_S = 1
+
+/** A taken slot; `acquire` adds how long the caller waited. */
+type Slot = Omit<Lease, 'waitedMs'>
+type SlotWaiter = (slot: Slot | null) => void
+
+/**
+ * The one owner of a model (STYLE.md §2): callers ask for outcomes (`acquire`, `start`, `stop`) and never read the
+ * state to decide whether to act. Every replica transition wakes every waiter (`changes.notify()` and `pump()`),
+ * and every wait has a deadline and honours its AbortSignal, so no request is stranded.
+ */
+export class ModelEngine {
+  private readonly replicas: Replica[]
+  private cursor = 0
+  private readonly queue: BoundedFifo<SlotWaiter>
+  private readonly changes = new ChangeSignal()
+  private lastUsedAt: number | null = null
+  private readyAt: number | null = null
+  private lastDiagnosis: Diagnosis | null = null
+  /** Callers inside `acquire` that do not hold a slot yet: a model with any is busy, not idle. */
+  private pending = 0
+  private idleTimer: NodeJS.Timeout | undefined
+  private readonly recoverTimers = new Set<NodeJS.Timeout>()
+  private closed = false
+
+  constructor(private readonly o: ModelEngineOptions) {
+    const { def } = o
+    this.queue = new BoundedFifo(def.queue.size)
+    const count = def.runtime === 'remote' ? def.baseUrls.length : def.replicas
+    this.replicas = Array.from(
+      { length: count },
+      (_, index) =>
+        new Replica({
+          index,
+          def,
+          driver: o.driver,
+          logger: o.logger,
+          now: o.now,
+          pollMs: o.pollMs,
+          stopGraceMs: o.stopGraceMs,
+          onChange: (r, transitioned) => this.onReplicaChange(r, transitioned),
+        }),
+    )
+  }
+
+  get def(): ModelDefinition {
+    return this.o.def
+  }
+
+  /**
+   * Admits one request: ensures a running replica (joining any start under way), then takes a slot round-robin,
+   * or waits in the FIFO queue. Rejects with model_loading, model_start_failed, queue_full, queue_timeout, or the
+   * signal's reason.
+   */
+  async acquire(signal: AbortSignal, waitMs = this.o.coldStartWaitMs): Promise<Lease> {
+    const t0 = this.o.now()
+    this.pending++
+    this.lastUsedAt = t0
+    try {
+      let queueDeadline: number | null | undefined
+      for (;;) {
+        await this.ensureReady(signal, t0 + waitMs)
+        // Newcomers queue behind earlier waiters instead of taking a slot that is about to be handed to them.
+        if (this.queue.length === 0) {
+          const slot = this.take()
+          if (slot) return { ...slot, waitedMs: this.o.now() - t0 }
+        }
+        queueDeadline ??= this.o.def.queue.timeoutMs > 0 ? this.o.now() + this.o.def.queue.timeoutMs : null
+        const slot = await this.waitSlot(signal, queueDeadline === null ? null : queueDeadline - this.o.now())
+        if (slot && signal.aborted) {
+          slot.release()
+          throw signal.reason
+        }
+        // null: no replica is running any more; go round again (restart, wait for a start, or fail).
+        if (slot) return { ...slot, waitedMs: this.o.now() - t0 }
+      }
+    } finally {
+      this.pending--
+      this.lastUsedAt = this.o.now()
+      this.scheduleIdle()
+    }
+  }
+
+  /** Brings at least one replica to `running`; resolves at the first ready one. Concurrent callers join. */
+  async ensureReady(signal: AbortSignal, deadline: number): Promise<void> {
+    for (;;) {
+      if (this.closed)
+        throw new CortexError('model_loading', 'Cortex is shutting down', { retryAfterSeconds: LOADING_RETRY_AFTER_S })
+      signal.throwIfAborted()
+      this.launchEligible()
+      if (this.replicas.some((r) => r.state === 'running')) return
+      if (!this.replicas.some((r) => r.state === 'starting' || r.state === 'loading' || r.state === 'stopping')) {
+        throw this.startFailedError()
+      }
+      await this.changes.wait(
+        signal,
+        deadline - this.o.now(),
+        () =>
+          new CortexError('model_loading', `model "${this.o.def.name}" is loading; try again shortly`, {
+            retryAfterSeconds: LOADING_RETRY_AFTER_S,
+          }),
+      )
+    }
+  }
+
+  /** Explicit start: forgives earlier failures, starts every replica, resolves at the first ready one. */
+  async start(): Promise<void> {
+    for (const r of this.replicas) r.resetFailures()
+    // The replicas' own start timeout bounds this; the margin covers one last health probe and a timed-out start's stop.
+    const deadline = this.o.now() + this.o.def.startTimeoutMs + this.o.stopGraceMs + 5000
+    await this.ensureReady(new AbortController().signal, deadline)
+  }
+
+  async stop(): Promise<void> {
+    clearTimeout(this.idleTimer)
+    await Promise.all(this.replicas.map((r) => r.stop()))
+  }
+
+  /** Stops for good: pending and future callers get an error, nothing restarts. */
+  async close(): Promise<void> {
+    this.closed = true
+    for (const t of this.recoverTimers) clearTimeout(t)
+    this.changes.notify()
+    this.pump()
+    await this.stop()
+  }
+
+  logs(): string[] {
+    return this.replicas.flatMap((r) =>
+      this.replicas.length > 1 ? r.logs.tail().map((l) => `[${r.index}] ${l}`) : r.logs.tail(),
+    )
+  }
+
+  status(): ModelStatus {
+    const { def } = this.o
+    const restartable = this.replicas.filter((r) => r.state === 'failed' && mayAutoRestart(r.failures) && r.retryAt !== null)
+    const state = modelState(this.replicas.map((r) => r.state))
+    return {
+      id: def.id,
+      name: def.name,
+      aliases: def.aliases,
+      engine: def.engine,
+      runtime: def.runtime,
+      state,
+      replicas: this.replicas.map((r) => r.status()),
+      contextLength: this.replicas.find((r) => r.state === 'running' && r.contextLength !== null)?.contextLength ?? null,
+      diagnosis: state === 'running' ? null : this.lastDiagnosis,
+      consecutiveFailures: Math.max(0, ...this.replicas.map((r) => r.failures)),
+      retryAt: restartable.length > 0 ? Math.min(...restartable.map((r) => r.retryAt!)) : null,
+      lastUsedAt: this.lastUsedAt,
+      pinned: def.pinned,
+    }
+  }
+
+  /** Starts stopped replicas, and failed ones whose backoff has passed while restarts are still allowed. */
+  private launchEligible(): void {
+    const now = this.o.now()
+    for (const r of this.replicas) {
+      if (r.state === 'stopped') r.start()
+      else if (r.state === 'failed' && mayAutoRestart(r.failures) && (r.retryAt ?? 0) <= now) r.start()
+    }
+  }
+
+  private startFailedError(): CortexError {
+    const d = this.lastDiagnosis
+    const retryAts = this.replicas.filter((r) => r.state === 'failed' && mayAutoRestart(r.failures)).map((r) => r.retryAt ?? 0)
+    const retryAfterSeconds =
+      retryAts.length > 0 ? Math.max(1, Math.ceil((Math.min(...retryAts) - this.o.now()) / 1000)) : undefined
+    const gaveUp = retryAts.length === 0 ? ' (gave up after repeated failures: start it again once fixed)' : ''
+    return new CortexError(
+      'model_start_failed',
+      `model "${this.o.def.name}" failed to start${gaveUp}: ${d?.message ?? 'unknown cause'}`,
+      {
+        retryAfterSeconds,
+        diagnosis: d,
+      },
+    )
+  }
+
+  private take(): Slot | null {
+    const { def } = this.o
+    const views = this.replicas.map((r) => ({
+      index: r.index,
+      state: r.state,
+      inFlight: r.inFlight,
+      maxConcurrent: def.maxConcurrent,
+    }))
+    const pick = pickReplica(views, this.cursor)
+    if (!pick) return null
+    this.cursor = pick.nextCursor
+    const r = this.replicas[pick.index]!
+    r.inFlight++
+    let released = false
+    return {
+      target: {
+        model: def.name,
+        replica: r.index,
+        baseUrl: r.url!,
+        dispatcher: r.dispatcher!,
+        apiKey: def.apiKey,
+        upstreamModel: def.upstreamModel,
+      },
+      release: () => {
+        if (released) return
+        released = true
+        r.inFlight--
+        this.lastUsedAt = this.o.now()
+        this.pump()
+        this.scheduleIdle()
+      },
+    }
+  }
+
+  private waitSlot(signal: AbortSignal, timeoutMs: number | null): Promise<Slot | null> {
+    if (this.queue.length >= this.queue.limit) {
+      const n = this.queue.limit
+      return Promise.reject(
+        new CortexError('queue_full', `model "${this.o.def.name}" is busy and its queue of ${n} is full`, {
+          retryAfterSeconds: QUEUE_RETRY_AFTER_S,
+        }),
+      )
+    }
+    const timeout = () =>
+      new CortexError('queue_timeout', `model "${this.o.def.name}" had no free slot within ${this.o.def.queue.timeoutMs} ms`, {
+        retryAfterSeconds: QUEUE_RETRY_AFTER_S,
+      })
+    return deadlineWait<Slot | null>(signal, timeoutMs, timeout, (settle) => {
+      this.queue.push(settle)
+      return () => this.queue.remove(settle)
+    })
+  }
+
+  /** Hands free slots to the oldest waiters; when nothing runs any more, wakes them all to re-evaluate. */
+  private pump(): void {
+    while (this.queue.length > 0) {
+      const slot = this.take()
+      if (!slot) break
+      this.queue.shift()!(slot)
+    }
+    if (this.queue.length > 0 && (this.closed || !this.replicas.some((r) => r.state === 'running'))) {
+      for (const wake of this.queue.drain()) wake(null)
+    }
+  }
+
+  private onReplicaChange(r: Replica, transitioned: boolean): void {
+    if (!transitioned) return
+    if (r.state === 'running' && this.readyAt === null) this.readyAt = this.o.now()
+    if (!this.replicas.some((x) => x.state === 'running')) this.readyAt = null
+    if (r.state === 'failed') {
+      this.lastDiagnosis = r.diagnosis
+      this.scheduleRecovery(r)
+    }
+    if (r.state === 'running') this.lastDiagnosis = null
+    const state = modelState(this.replicas.map((x) => x.state))
+    this.o.onEvent({
+      model: this.o.def.name,
+      state,
+      replica: r.status(),
+      diagnosis: r.state === 'failed' ? (r.diagnosis ?? undefined) : undefined,
+    })
+    this.changes.notify()
+    this.pump()
+    this.scheduleIdle()
+  }
+
+  /** A remote that stopped answering is re-polled after the backoff (polling starts nothing); process engines wait
+   *  for the next request or an explicit start, per the restart rule. */
+  private scheduleRecovery(r: Replica): void {
+    if (this.o.def.runtime !== 'remote' || this.closed || !mayAutoRestart(r.failures)) return
+    const t = setTimeout(() => {
+      this.recoverTimers.delete(t)
+      if (!this.closed && r.state === 'failed') r.start()
+    }, restartDelay(r.failures))
+    t.unref()
+    this.recoverTimers.add(t)
+  }
+
+  private busy(): boolean {
+    return this.pending > 0 || this.queue.length > 0 || this.replicas.some((r) => r.inFlight > 0)
+  }
+
+  private scheduleIdle(): void {
+    clearTimeout(this.idleTimer)
+    const { ttlMs, pinned } = this.o.def
+    if (ttlMs <= 0 || pinned || this.closed || this.readyAt === null || this.busy()) return
+    const from = Math.max(this.lastUsedAt ?? 0, this.readyAt)
+    this.idleTimer = setTimeout(() => this.idleCheck(), Math.max(0, from + ttlMs - this.o.now()))
+    this.idleTimer.unref()
+  }
+
+  private idleCheck(): void {
+    const from = Math.max(this.lastUsedAt ?? 0, this.readyAt ?? 0)
+    if (!idleExpired(from, this.o.def.ttlMs, this.o.now(), this.busy(), this.o.def.pinned)) return this.scheduleIdle()
+    this.o.logger.info({ model: this.o.def.name }, 'stopping idle model')
+    this.stop().catch((err: unknown) => this.o.logger.error({ err, model: this.o.def.name }, 'idle stop failed'))
+  }
+}

@@ -1,0 +1,111 @@
+import { spawn } from 'node:child_process'
+import { constants } from 'node:fs'
+import { access } from 'node:fs/promises'
+import { createInterface } from 'node:readline'
+import type { Logger } from 'pino'
+import type { ModelDefinition } from '../../contract/index.js'
+import type { PidRepo } from '../../store/types.js'
+import { llamacppPlan } from '../backends/llamacpp.js'
+import type { ProcessPlan } from '../backends/plan.js'
+import { vllmPlan } from '../backends/vllm.js'
+import { diagnoseBinaryMissing, diagnoseModelFile, diagnoseSpawnError } from '../diagnose.js'
+import { StartFailure, type Driver, type DriverHandle, type ExitInfo, type StartContext } from '../driver.js'
+import { probeEngineHealth, readLlamaContextLength } from '../health.js'
+import { findExecutable, freePort } from './os.js'
+
+export interface ProcessDriverOptions {
+  def: ModelDefinition
+  pids: PidRepo
+  logger: Logger
+  /** `engines.llamaServer` (or CORTEX_LLAMA_SERVER); null = look up `llama-server` on PATH at each start. */
+  llamaServer: string | null
+}
+
+/** Native llama-server / `vllm serve` processes on a free loopback port, recorded in the PID table while alive. */
+export function createProcessDriver(opts: ProcessDriverOptions): Driver {
+  const { def } = opts
+  const isLlama = def.engine === 'llamacpp'
+  return {
+    runningCheckMs: null,
+    probe: probeEngineHealth,
+    contextLength: isLlama ? readLlamaContextLength : undefined,
+    async start(ctx) {
+      const binary = await findExecutable(isLlama ? (opts.llamaServer ?? 'llama-server') : 'vllm')
+      if (!binary) throw new StartFailure(diagnoseBinaryMissing(def, isLlama ? opts.llamaServer : null))
+      if (isLlama && def.source) {
+        try {
+          await access(def.source, constants.R_OK)
+        } catch (err) {
+          throw new StartFailure(diagnoseModelFile(def, (err as NodeJS.ErrnoException).code))
+        }
+      }
+      const port = await freePort()
+      const plan = isLlama ? llamacppPlan(def, port, binary) : vllmPlan(def, port, binary)
+      return spawnPlan(plan, port, ctx, opts)
+    },
+  }
+}
+
+async function spawnPlan(plan: ProcessPlan, port: number, ctx: StartContext, opts: ProcessDriverOptions): Promise<DriverHandle> {
+  const child = spawn(plan.command, plan.args, {
+    env: { ...process.env, ...plan.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: false,
+    shell: false,
+  })
+  try {
+    await new Promise<void>((resolve, reject) => {
+      child.once('spawn', resolve)
+      child.once('error', reject)
+    })
+  } catch (err) {
+    throw new StartFailure(diagnoseSpawnError(opts.def, plan.command, (err as Error).message))
+  }
+  const pid = child.pid!
+  for (const stream of [child.stdout, child.stderr]) createInterface({ input: stream, crlfDelay: Infinity }).on('line', ctx.log)
+
+  // 'close' (not 'exit') fires after stdout/stderr have ended, so the log holds the engine's last words
+  // when the exit is diagnosed.
+  const exited = new Promise<ExitInfo>((resolve) => {
+    child.once('close', (code, signal) => {
+      try {
+        opts.pids.remove(pid)
+      } catch (err) {
+        opts.logger.error({ err, pid }, 'could not remove the engine process record')
+      }
+      resolve({ code, signal })
+    })
+  })
+  child.on('error', (err) => opts.logger.error({ err, pid }, 'engine process error'))
+
+  try {
+    opts.pids.add({
+      pid,
+      modelId: opts.def.id,
+      replica: ctx.replica,
+      command: [plan.command, ...plan.args],
+      startedAt: Date.now(),
+    })
+  } catch (err) {
+    // An unrecorded process could not be reaped after a crash of Cortex: do not keep it.
+    child.kill('SIGKILL')
+    await exited
+    throw err
+  }
+  opts.logger.info({ model: opts.def.name, replica: ctx.replica, pid, port }, 'engine process started')
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    pid,
+    exited,
+    async stop(graceMs) {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM')
+        const force = setTimeout(() => child.kill('SIGKILL'), graceMs)
+        await exited
+        clearTimeout(force)
+      }
+      await exited
+    },
+  }
+}

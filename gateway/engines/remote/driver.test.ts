@@ -1,0 +1,76 @@
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { pino } from 'pino'
+import { afterEach, describe, expect, it } from 'vitest'
+import type { CortexError, ModelDefinition } from '../../contract/index.js'
+import { createEngineManager, type EngineManager } from '../manager.js'
+
+let server: Server | undefined
+let manager: EngineManager | undefined
+afterEach(async () => {
+  await manager?.close()
+  await new Promise((r) => (server ? server.close(r) : r(undefined)))
+  server = manager = undefined
+})
+
+/** A stand-in OpenAI-compatible endpoint that answers /v1/models with `status`, recording the auth header. */
+async function endpoint(status: number) {
+  const seen: Array<string | undefined> = []
+  server = createServer((req, res) => {
+    seen.push(req.headers.authorization)
+    res.statusCode = req.url === '/v1/models' ? status : 404
+    res.end('{"object":"list","data":[]}')
+  })
+  await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r))
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`, seen }
+}
+
+const remote = (baseUrl: string, apiKey?: string): ModelDefinition => ({
+  id: 'r1',
+  name: 'team',
+  aliases: [],
+  engine: 'openai',
+  runtime: 'remote',
+  args: [],
+  env: {},
+  replicas: 1,
+  ttlMs: 0,
+  pinned: false,
+  queue: { size: 1, timeoutMs: 1000 },
+  startTimeoutMs: 2000,
+  gpus: 'none',
+  baseUrls: [baseUrl],
+  apiKey,
+  upstreamModel: 'Qwen/Qwen2.5-72B-Instruct',
+  origin: 'config',
+})
+
+const open = (def: ModelDefinition) =>
+  (manager = createEngineManager({
+    models: [def],
+    pids: { add() {}, remove() {}, list: () => [] },
+    logger: pino({ level: 'silent' }),
+    llamaServer: null,
+    stopOnExit: true,
+    pollMs: 10,
+  }))
+
+describe('remote driver', () => {
+  it('is running once GET {baseUrl}/models answers 2xx, with the key sent', async () => {
+    const { url, seen } = await endpoint(200)
+    const lease = await open(remote(url, 'sk-test')).acquire('team', new AbortController().signal)
+    expect(lease.target).toMatchObject({ baseUrl: url, apiKey: 'sk-test', upstreamModel: 'Qwen/Qwen2.5-72B-Instruct' })
+    expect(seen[0]).toBe('Bearer sk-test')
+    lease.release()
+  })
+
+  it('fails with a diagnosis when the remote rejects the API key', async () => {
+    const { url } = await endpoint(401)
+    const err = (await open(remote(url, 'sk-bad'))
+      .acquire('team', new AbortController().signal)
+      .catch((e: unknown) => e)) as CortexError
+    expect(err.code).toBe('model_start_failed')
+    expect(err.message).toMatch(/rejected the API key \(HTTP 401\)/)
+    expect(manager!.statuses()[0]!.diagnosis?.cause).toBe('remote_auth_rejected')
+  })
+})
