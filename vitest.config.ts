@@ -21,10 +21,17 @@ export default defineConfig({
           hookTimeout: 600_000,
           // Each file starts its own engines; two cores cannot run many at once.
           maxWorkers: 2,
+          sequence: { groupOrder: 1 },
         },
       },
       {
-        test: { name: 'e2e', include: ['test/e2e/**/*.test.ts'], environment: 'node', testTimeout: 120_000 },
+        test: {
+          name: 'e2e',
+          include: ['test/e2e/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 120_000,
+          sequence: { groupOrder: 2 },
+        },
       },
     ],
   },

@@ -49,8 +49,9 @@ say "configuring ($flavor) in $dir/build"
 cmake -S "$dir/src" -B "$dir/build" "${flags[@]}" >"$dir/configure.log" 2>&1 \
   || { tail -n 30 "$dir/configure.log" >&2; say "cmake configure failed (log: $dir/configure.log)"; exit 1; }
 say "building target llama-server with $jobs jobs (about 7 minutes on 2 cores, once per machine)"
+# `|| true`: under `set -e -o pipefail` a failed build would exit here, before the check below prints the log tail.
 cmake --build "$dir/build" --target llama-server -j "$jobs" 2>&1 | tee "$dir/build.log" \
-  | grep --line-buffered -E '^\[ *[0-9]+%\]' | awk '{ print "[llama-server] " $1 " " $2; fflush() }' >&2
+  | grep --line-buffered -E '^\[ *[0-9]+%\]' | awk '{ print "[llama-server] " $1 " " $2; fflush() }' >&2 || true
 [ -x "$bin" ] || { tail -n 30 "$dir/build.log" >&2; say "build failed (log: $dir/build.log)"; exit 1; }
 say "built: $bin"
 echo "$bin"

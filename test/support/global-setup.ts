@@ -1,0 +1,38 @@
+import { createHash } from 'node:crypto'
+import { existsSync, mkdirSync } from 'node:fs'
+import path from 'node:path'
+import type { TestProject } from 'vitest/node'
+import { encodeGguf, tinyLlamaSpec, writeGguf } from './gguf-writer.js'
+import { cortexCacheDir, findLlamaServer, llamaSourceDir } from './substrate.js'
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** Absolute path of a llama-server binary. */
+    llamaServer: string
+    /** The tiny llama chat model (test/support/gguf-writer.ts, default options). */
+    tinyModel: string
+    /** The llama.cpp source tree; real vocab-only GGUFs are in `<llamaSrc>/models/ggml-vocab-*.gguf`. */
+    llamaSrc: string
+  }
+}
+
+/** Builds or finds llama-server and writes the tiny model; a missing part fails the run with what to do. */
+export default async function setup(project: TestProject): Promise<void> {
+  const llamaServer = await findLlamaServer()
+  project.provide('llamaServer', llamaServer)
+  project.provide('llamaSrc', llamaSourceDir(llamaServer))
+  project.provide('tinyModel', await tinyModel())
+}
+
+// Named by a hash of its bytes: a change to the writer gives a new file, and tests never see a stale one.
+async function tinyModel(): Promise<string> {
+  const bytes = encodeGguf(tinyLlamaSpec().spec)
+  const hash = createHash('sha256').update(bytes).digest('hex').slice(0, 12)
+  const dir = path.join(cortexCacheDir(), 'test-models')
+  const file = path.join(dir, `tiny-llama-${hash}.gguf`)
+  if (!existsSync(file)) {
+    mkdirSync(dir, { recursive: true })
+    await writeGguf(file, bytes)
+  }
+  return file
+}
