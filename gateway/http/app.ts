@@ -1,0 +1,84 @@
+import { randomUUID } from 'node:crypto'
+import type { Socket } from 'node:net'
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify'
+import type { Logger } from 'pino'
+import type { CortexConfig } from '../config/types.js'
+import type { ModelRegistry, UsageSink } from '../engines/types.js'
+import { defaultProxyOptions, type ProxyOptions } from '../proxy/forward.js'
+import { errorHandler, notFoundHandler } from './errors.js'
+import { healthRoutes } from './routes/health.js'
+import { v1Routes } from './routes/v1.js'
+
+export interface AppDeps {
+  config: CortexConfig
+  registry: ModelRegistry
+  usage: UsageSink
+  logger: Logger
+  /** True once the database is open. */
+  isReady: () => boolean
+  /** Upstream timeouts; defaults: 10 min for response headers, no body timeout. */
+  proxy?: Partial<ProxyOptions>
+}
+
+/** A client's own request id is kept when it is short and plain, so it can be logged and echoed safely. */
+const SANE_REQUEST_ID = /^[\w.:-]{1,128}$/
+
+function requestId(req: { headers: Record<string, string | string[] | undefined> }): string {
+  const given = req.headers['x-request-id']
+  return typeof given === 'string' && SANE_REQUEST_ID.test(given) ? given : randomUUID()
+}
+
+/** The gateway's HTTP app; the caller decides where it listens (or injects). */
+export function buildApp(deps: AppDeps): FastifyInstance {
+  const { config } = deps
+  const logger: FastifyBaseLogger = deps.logger
+  const app = Fastify({
+    loggerInstance: logger,
+    bodyLimit: config.server.bodyLimit,
+    genReqId: requestId,
+    // Fastify's two lines per request are replaced by the one below.
+    logController: new LogController({ disableRequestLogging: true }),
+  })
+  app.decorateRequest('cortexModel', null)
+  const sockets = new Set<Socket>()
+  app.server.on('connection', (socket: Socket) => {
+    // Node's default already, made explicit: Nagle + delayed ACK would hold small SSE frames for up to 40 ms.
+    socket.setNoDelay(true)
+    sockets.add(socket)
+    socket.once('close', () => sockets.delete(socket))
+  })
+  // HTTP clients (undici among them) open spare connections that may never carry a request. Node's
+  // closeIdleConnections() leaves those open, so server.close() would wait on them until its headers timeout.
+  app.addHook('preClose', (done) => {
+    for (const socket of sockets) if (socket.bytesRead === 0) socket.destroy()
+    done()
+  })
+
+  // One compact line per request when its response is over — finished, failed or abandoned by the client.
+  app.addHook('onRequest', (req, reply, done) => {
+    const t0 = performance.now()
+    reply.header('x-request-id', req.id)
+    reply.raw.once('close', () => logLine(req, reply.raw.writableEnded ? reply.raw.statusCode : 499, t0, config.logging.prompts))
+    done()
+  })
+  app.setErrorHandler(errorHandler(config.server.bodyLimit))
+  app.setNotFoundHandler(notFoundHandler)
+
+  app.register(healthRoutes, { registry: deps.registry, isReady: deps.isReady })
+  const options = { ...defaultProxyOptions, ...deps.proxy }
+  app.register(v1Routes, { prefix: '/v1', registry: deps.registry, usage: deps.usage, options })
+  return app
+}
+
+function logLine(req: FastifyRequest, status: number, t0: number, prompts: boolean): void {
+  const line: Record<string, unknown> = {
+    method: req.method,
+    // The path only: a query string may carry a key (some clients send ?api_key=…).
+    url: req.url.split('?', 1)[0],
+    status,
+    ms: Math.round((performance.now() - t0) * 100) / 100,
+    model: req.cortexModel,
+  }
+  if (prompts && Buffer.isBuffer(req.body)) line.body = req.body.toString('utf8')
+  req.log.info(line, 'request')
+}

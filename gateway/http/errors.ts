@@ -1,0 +1,80 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
+import { CortexError } from '../contract/errors.js'
+
+/** The OpenAI error envelope. */
+interface ErrorBody {
+  error: { message: string; type: string; param: string | null; code: string | null }
+}
+
+interface HttpError {
+  status: number
+  body: ErrorBody
+  retryAfterSeconds?: number
+}
+
+function envelope(status: number, code: string, message: string, param: string | null = null): HttpError {
+  return { status, body: { error: { message, type: status >= 500 ? 'server_error' : 'invalid_request_error', param, code } } }
+}
+
+function mib(bytes: number): string {
+  return (bytes / 1024 / 1024).toFixed(bytes % (1024 * 1024) === 0 ? 0 : 1)
+}
+
+/** Fastify's own errors, in the catalogue's terms; null for anything it does not know. */
+function fromFastify(err: FastifyError, bodyLimit: number): HttpError | null {
+  switch (err.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return envelope(
+        413,
+        'body_too_large',
+        `request body is larger than the gateway's limit of ${mib(bodyLimit)} MiB; raise server.bodyLimit in the config file to accept it`,
+      )
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return envelope(400, 'invalid_json', `request body is not valid JSON: ${err.message}`)
+    case 'FST_ERR_VALIDATION': {
+      const first = err.validation?.[0]
+      const missing = first?.params?.missingProperty
+      const path = typeof missing === 'string' ? missing : first?.instancePath.replace(/^\//, '').replace(/\//g, '.')
+      return envelope(400, 'invalid_request', err.message, path || null)
+    }
+  }
+  // Fastify's default JSON parser (non-inference routes) throws a SyntaxError with statusCode 400.
+  if (err instanceof SyntaxError && err.statusCode === 400)
+    return envelope(400, 'invalid_json', `request body is not valid JSON: ${err.message}`)
+  const status = err.statusCode
+  if (typeof status === 'number' && status >= 400 && status < 500) return envelope(status, 'invalid_request', err.message)
+  return null
+}
+
+/** The one converter from anything thrown on a request to an HTTP answer. */
+function toHttpError(err: unknown, bodyLimit: number): HttpError | null {
+  if (err instanceof CortexError) {
+    const out = envelope(err.status, err.code, err.message, err.details?.param ?? null)
+    const retry = err.details?.retryAfterSeconds
+    return typeof retry === 'number' ? { ...out, retryAfterSeconds: Math.max(1, Math.ceil(retry)) } : out
+  }
+  if (err instanceof Error) return fromFastify(err as FastifyError, bodyLimit)
+  return null
+}
+
+export function errorHandler(bodyLimit: number) {
+  return (err: unknown, req: FastifyRequest, reply: FastifyReply) => {
+    let out = toHttpError(err, bodyLimit)
+    if (out === null) {
+      req.log.error({ err }, 'request failed')
+      out = envelope(500, 'internal_error', `the gateway failed on this request (id ${req.id}); its log has the details`)
+    }
+    if (out.retryAfterSeconds !== undefined) reply.header('retry-after', out.retryAfterSeconds)
+    return reply.code(out.status).send(out.body)
+  }
+}
+
+export function notFoundHandler(req: FastifyRequest, reply: FastifyReply) {
+  const out = envelope(
+    404,
+    'not_found',
+    `no route for ${req.method} ${req.url.split('?')[0]}; the OpenAI API is under /v1 (GET /v1/models)`,
+  )
+  return reply.code(404).send(out.body)
+}

@@ -1,0 +1,170 @@
+/** Test doubles for the HTTP/proxy suites: a real local upstream, a fake registry, a config. */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { Writable } from 'node:stream'
+import pino from 'pino'
+import { Pool } from 'undici'
+import type { CortexConfig } from '../config/types.js'
+import type { ModelDefinition, ModelStatus } from '../contract/model.js'
+import type { Lease, ModelRegistry, UpstreamTarget, UsageRecord, UsageSink } from '../engines/types.js'
+
+export interface Received {
+  method: string
+  url: string
+  headers: IncomingMessage['headers']
+  body: Buffer
+  /** Resolves when the gateway's connection for this request closed before the response ended. */
+  aborted: Promise<void>
+}
+
+type Handler = (req: Received, res: ServerResponse) => void | Promise<void>
+
+/** A node:http server on 127.0.0.1 playing the engine; each test sets `handler`. */
+export class MockUpstream {
+  readonly received: Received[] = []
+  handler: Handler = (_req, res) => void res.end('{}')
+  private server: Server = createServer((req, res) => void this.serve(req, res))
+  url = ''
+  pool!: Pool
+
+  async start(): Promise<this> {
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve))
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`
+    this.pool = new Pool(this.url, { connections: 4 })
+    return this
+  }
+
+  async close(): Promise<void> {
+    await this.pool.close()
+    this.server.closeAllConnections()
+    await new Promise((resolve) => this.server.close(resolve))
+  }
+
+  private async serve(req: IncomingMessage, res: ServerResponse) {
+    const chunks: Buffer[] = []
+    for await (const c of req) chunks.push(c as Buffer)
+    const aborted = new Promise<void>((resolve) => res.on('close', () => !res.writableFinished && resolve()))
+    const received = { method: req.method!, url: req.url!, headers: req.headers, body: Buffer.concat(chunks), aborted }
+    this.received.push(received)
+    await this.handler(received, res)
+  }
+}
+
+export function json(res: ServerResponse, status: number, body: unknown): void {
+  const text = typeof body === 'string' ? body : JSON.stringify(body)
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) }).end(text)
+}
+
+export function definition(name: string, extra: Partial<ModelDefinition> = {}): ModelDefinition {
+  return {
+    id: `id-${name}`,
+    name,
+    aliases: [],
+    engine: 'llamacpp',
+    runtime: 'process',
+    args: [],
+    env: {},
+    replicas: 1,
+    ttlMs: 0,
+    pinned: false,
+    queue: { size: 8, timeoutMs: 1000 },
+    startTimeoutMs: 1000,
+    gpus: 'none',
+    baseUrls: [],
+    origin: 'config',
+    ...extra,
+  }
+}
+
+/** A registry over fixed definitions whose leases point at `target`; counts releases per lease. */
+export class FakeRegistry implements ModelRegistry {
+  readonly leases: Array<{ released: number }> = []
+  target: Omit<UpstreamTarget, 'model'> | null = null
+  acquireImpl: ((model: string, signal: AbortSignal) => Promise<void>) | null = null
+
+  constructor(readonly models: ModelDefinition[]) {}
+
+  resolve(nameOrAlias: string): ModelDefinition | undefined {
+    return this.models.find((m) => m.name === nameOrAlias || m.aliases.includes(nameOrAlias))
+  }
+
+  statuses(): ModelStatus[] {
+    return this.models.map((m) => ({
+      id: m.id,
+      name: m.name,
+      aliases: m.aliases,
+      engine: m.engine,
+      runtime: m.runtime,
+      state: 'running',
+      replicas: [],
+      contextLength: 4096,
+      diagnosis: null,
+      consecutiveFailures: 0,
+      retryAt: null,
+      lastUsedAt: null,
+      pinned: false,
+    }))
+  }
+
+  async acquire(model: string, signal: AbortSignal): Promise<Lease> {
+    if (this.acquireImpl) await this.acquireImpl(model, signal)
+    const counter = { released: 0 }
+    this.leases.push(counter)
+    return { target: { model, ...this.target! }, waitedMs: 0, release: () => void counter.released++ }
+  }
+}
+
+export class MemoryUsage implements UsageSink {
+  readonly rows: UsageRecord[] = []
+  record(row: UsageRecord): void {
+    this.rows.push(row)
+  }
+}
+
+export function testConfig(server: Partial<CortexConfig['server']> = {}, prompts = false): CortexConfig {
+  return {
+    configPath: null,
+    dataDir: '/nonexistent',
+    server: {
+      host: '127.0.0.1',
+      port: 0,
+      allowedHosts: [],
+      corsOrigins: [],
+      bodyLimit: 64 * 1024 * 1024,
+      shutdownTimeoutMs: 1000,
+      allowRemote: false,
+      ...server,
+    },
+    auth: { required: false, allowLoopbackWithoutKey: true },
+    metrics: { port: null },
+    logging: { prompts, level: 'info' },
+    engines: { stopOnExit: true, llamaServer: null },
+    models: [],
+  }
+}
+
+/** A pino logger whose JSON lines land in `lines`. */
+export function memoryLogger(): { logger: pino.Logger; lines: Array<Record<string, unknown>> } {
+  const lines: Array<Record<string, unknown>> = []
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      for (const line of chunk.toString().split('\n')) if (line) lines.push(JSON.parse(line) as Record<string, unknown>)
+      cb()
+    },
+  })
+  return { logger: pino({ level: 'info' }, stream), lines }
+}
+
+/** Waits until `check` passes (for what happens after a response, such as usage rows), failing after `ms`. */
+export async function eventually(check: () => void, ms = 2000): Promise<void> {
+  const until = Date.now() + ms
+  for (;;) {
+    try {
+      check()
+      return
+    } catch (err) {
+      if (Date.now() > until) throw err
+      await new Promise((r) => setTimeout(r, 10))
+    }
+  }
+}

@@ -1,0 +1,36 @@
+import type { FastifyInstance } from 'fastify'
+import type { ModelStatus } from '../../contract/model.js'
+import { CortexError } from '../../contract/errors.js'
+import { proxy, type Endpoint, type ProxyContext } from '../../proxy/forward.js'
+
+const CHAT: Endpoint = { path: '/chat/completions', requires: 'messages', requestUsage: true }
+const COMPLETIONS: Endpoint = { path: '/completions', requires: 'prompt', requestUsage: true }
+const EMBEDDINGS: Endpoint = { path: '/embeddings', requestUsage: false, requires: 'input' }
+
+/** `..` or an encoded dot could walk out of the API root on an upstream (and take a remote's key along). */
+const UNSAFE_PATH = /\.\.|%2e/i
+
+function modelEntries(s: ModelStatus, created: number) {
+  const base = { object: 'model', created, owned_by: 'cortex', state: s.state, context_length: s.contextLength }
+  return [{ id: s.name, ...base }, ...s.aliases.map((alias) => ({ id: alias, ...base, alias_of: s.name }))]
+}
+
+/** The OpenAI-compatible API, mounted under /v1. Inference bodies stay raw Buffers: proxy/ reads only what routing needs. */
+export async function v1Routes(app: FastifyInstance, ctx: ProxyContext) {
+  // Any content type: curl -d sends form-urlencoded, and engines receive application/json whatever the client said.
+  app.removeAllContentTypeParsers()
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body))
+
+  // `created` is unknown for local models; the gateway's start time keeps it a stable integer, as OpenAI clients expect.
+  const created = Math.floor(Date.now() / 1000)
+  app.get('/models', async () => ({ object: 'list', data: ctx.registry.statuses().flatMap((s) => modelEntries(s, created)) }))
+
+  app.post('/chat/completions', (req, reply) => proxy(ctx, req, reply, CHAT))
+  app.post('/completions', (req, reply) => proxy(ctx, req, reply, COMPLETIONS))
+  app.post('/embeddings', (req, reply) => proxy(ctx, req, reply, EMBEDDINGS))
+  app.post('/*', (req, reply) => {
+    const path = req.url.slice('/v1'.length).split('?')[0]!
+    if (UNSAFE_PATH.test(path)) throw new CortexError('not_found', `no route for POST /v1${path}`)
+    return proxy(ctx, req, reply, { path, requestUsage: false })
+  })
+}

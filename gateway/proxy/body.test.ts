@@ -1,0 +1,130 @@
+import { describe, expect, it } from 'vitest'
+import { CortexError } from '../contract/errors.js'
+import { readRequest, scanObject } from './body.js'
+import { randomBody, rng } from './json-fuzz.test-support.js'
+
+function read(text: string) {
+  return readRequest(Buffer.from(text))
+}
+
+function errorOf(text: string): CortexError {
+  try {
+    read(text)
+  } catch (err) {
+    if (err instanceof CortexError) return err
+    throw err
+  }
+  throw new Error(`accepted: ${text}`)
+}
+
+/** The routing fields as JSON.parse sees them. */
+function expected(obj: Record<string, unknown>) {
+  return {
+    model: obj.model,
+    stream: obj.stream,
+    streamOptions: obj.stream_options,
+    maxTokens: obj.max_tokens,
+    maxCompletionTokens: obj.max_completion_tokens,
+    has: { messages: obj.messages != null, prompt: obj.prompt != null, input: obj.input != null },
+  }
+}
+
+function actual(text: string) {
+  const { scan: _scan, ...fields } = read(text)
+  return fields
+}
+
+describe('readRequest', () => {
+  it.each([
+    ['{"model":"qwen","messages":[]}', { model: 'qwen', has: { messages: true, prompt: false, input: false } }],
+    ['  {\n\t"model" : "q" ,\r\n "stream" : true }  \n', { model: 'q', stream: true }],
+    ['{"messages":[{"role":"user","content":"say \\"model\\": \\"x\\" {["}],"model":"real"}', { model: 'real' }],
+    ['{"model":"a","model":"b"}', { model: 'b' }],
+    ['{"mod\\u0065l":"escaped-key"}', { model: 'escaped-key' }],
+    [
+      '{"model":"qw\\u00e9n \\ud83d\\ude00","prompt":"日本語 😀"}',
+      { model: 'qwén 😀', has: { messages: false, prompt: true, input: false } },
+    ],
+    ['{"prompt":"ends in backslash \\\\","model":"m"}', { model: 'm' }],
+    ['{"input":null,"model":"m"}', { has: { messages: false, prompt: false, input: false } }],
+    [
+      '{"stream_options":{"include_usage":true},"max_tokens":16,"max_completion_tokens":1e3}',
+      { streamOptions: { include_usage: true }, maxTokens: 16, maxCompletionTokens: 1000 },
+    ],
+    ['{"model":{"nested":["x"]},"stream":"true"}', { model: { nested: ['x'] }, stream: 'true' }],
+    ['{}', { model: undefined }],
+  ])('reads %s', (text, fields) => {
+    expect(actual(text)).toMatchObject(fields)
+    expect(actual(text)).toEqual(expected(JSON.parse(text)))
+  })
+
+  it.each([
+    '',
+    ' ',
+    '{',
+    '{"model":"m"',
+    '{"model":"m}',
+    '{"model" "m"}',
+    '{"model":"m",}',
+    '{"model":"m"} x',
+    '{"model":"m"}{}',
+    '{model:"m"}',
+    '{"a":[1,2}',
+    '{"a":{"b":[}]}',
+    '{"a":tru,"model":"m"}',
+    '{"stream":tru}',
+    '{"a":"\\"}',
+    '{"a":hello}',
+    "{'model':'m'}",
+    '{"a":1 2}',
+  ])('answers invalid_json to %j', (text) => {
+    const err = errorOf(text)
+    expect(err.code).toBe('invalid_json')
+    expect(err.status).toBe(400)
+  })
+
+  it.each(['[]', '"model"', '42', 'null'])('answers invalid_request to the non-object %s', (text) => {
+    expect(errorOf(text).code).toBe('invalid_request')
+  })
+
+  it('leaves the inside of nested values and unread strings to the engine', () => {
+    expect(read('{"messages":[tru, 1.2.3],"model":"m"}').model).toBe('m')
+    expect(read('{"prompt":"\\x","model":"m"}').model).toBe('m')
+    expect(errorOf('{"model":"\\x"}').code).toBe('invalid_json')
+  })
+
+  it('equals JSON.parse on the routing fields of 3000 random bodies', () => {
+    const next = rng(20240601)
+    for (let n = 0; n < 3000; n++) {
+      const text = randomBody(next)
+      expect(actual(text), text).toEqual(expected(JSON.parse(text)))
+    }
+  })
+
+  it('rejects every strict prefix of random bodies', () => {
+    const next = rng(7)
+    for (let n = 0; n < 200; n++) {
+      const text = randomBody(next)
+      const cut = 1 + Math.floor(next() * (text.trimEnd().length - 1))
+      const prefix = text.slice(0, cut)
+      expect(() => JSON.parse(prefix)).toThrow()
+      expect(errorOf(prefix).code, prefix).toBe('invalid_json')
+    }
+  })
+
+  it('finds keys after a 1 MB prompt dense with escaped quotes', () => {
+    const text = JSON.stringify({ messages: [{ role: 'user', content: 'x\\"y'.repeat(250_000) }], model: 'm', stream: true })
+    expect(actual(text)).toEqual(expected(JSON.parse(text)))
+  })
+})
+
+describe('scanObject', () => {
+  it('gives value spans of the wanted keys only', () => {
+    const buf = Buffer.from('{"a": [1, {"b": 2}] , "b":"x"}')
+    const scan = scanObject(buf, new Set(['a']))!
+    expect(scan.empty).toBe(false)
+    expect([...scan.members.keys()]).toEqual(['a'])
+    const a = scan.members.get('a')!
+    expect(buf.toString('utf8', a.start, a.end)).toBe('[1, {"b": 2}]')
+  })
+})

@@ -1,0 +1,308 @@
+import type { ServerResponse } from 'node:http'
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { Dispatcher } from 'undici'
+import { CortexError } from '../contract/errors.js'
+import type { Lease, ModelRegistry, UsageRecord, UsageSink } from '../engines/types.js'
+import { readRequest, type RequestFields } from './body.js'
+import { renameModelInJson, upstreamBody } from './rewrite.js'
+import { SseRelay, errorFrame } from './sse.js'
+import { Tail, usageFromTail, type Usage } from './usage.js'
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The configured name of the model a request was routed to (for the request log line); null before routing. */
+    cortexModel: string | null
+  }
+}
+
+export interface ProxyOptions {
+  /** How long an engine may take to send response headers; llama-server sends none until a non-stream answer is done. */
+  headersTimeoutMs: number
+  /** Longest silence between body chunks; 0 = none, so no total generation timeout. */
+  bodyTimeoutMs: number
+}
+
+export const defaultProxyOptions: ProxyOptions = { headersTimeoutMs: 10 * 60_000, bodyTimeoutMs: 0 }
+
+export interface ProxyContext {
+  registry: ModelRegistry
+  usage: UsageSink
+  options: ProxyOptions
+}
+
+/** An inference endpoint, by its path after `/v1`. */
+export interface Endpoint {
+  path: string
+  /** The body field the endpoint cannot do without, besides `model`. */
+  requires?: 'messages' | 'prompt' | 'input'
+  /** The endpoint streams OpenAI chunks that honour `stream_options.include_usage`. */
+  requestUsage: boolean
+}
+
+/** The end of a JSON response kept to read `usage` from. */
+const USAGE_TAIL_BYTES = 16 * 1024
+
+const NETWORK_ERRORS = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ETIMEDOUT',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CLOSED',
+])
+
+function requireFields(fields: RequestFields, endpoint: Endpoint): string {
+  if (typeof fields.model !== 'string' || fields.model === '') {
+    throw new CortexError('invalid_request', '"model" must be the name of a model (a string); GET /v1/models lists them', {
+      param: 'model',
+    })
+  }
+  const field = endpoint.requires
+  if (field !== undefined && !fields.has[field]) {
+    throw new CortexError('invalid_request', `"${field}" is required for /v1${endpoint.path}`, { param: field })
+  }
+  return fields.model
+}
+
+function modelNotFound(registry: ModelRegistry, name: string): CortexError {
+  const names = registry.statuses().map((s) => (s.aliases.length > 0 ? `${s.name} (alias ${s.aliases.join(', ')})` : s.name))
+  const available = names.length > 0 ? `available models: ${names.join('; ')}` : 'no models are configured'
+  return new CortexError('model_not_found', `model "${name}" does not exist; ${available}`)
+}
+
+/** Engines serve `/v1/...` under their root; a remote's base URL already ends in its API root (`…/v1`). */
+function upstreamPath(base: URL, remote: boolean, suffix: string): string {
+  const root = base.pathname.endsWith('/') ? base.pathname.slice(0, -1) : base.pathname
+  return `${root}${remote ? '' : '/v1'}${suffix}`
+}
+
+/** An undici failure in the catalogue's terms; null when the upstream is not to blame. */
+function upstreamError(err: unknown, lease: Lease): CortexError | null {
+  const code = (err as { code?: unknown }).code
+  const where = `model "${lease.target.model}" (replica ${lease.target.replica})`
+  if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
+    return new CortexError('upstream_timeout', `${where} stopped answering (${code}); check the engine's log`)
+  }
+  if (typeof code === 'string' && NETWORK_ERRORS.has(code)) {
+    return new CortexError('upstream_unreachable', `${where} could not be reached: ${(err as Error).message} (${code})`)
+  }
+  return null
+}
+
+/** Resolves on 'drain', or on 'close' (the client left; the abort signal ends the upstream side). */
+function drained(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done)
+      res.off('close', done)
+      resolve()
+    }
+    res.on('drain', done)
+    res.on('close', done)
+  })
+}
+
+/**
+ * Proxies one inference request: routing fields from the raw body, a lease from the registry,
+ * the body to the engine, the response back as it arrives, one usage record when it ends.
+ */
+export async function proxy(ctx: ProxyContext, req: FastifyRequest, reply: FastifyReply, endpoint: Endpoint): Promise<void> {
+  const t0 = performance.now()
+  const raw = req.body as Buffer
+  const fields = readRequest(raw)
+  const asked = requireFields(fields, endpoint)
+  const def = ctx.registry.resolve(asked)
+  if (def === undefined) throw modelNotFound(ctx.registry, asked)
+  req.cortexModel = def.name
+
+  // The client leaving must stop generation at once: llama-server stops a slot when its connection closes.
+  const abort = new AbortController()
+  const onClose = () => {
+    if (!reply.raw.writableEnded) abort.abort(new Error('client closed the connection'))
+  }
+  if (reply.raw.destroyed) onClose()
+  else reply.raw.on('close', onClose)
+  const flight = new Flight(ctx.usage, t0, {
+    ts: Date.now(),
+    requestId: req.id,
+    model: def.name,
+    replica: null,
+    endpoint: `/v1${endpoint.path}`,
+    status: 0,
+    stream: fields.stream === true,
+    promptTokens: null,
+    completionTokens: null,
+    ttftMs: null,
+    totalMs: 0,
+    bytesIn: raw.length,
+    bytesOut: 0,
+  })
+
+  let lease: Lease
+  try {
+    lease = await ctx.registry.acquire(def.name, abort.signal)
+  } catch (err) {
+    return flight.failed(err, reply, abort.signal, err instanceof CortexError ? err : null)
+  }
+  flight.record.replica = lease.target.replica
+  try {
+    const { body, hideUsage } = upstreamBody(raw, fields, {
+      requestUsage: endpoint.requestUsage,
+      upstreamModel: lease.target.upstreamModel,
+    })
+    let upstream: Dispatcher.ResponseData
+    try {
+      upstream = await send(ctx.options, req, lease, body, endpoint.path, def.runtime === 'remote', abort.signal)
+    } catch (err) {
+      return flight.failed(err, reply, abort.signal, upstreamError(err, lease))
+    }
+    const { upstreamModel } = lease.target
+    const renameModel = upstreamModel !== undefined && asked !== upstreamModel ? { from: upstreamModel, to: asked } : undefined
+    await relay(req, reply, upstream, flight, { hideUsage, renameModel, lease, signal: abort.signal })
+  } finally {
+    lease.release()
+  }
+}
+
+/** One request's usage record, written exactly once when the request ends. */
+class Flight {
+  constructor(
+    private readonly sink: UsageSink,
+    readonly t0: number,
+    readonly record: UsageRecord,
+  ) {}
+
+  end(status: number, usage: Usage | null): void {
+    this.record.status = status
+    this.record.promptTokens = usage?.promptTokens ?? null
+    this.record.completionTokens = usage?.completionTokens ?? null
+    this.record.totalMs = performance.now() - this.t0
+    this.sink.record(this.record)
+  }
+
+  /** Before any response byte: a client that left gets nothing (499); otherwise the error goes to the error handler. */
+  failed(err: unknown, reply: FastifyReply, signal: AbortSignal, mapped: CortexError | null): void {
+    if (signal.aborted) {
+      this.end(499, null)
+      reply.hijack()
+      return
+    }
+    this.end(mapped?.status ?? 500, null)
+    throw mapped ?? err
+  }
+}
+
+function send(
+  options: ProxyOptions,
+  req: FastifyRequest,
+  lease: Lease,
+  body: Buffer,
+  path: string,
+  remote: boolean,
+  signal: AbortSignal,
+): Promise<Dispatcher.ResponseData> {
+  const { target } = lease
+  const base = new URL(target.baseUrl)
+  const headers: Record<string, string> = { 'content-type': 'application/json' }
+  if (req.headers.accept !== undefined) headers.accept = req.headers.accept
+  // The client's Authorization is for Cortex: engines get none, remotes get their own key.
+  if (target.apiKey !== undefined) headers.authorization = `Bearer ${target.apiKey}`
+  const query = req.url.indexOf('?')
+  return target.dispatcher.request({
+    origin: base.origin,
+    path: upstreamPath(base, remote, query >= 0 ? path + req.url.slice(query) : path),
+    method: 'POST',
+    headers,
+    body,
+    signal,
+    headersTimeout: options.headersTimeoutMs,
+    bodyTimeout: options.bodyTimeoutMs,
+  })
+}
+
+interface RelayOptions {
+  hideUsage: boolean
+  renameModel: { from: string; to: string } | undefined
+  lease: Lease
+  signal: AbortSignal
+}
+
+/** Sends the upstream response to the client as it arrives: SSE frame by frame, anything else chunk by chunk. */
+async function relay(
+  req: FastifyRequest,
+  reply: FastifyReply,
+  upstream: Dispatcher.ResponseData,
+  flight: Flight,
+  o: RelayOptions,
+) {
+  const res = reply.raw
+  const contentType = String(upstream.headers['content-type'] ?? 'application/json')
+  const sse = contentType.startsWith('text/event-stream')
+    ? new SseRelay({ hideUsage: o.hideUsage, renameModel: o.renameModel })
+    : null
+  // A remote's JSON answer is held whole only to put the client's model name back into it.
+  const hold = sse === null && o.renameModel !== undefined && contentType.includes('json')
+  const headers: Record<string, string | number | string[] | undefined> = { ...reply.getHeaders(), 'content-type': contentType }
+  if (sse !== null) Object.assign(headers, { 'cache-control': 'no-cache', 'x-accel-buffering': 'no' })
+  else if (!hold && upstream.headers['content-length'] !== undefined)
+    headers['content-length'] = upstream.headers['content-length']
+  reply.hijack()
+
+  const write = async (bytes: Buffer) => {
+    if (bytes.length === 0) return
+    flight.record.bytesOut += bytes.length
+    if (!res.write(bytes)) await drained(res)
+  }
+  const tail = new Tail(hold ? Infinity : USAGE_TAIL_BYTES)
+  let status = upstream.statusCode
+  try {
+    res.writeHead(status, headers)
+    for await (const chunk of upstream.body as AsyncIterable<Buffer>) {
+      if (sse === null) {
+        tail.push(chunk)
+        if (!hold) await write(chunk)
+        continue
+      }
+      const bytes = sse.push(chunk)
+      if (flight.record.ttftMs === null && sse.sawToken) flight.record.ttftMs = performance.now() - flight.t0
+      await write(bytes)
+    }
+    if (sse !== null) await write(sse.end())
+    else if (hold) await write(renameModelInJson(tail.bytes(), o.renameModel!.from, o.renameModel!.to))
+    res.end()
+  } catch (err) {
+    upstream.body.destroy()
+    status = o.signal.aborted ? 499 : failMidway(err, req, res, sse, flight, o.lease)
+  }
+  flight.end(status, sse !== null ? sse.usage : usageFromTail(tail.bytes()))
+}
+
+/** After the headers went out: an SSE client gets a final error frame, any other loses the connection. Returns the status to record. */
+function failMidway(
+  err: unknown,
+  req: FastifyRequest,
+  res: ServerResponse,
+  sse: SseRelay | null,
+  flight: Flight,
+  lease: Lease,
+): number {
+  const mapped = upstreamError(err, lease)
+  if (mapped === null) req.log.error({ err }, 'relaying the upstream response failed')
+  if (sse === null) {
+    // Cut the connection so that a truncated body cannot pass for a complete one.
+    res.destroy()
+  } else {
+    const frame = errorFrame(
+      mapped?.code ?? 'internal_error',
+      mapped?.message ?? 'the gateway failed while relaying the stream; see its log',
+    )
+    flight.record.bytesOut += frame.length
+    res.end(frame)
+  }
+  return mapped?.status ?? 500
+}

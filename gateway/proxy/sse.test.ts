@@ -1,0 +1,124 @@
+import { describe, expect, it } from 'vitest'
+import { SseRelay, errorFrame, type SseOptions } from './sse.js'
+import { Tail, usageFromTail } from './usage.js'
+
+const role =
+  'data: {"id":"c1","object":"chat.completion.chunk","model":"up/m","choices":[{"index":0,"delta":{"role":"assistant","content":null}}]}\n\n'
+const hello = 'data: {"id":"c1","model":"up/m","choices":[{"index":0,"delta":{"content":"Hel\\"usage\\"lo"}}]}\n\n'
+const finish = 'data: {"id":"c1","model":"up/m","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}\n\n'
+const usageOnly =
+  'data: {"id":"c1","model":"up/m","choices":[],"usage":{"prompt_tokens":7,"completion_tokens":2,"total_tokens":9}}\n\n'
+const done = 'data: [DONE]\n\n'
+
+/** Feeds `chunks` and returns what the client would receive, plus the relay. */
+function relay(chunks: string[], opts: SseOptions = { hideUsage: false }) {
+  const r = new SseRelay(opts)
+  const out = chunks.map((c) => r.push(Buffer.from(c)).toString())
+  return { out: out.join('') + r.end().toString(), perChunk: out, r }
+}
+
+describe('SseRelay', () => {
+  it('passes frames through byte for byte, one write per arriving frame', () => {
+    const frames = [role, hello, finish, usageOnly, done]
+    const { perChunk, r } = relay(frames)
+    expect(perChunk).toEqual(frames)
+    expect(r.usage).toEqual({ promptTokens: 7, completionTokens: 2 })
+    expect(r.sawToken).toBe(true)
+  })
+
+  it('returns the very chunk it was given when nothing changes', () => {
+    const r = new SseRelay({ hideUsage: false })
+    const chunk = Buffer.from(role + hello)
+    expect(r.push(chunk)).toBe(chunk)
+  })
+
+  it('drops the usage-only chunk the client did not ask for, and still reads it', () => {
+    const { out, r } = relay([role, hello, finish, usageOnly, done], { hideUsage: true })
+    expect(out).toBe(role + hello + finish + done)
+    expect(r.usage).toEqual({ promptTokens: 7, completionTokens: 2 })
+  })
+
+  it('removes only the usage field where usage rides on the finish chunk', () => {
+    const finishWithUsage =
+      'data: {"choices":[{"index":0,"delta":{},"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":1},"timings":{}}\n\n'
+    const { out, r } = relay([hello, finishWithUsage, done], { hideUsage: true })
+    expect(out).toBe(hello + 'data: {"choices":[{"index":0,"delta":{},"finish_reason":"stop"}],"timings":{}}\n\n' + done)
+    expect(r.usage).toEqual({ promptTokens: 3, completionTokens: 1 })
+  })
+
+  it('gives the same output however the stream is split into chunks', () => {
+    const stream = role + ': keep-alive\n\n' + hello + finish + usageOnly + done
+    const whole = relay([stream], { hideUsage: true }).out
+    expect(whole).toBe(role + ': keep-alive\n\n' + hello + finish + done)
+    for (let a = 1; a < stream.length; a += 7) {
+      for (const b of [a + 1, a + 13, a + 200]) {
+        const { out, r } = relay([stream.slice(0, a), stream.slice(a, b), stream.slice(b)], { hideUsage: true })
+        expect(out, `split at ${a},${b}`).toBe(whole)
+        expect(r.usage).toEqual({ promptTokens: 7, completionTokens: 2 })
+      }
+    }
+  })
+
+  it('splits CRLF streams on blank CRLF lines', () => {
+    const crlf = [role, hello, usageOnly, done].map((f) => f.replace(/\n/g, '\r\n'))
+    const { out } = relay([crlf.join('').slice(0, 50), crlf.join('').slice(50)], { hideUsage: true })
+    expect(out).toBe(crlf[0]! + crlf[1]! + crlf[3]!)
+  })
+
+  it('notes the first token only on a frame that carries content', () => {
+    const r = new SseRelay({ hideUsage: false })
+    r.push(Buffer.from(role))
+    expect(r.sawToken).toBe(false)
+    r.push(Buffer.from('data: {"choices":[{"index":0,"text":"x"}]}\n\n'))
+    expect(r.sawToken).toBe(true)
+  })
+
+  it('renames the upstream model back to the name the client sent', () => {
+    const { out } = relay([role, hello], { hideUsage: false, renameModel: { from: 'up/m', to: 'team' } })
+    expect(out).toBe(role.replace('"up/m"', '"team"') + hello.replace('"up/m"', '"team"'))
+  })
+
+  it('passes an unterminated last frame and non-JSON data through', () => {
+    expect(relay(['data: not json\n\n', 'data: {"choices":[]'], { hideUsage: true }).out).toBe(
+      'data: not json\n\ndata: {"choices":[]',
+    )
+  })
+
+  it('writes an OpenAI error frame', () => {
+    expect(JSON.parse(errorFrame('upstream_unreachable', 'gone').toString().slice(6))).toEqual({
+      error: { message: 'gone', type: 'server_error', param: null, code: 'upstream_unreachable' },
+    })
+  })
+})
+
+describe('usageFromTail', () => {
+  it('reads the top-level usage at the end of a response', () => {
+    const body = JSON.stringify({
+      choices: [{ message: { content: '"usage": {"prompt_tokens": 99}' } }],
+      usage: { prompt_tokens: 5, completion_tokens: 6 },
+    })
+    expect(usageFromTail(Buffer.from(body))).toEqual({ promptTokens: 5, completionTokens: 6 })
+  })
+
+  it('reads embeddings and Anthropic usage, and null when there is none', () => {
+    expect(usageFromTail(Buffer.from('{"data":[],"usage" : {"prompt_tokens":4,"total_tokens":4}}'))).toEqual({
+      promptTokens: 4,
+      completionTokens: null,
+    })
+    expect(usageFromTail(Buffer.from('{"usage":{"input_tokens":1,"output_tokens":2}}'))).toEqual({
+      promptTokens: 1,
+      completionTokens: 2,
+    })
+    expect(usageFromTail(Buffer.from('{"error":{"message":"bad"}}'))).toBeNull()
+    expect(usageFromTail(Buffer.from('"usage"'))).toBeNull()
+  })
+
+  it('finds it in the kept tail of a large response', () => {
+    const tail = new Tail(1024)
+    tail.push(Buffer.from('{"data":[' + '1,'.repeat(100_000)))
+    for (let i = 0; i < 100; i++) tail.push(Buffer.from('2,'.repeat(100)))
+    tail.push(Buffer.from('3],"usage":{"prompt_tokens":8}}'))
+    expect(tail.bytes().length).toBeLessThan(2048)
+    expect(usageFromTail(tail.bytes())).toEqual({ promptTokens: 8, completionTokens: null })
+  })
+})
