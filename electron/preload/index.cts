@@ -1,4 +1,5 @@
-// Sandboxed preloads run as CommonJS, hence .cts.
+// Sandboxed preloads run as CommonJS, hence .cts and an import-equals require.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
 import electron = require('electron')
 
 /** One function per IPC channel (STYLE.md §8); nothing generic is exposed to the page. */

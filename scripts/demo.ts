@@ -1,0 +1,52 @@
+/**
+ * `npm run demo`: try Cortex without a model of your own. Builds (once) the CPU llama-server the tests
+ * use, writes the tests' tiny random-weight model, and serves it as "tiny" with `cortex serve`.
+ * The replies are gibberish — the weights are random — but every part of Cortex is real.
+ */
+import { execFileSync, spawn } from 'node:child_process'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { writeTinyLlama } from '../test/support/gguf-writer.js'
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
+const home = path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'cortex', 'demo')
+mkdirSync(home, { recursive: true })
+
+const llamaServer =
+  process.env.CORTEX_LLAMA_SERVER ??
+  execFileSync('bash', [path.join(root, 'scripts/build-llama-server.sh')], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+    .trim()
+    .split('\n')
+    .at(-1)!
+const model = path.join(home, 'tiny-llama.gguf')
+await writeTinyLlama(model)
+const config = path.join(home, 'cortex.yaml')
+writeFileSync(
+  config,
+  [
+    'engines:',
+    `  llamaServer: ${JSON.stringify(llamaServer)}`,
+    'models:',
+    '  - name: tiny',
+    '    engine: llamacpp',
+    '    runtime: process',
+    `    source: ${JSON.stringify(model)}`,
+    '    args: ["-c", "4096", "-np", "2"]',
+    '    ttl: 10m',
+    '',
+  ].join('\n'),
+)
+process.stderr.write(
+  `demo config: ${config}\ntry:  curl -s http://127.0.0.1:31313/v1/chat/completions -H 'content-type: application/json' ` +
+    `-d '{"model":"tiny","messages":[{"role":"user","content":"hi"}],"max_tokens":16}'\n`,
+)
+const child = spawn(process.execPath, [path.join(root, 'bin/cortex.js'), 'serve', '--config', config, ...process.argv.slice(2)], {
+  stdio: 'inherit',
+})
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => child.kill(signal))
+child.on('exit', (code) => process.exit(code ?? 1))

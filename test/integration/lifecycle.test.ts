@@ -1,0 +1,149 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import OpenAI from 'openai'
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { processesMatching, runCortex, startCortex, waitFor } from '../support/cortex-process.js'
+import { freePort } from '../support/substrate.js'
+
+const dir = mkdtempSync(path.join(os.tmpdir(), 'cortex-lifecycle-'))
+const model = path.join(dir, 'tiny.gguf')
+const started: ChildProcess[] = []
+
+beforeAll(() => copyFileSync(inject('tinyModel'), model))
+
+afterAll(async () => {
+  for (const child of started) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+  for (const pid of processesMatching(model)) process.kill(pid, 'SIGKILL')
+  rmSync(dir, { recursive: true, force: true })
+})
+
+function writeConfig(name: string, text: string): string {
+  const file = path.join(dir, name)
+  writeFileSync(file, text)
+  return file
+}
+
+const tinyModel = (llamaServer: string) => `
+engines:
+  llamaServer: ${JSON.stringify(llamaServer)}
+models:
+  - name: tiny
+    engine: llamacpp
+    runtime: process
+    source: ./tiny.gguf
+    args: ["-c", "1024"]
+`
+
+describe('cortex serve start-up and shutdown', () => {
+  it('refuses an invalid config file, naming file, line and what was expected', async () => {
+    const file = writeConfig(
+      'bad.yaml',
+      `models:
+  - name: a
+    engine: llamacpp
+    runtime: process
+    source: ./tiny.gguf
+    ttl: 5 minutes
+  - name: b
+    engine: openai
+    runtime: process
+`,
+    )
+    const { code, stderr } = await runCortex(['serve', '--config', file, '--data-dir', path.join(dir, 'bad-data'), '--port', '0'])
+    expect(code).toBe(2)
+    expect(stderr).toMatch(/bad\.yaml:6\b.*ttl.*duration/)
+    expect(stderr).toMatch(/bad\.yaml:\d+.*openai.*process/)
+  })
+
+  it('refuses to listen beyond loopback without --allow-remote', async () => {
+    const { code, stderr } = await runCortex([
+      'serve',
+      '--data-dir',
+      path.join(dir, 'remote-data'),
+      '--host',
+      '0.0.0.0',
+      '--port',
+      '0',
+    ])
+    expect(code).toBe(1)
+    expect(stderr).toContain('--allow-remote')
+  })
+
+  it('routes a remote model to an existing OpenAI-compatible server', async () => {
+    const port = await freePort()
+    const upstream = spawn(
+      inject('llamaServer'),
+      ['-m', model, '--host', '127.0.0.1', '--port', String(port), '-c', '1024', '--alias', 'upstream-name'],
+      {
+        stdio: 'ignore',
+      },
+    )
+    started.push(upstream)
+    const file = writeConfig(
+      'remote.yaml',
+      `models:
+  - name: team
+    engine: openai
+    runtime: remote
+    baseUrl: http://127.0.0.1:${port}/v1
+    upstreamModel: upstream-name
+`,
+    )
+    const cortex = await startCortex([
+      'serve',
+      '--config',
+      file,
+      '--data-dir',
+      path.join(dir, 'remote-model-data'),
+      '--port',
+      '0',
+    ])
+    try {
+      const client = new OpenAI({ baseURL: `${cortex.url}/v1`, apiKey: 'unused', maxRetries: 0 })
+      const res = await waitFor('the remote model to answer', () =>
+        client.chat.completions
+          .create({ model: 'team', messages: [{ role: 'user', content: 'hi' }], max_tokens: 8 })
+          .catch((err: unknown) => {
+            // The upstream may still be loading its model; Cortex says so with a 503.
+            if ((err as { status?: number }).status === 503) return undefined
+            throw err
+          }),
+      )
+      expect(res.model).toBe('team')
+      expect(res.usage?.completion_tokens).toBeGreaterThan(0)
+    } finally {
+      expect(await cortex.stop()).toBe(0)
+      upstream.kill('SIGTERM')
+    }
+  })
+
+  it('reaps the engines of a Cortex that was killed, at the next start', async () => {
+    const file = writeConfig('reap.yaml', tinyModel(inject('llamaServer')))
+    const args = ['serve', '--config', file, '--data-dir', path.join(dir, 'reap-data'), '--port', '0']
+    const first = await startCortex(args)
+    started.push(first.child)
+    const client = new OpenAI({ baseURL: `${first.url}/v1`, apiKey: 'unused', maxRetries: 0 })
+    await client.chat.completions.create({ model: 'tiny', messages: [{ role: 'user', content: 'hi' }], max_tokens: 4 })
+    const [orphan] = processesMatching(model)
+    expect(orphan).toBeDefined()
+
+    await first.stop('SIGKILL')
+    expect(processesMatching(model)).toEqual([orphan]) // nobody stopped it
+
+    const second = await startCortex(args) // also takes over the dead process's data-directory lock
+    started.push(second.child)
+    expect(processesMatching(model)).toEqual([])
+    expect(await second.stop()).toBe(0)
+  })
+
+  it('prints its version from the built bin', async () => {
+    const bin = spawn(process.execPath, ['bin/cortex.js', '--version'], { stdio: ['ignore', 'pipe', 'inherit'] })
+    let out = ''
+    bin.stdout.on('data', (d: Buffer) => (out += d.toString()))
+    const code = await new Promise((resolve) => bin.once('close', resolve))
+    expect(code).toBe(0)
+    expect(out.trim()).toMatch(/^\d+\.\d+\.\d+$/)
+  })
+})

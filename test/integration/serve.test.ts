@@ -1,0 +1,253 @@
+import Database from 'better-sqlite3'
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import OpenAI from 'openai'
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { enginePorts, processesMatching, startCortex, waitFor, type CortexProcess } from '../support/cortex-process.js'
+
+// One Cortex process serving several models of the tiny test GGUF, driven through the official OpenAI SDK.
+const dir = mkdtempSync(path.join(os.tmpdir(), 'cortex-serve-'))
+const model = path.join(dir, 'tiny.gguf') // a copy unique to this file, so its engines are recognisable in /proc
+let cortex: CortexProcess
+let client: OpenAI
+
+const config = (llamaServer: string) => `
+engines:
+  llamaServer: ${JSON.stringify(llamaServer)}
+models:
+  - name: tiny
+    aliases: [tiny-alias]
+    engine: llamacpp
+    runtime: process
+    source: ./tiny.gguf
+    args: ["-c", "2048", "-np", "2"]
+  - name: pair
+    engine: llamacpp
+    runtime: process
+    source: ./tiny.gguf
+    args: ["-c", "65536", "-np", "1"]
+    replicas: 2
+    maxConcurrent: 1
+    queue: { size: 1, timeout: 60s }
+  - name: embed
+    engine: llamacpp
+    runtime: process
+    source: ./tiny.gguf
+    args: ["--embeddings", "--pooling", "mean"]
+  - name: missing
+    engine: llamacpp
+    runtime: process
+    source: ./no-such-model.gguf
+  - name: badflag
+    engine: llamacpp
+    runtime: process
+    source: ./tiny.gguf
+    args: ["--no-such-flag"]
+`
+
+type ApiError = InstanceType<typeof OpenAI.APIError>
+const failure = (p: Promise<unknown>) =>
+  p.then(
+    () => {
+      throw new Error('expected the request to fail')
+    },
+    (err: unknown) => err as ApiError,
+  )
+
+beforeAll(async () => {
+  copyFileSync(inject('tinyModel'), model)
+  writeFileSync(path.join(dir, 'cortex.yaml'), config(inject('llamaServer')))
+  cortex = await startCortex([
+    'serve',
+    '--config',
+    path.join(dir, 'cortex.yaml'),
+    '--data-dir',
+    path.join(dir, 'data'),
+    '--port',
+    '0',
+  ])
+  client = new OpenAI({ baseURL: `${cortex.url}/v1`, apiKey: 'unused', maxRetries: 0 })
+})
+
+afterAll(async () => {
+  await cortex?.stop()
+  rmSync(dir, { recursive: true, force: true })
+})
+
+const chat = { messages: [{ role: 'user' as const, content: 'Hello' }], max_tokens: 12 }
+const long = { model: 'pair', prompt: 'a', max_tokens: 60_000, ignore_eos: true, stream: true as const }
+
+describe('cortex serve with a real llama-server', () => {
+  it('lists every model and alias, all stopped before the first request', async () => {
+    const list = await client.models.list()
+    const byId = Object.fromEntries(list.data.map((m) => [m.id, m as unknown as { state: string }]))
+    expect(Object.keys(byId).sort()).toEqual(['badflag', 'embed', 'missing', 'pair', 'tiny', 'tiny-alias'])
+    expect(byId.tiny?.state).toBe('stopped')
+    expect(processesMatching(model)).toEqual([])
+  })
+
+  it('starts a stopped model on the first request and answers a chat with usage', async () => {
+    const res = await client.chat.completions.create({ model: 'tiny', ...chat })
+    expect(res.model).toBe('tiny')
+    expect(res.choices[0]?.message.content?.length).toBeGreaterThan(0)
+    expect(res.usage?.completion_tokens).toBeGreaterThan(0)
+    const list = await client.models.list()
+    const tiny = list.data.find((m) => m.id === 'tiny') as unknown as { state: string; context_length: number }
+    expect(tiny.state).toBe('running')
+    expect(tiny.context_length).toBeGreaterThan(0)
+  })
+
+  it('answers through an alias', async () => {
+    // llama-server answers with its alphabetically first --alias, so Cortex gives it only the configured name.
+    const res = await client.chat.completions.create({ model: 'tiny-alias', ...chat })
+    expect(res.model).toBe('tiny')
+    expect(res.choices[0]?.message.content?.length).toBeGreaterThan(0)
+  })
+
+  it('streams chat chunk by chunk, and adds the usage chunk only when asked', async () => {
+    const plain = await client.chat.completions.create({ model: 'tiny', ...chat, stream: true })
+    const plainChunks = []
+    for await (const chunk of plain) plainChunks.push(chunk)
+    expect(plainChunks.length).toBeGreaterThan(2)
+    expect(plainChunks.some((c) => c.usage)).toBe(false)
+    expect(plainChunks.every((c) => c.choices.length > 0)).toBe(true)
+
+    const withUsage = await client.chat.completions.create({
+      model: 'tiny',
+      ...chat,
+      stream: true,
+      stream_options: { include_usage: true },
+    })
+    let usage
+    for await (const chunk of withUsage) usage = chunk.usage ?? usage
+    expect(usage?.completion_tokens).toBeGreaterThan(0)
+  })
+
+  it('answers legacy completions, streamed and not', async () => {
+    const res = await client.completions.create({ model: 'tiny', prompt: 'Once upon a time', max_tokens: 8 })
+    expect(res.choices[0]?.text.length).toBeGreaterThan(0)
+    const stream = await client.completions.create({ model: 'tiny', prompt: 'Once', max_tokens: 8, stream: true })
+    let text = ''
+    for await (const chunk of stream) text += chunk.choices[0]?.text ?? ''
+    expect(text.length).toBeGreaterThan(0)
+  })
+
+  it('answers embeddings from a mean-pooling model', async () => {
+    const res = await client.embeddings.create({ model: 'embed', input: ['first text', 'second text'] })
+    expect(res.data).toHaveLength(2)
+    expect(res.data[0]?.embedding.length).toBeGreaterThan(8)
+    expect(res.data[0]?.embedding).not.toEqual(res.data[1]?.embedding)
+  })
+
+  it('says which models exist when asked for an unknown one', async () => {
+    const err = await failure(client.chat.completions.create({ model: 'nope', ...chat }))
+    expect(err.status).toBe(404)
+    expect(err.code).toBe('model_not_found')
+    expect(err.message).toContain('tiny')
+  })
+
+  it('explains a model file that does not exist', async () => {
+    const err = await failure(client.chat.completions.create({ model: 'missing', ...chat }))
+    expect(err.status).toBe(503)
+    expect(err.code).toBe('model_start_failed')
+    expect(err.message).toContain('no-such-model.gguf')
+  })
+
+  it('explains an engine flag llama-server does not know', async () => {
+    const err = await failure(client.chat.completions.create({ model: 'badflag', ...chat }))
+    expect(err.status).toBe(503)
+    expect(err.code).toBe('model_start_failed')
+    expect(err.message).toContain('--no-such-flag')
+  })
+
+  it('spreads concurrent requests over both replicas, queues one and refuses past the queue', async () => {
+    // Each replica takes one request at a time (maxConcurrent 1) and the queue holds one more.
+    // A cold start answers at the first ready replica, so let both finish loading first.
+    await client.completions.create({ model: 'pair', prompt: 'a', max_tokens: 1 })
+    await waitFor('both pair replicas healthy', async () => {
+      const ports = pairPorts()
+      const healthy = await Promise.all(
+        ports.map((p) =>
+          fetch(`http://127.0.0.1:${p}/health`).then(
+            (r) => r.ok,
+            () => false,
+          ),
+        ),
+      )
+      return ports.length === 2 && healthy.every(Boolean) ? true : undefined
+    })
+    const controllers = [0, 1, 2].map(() => new AbortController())
+    const streams = controllers.map((c) => client.completions.create(long as never, { signal: c.signal }))
+    // The first two get a replica each: both send a first chunk while the third waits in the queue.
+    const firsts = await Promise.all(
+      streams.slice(0, 2).map(async (s) => ((await s) as unknown as AsyncIterable<unknown>)[Symbol.asyncIterator]().next()),
+    )
+    expect(firsts.every((r) => !r.done)).toBe(true)
+
+    const overflow = await failure(client.completions.create({ ...long, stream: false } as never))
+    expect(overflow.status).toBe(503)
+    expect(overflow.code).toBe('queue_full')
+    expect(overflow.headers?.get('retry-after')).toMatch(/^\d+$/)
+    for (const c of controllers) c.abort()
+    await Promise.allSettled(streams)
+  })
+
+  it('stops generation upstream when the client goes away', async () => {
+    const ports = pairPorts()
+    await waitFor('idle pair replicas', async () => ((await anyProcessing(ports)) ? undefined : true))
+    const before = await Promise.all(ports.map(tokensPredicted))
+    const controller = new AbortController()
+    const stream = (await client.completions.create(long as never, {
+      signal: controller.signal,
+    })) as unknown as AsyncIterable<unknown>
+    await stream[Symbol.asyncIterator]().next()
+    controller.abort()
+    // With the upstream request aborted, llama-server frees the slot long before 60k tokens.
+    await waitFor('the engine to stop generating', async () => ((await anyProcessing(ports)) ? undefined : true))
+    const after = await Promise.all(ports.map(tokensPredicted))
+    const generated = after.reduce((sum, n, i) => sum + n - before[i]!, 0)
+    expect(generated).toBeGreaterThan(0)
+    expect(generated).toBeLessThan(60_000)
+  })
+
+  it('records one usage row per request with the replica and a 499 for aborted streams', async () => {
+    expect(await cortex.stop('SIGTERM')).toBe(0)
+    // Aborted streams must not leave connections that hold the shutdown until its timeout.
+    expect(cortex.stdout.join('\n')).not.toContain('outlasted the shutdown timeout')
+    const db = new Database(path.join(dir, 'data', 'cortex.db'), { readonly: true })
+    const rows = db.prepare('SELECT model, replica, status, stream, completion_tokens FROM usage').all() as Array<{
+      model: string
+      replica: number | null
+      status: number
+      completion_tokens: number | null
+    }>
+    db.close()
+    expect(rows.filter((r) => r.model === 'tiny' && r.status === 200).length).toBeGreaterThanOrEqual(5)
+    expect(rows.find((r) => r.model === 'tiny' && r.status === 200)?.completion_tokens).toBeGreaterThan(0)
+    const aborted = rows.filter((r) => r.model === 'pair' && r.status === 499)
+    expect(new Set(aborted.map((r) => r.replica))).toEqual(new Set([0, 1]))
+  })
+
+  it('leaves no llama-server behind after a graceful shutdown', () => {
+    expect(processesMatching(model)).toEqual([])
+  })
+})
+
+/** The pair replicas are the engines started with a 65536-token context. */
+const pairPorts = () => enginePorts(model, '65536')
+
+async function anyProcessing(ports: number[]): Promise<boolean> {
+  for (const port of ports) {
+    const slots = (await (await fetch(`http://127.0.0.1:${port}/slots`)).json()) as Array<{ is_processing: boolean }>
+    if (slots.some((s) => s.is_processing)) return true
+  }
+  return false
+}
+
+async function tokensPredicted(port: number): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()
+  const value = /^llamacpp:tokens_predicted_total (\S+)/m.exec(text)?.[1]
+  if (value === undefined) throw new Error(`llama-server on port ${port} has no llamacpp:tokens_predicted_total in /metrics`)
+  return Number(value)
+}
