@@ -49,6 +49,7 @@ export async function createCore(config: CortexConfig, options: CoreOptions = {}
         await closeHttp(http, config.server.shutdownTimeoutMs, logger)
         await engines.close()
         store.close()
+        await new Promise<void>((resolve) => logger.flush(() => resolve()))
       })())
     return { config, http, engines, store, logger, close }
   } catch (err) {
