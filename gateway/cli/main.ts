@@ -1,12 +1,14 @@
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { ConfigError } from '../config/load.js'
+import { configJsonSchema } from '../config/schema.js'
 import { startServer } from '../index.js'
 
 const USAGE = `Usage: cortex <command> [options]
 
 Commands:
   serve      run the gateway and engine manager (headless)
+  schema     print the config file's JSON Schema (for editors: yaml-language-server)
 
 Options for serve:
   --config <file>     config file (YAML)                     env CORTEX_CONFIG
@@ -28,6 +30,10 @@ export async function main(argv: string[]): Promise<number> {
   }
   if (command === '-v' || command === '--version') {
     process.stdout.write(`${version()}\n`)
+    return 0
+  }
+  if (command === 'schema') {
+    process.stdout.write(`${JSON.stringify(configJsonSchema(), null, 2)}\n`)
     return 0
   }
   if (command !== 'serve') {

@@ -47,10 +47,21 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     sockets.add(socket)
     socket.once('close', () => sockets.delete(socket))
   })
-  // HTTP clients (undici among them) open spare connections that may never carry a request. Node's
-  // closeIdleConnections() leaves those open, so server.close() would wait on them until its headers timeout.
-  app.addHook('preClose', (done) => {
+  // server.close() closes idle keep-alive connections once; a connection that goes idle later (its stream just
+  // finished) or never carried a request (undici opens spare ones) would hold the close until its timeout.
+  // So while closing, sweep both kinds until the server is closed.
+  let sweeper: NodeJS.Timeout | undefined
+  const sweep = () => {
+    app.server.closeIdleConnections()
     for (const socket of sockets) if (socket.bytesRead === 0) socket.destroy()
+  }
+  app.addHook('preClose', (done) => {
+    sweep()
+    sweeper = setInterval(sweep, 100)
+    done()
+  })
+  app.addHook('onClose', (_app, done) => {
+    clearInterval(sweeper)
     done()
   })
 

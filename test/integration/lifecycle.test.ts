@@ -138,6 +138,43 @@ describe('cortex serve start-up and shutdown', () => {
     expect(await second.stop()).toBe(0)
   })
 
+  it('lets an in-flight stream finish on SIGTERM, then stops its engines', async () => {
+    const file = writeConfig('graceful.yaml', tinyModel(inject('llamaServer')))
+    const cortex = await startCortex(['serve', '--config', file, '--data-dir', path.join(dir, 'graceful-data'), '--port', '0'])
+    started.push(cortex.child)
+    const client = new OpenAI({ baseURL: `${cortex.url}/v1`, apiKey: 'unused', maxRetries: 0 })
+    const stream = await client.completions.create({
+      model: 'tiny',
+      prompt: 'a',
+      max_tokens: 400,
+      stream: true,
+      stream_options: { include_usage: true },
+    })
+    const exited = new Promise<number | null>((resolve) => cortex.child.once('exit', resolve))
+    let chunks = 0
+    let finish: string | null | undefined
+    let usage
+    for await (const chunk of stream) {
+      if (chunks++ === 0) cortex.child.kill('SIGTERM') // shutting down while the answer is being generated
+      finish = chunk.choices[0]?.finish_reason ?? finish
+      usage = chunk.usage ?? usage
+    }
+    expect(finish).toBe('length')
+    expect(usage?.completion_tokens).toBe(400)
+    expect(await exited).toBe(0)
+    // The stream's keep-alive connection, idle once it finished, must not hold the shutdown until its timeout.
+    expect(cortex.stdout.join('\n')).not.toContain('outlasted the shutdown timeout')
+    expect(processesMatching(model)).toEqual([])
+  })
+
+  it('prints the config JSON Schema for editors', async () => {
+    const { code, stdout } = await runCortex(['schema'])
+    expect(code).toBe(0)
+    const schema = JSON.parse(stdout) as { title: string; properties: Record<string, unknown> }
+    expect(schema.title).toContain('Cortex')
+    expect(Object.keys(schema.properties)).toEqual(expect.arrayContaining(['server', 'engines', 'models']))
+  })
+
   it('prints its version from the built bin', async () => {
     const bin = spawn(process.execPath, ['bin/cortex.js', '--version'], { stdio: ['ignore', 'pipe', 'inherit'] })
     let out = ''
