@@ -1,7 +1,8 @@
 /**
  * `npm run demo`: try Cortex without a model of your own. Builds (once) the CPU llama-server the tests
  * use, writes the tests' tiny random-weight model, and serves it as "tiny" with `cortex serve`.
- * The replies are gibberish — the weights are random — but every part of Cortex is real.
+ * The replies are gibberish — the weights are random — but every part of Cortex is real. The demo keeps its
+ * data directory under its cache folder, apart from the one a real `cortex serve` uses.
  */
 import { execFileSync, spawn } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
@@ -45,7 +46,7 @@ process.stderr.write(
   `demo config: ${config}\ntry:  curl -s http://127.0.0.1:31313/v1/chat/completions -H 'content-type: application/json' ` +
     `-d '{"model":"tiny","messages":[{"role":"user","content":"hi"}],"max_tokens":16}'\n`,
 )
-const child = spawn(process.execPath, [path.join(root, 'bin/cortex.js'), 'serve', '--config', config, ...process.argv.slice(2)], {
+const child = spawn(process.execPath, [path.join(root, 'bin/cortex.js'), 'serve', '--config', config, '--data-dir', path.join(home, 'data'), ...process.argv.slice(2)], {
   stdio: 'inherit',
 })
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => child.kill(signal))
