@@ -46,8 +46,20 @@ process.stderr.write(
   `demo config: ${config}\ntry:  curl -s http://127.0.0.1:31313/v1/chat/completions -H 'content-type: application/json' ` +
     `-d '{"model":"tiny","messages":[{"role":"user","content":"hi"}],"max_tokens":16}'\n`,
 )
-const child = spawn(process.execPath, [path.join(root, 'bin/cortex.js'), 'serve', '--config', config, '--data-dir', path.join(home, 'data'), ...process.argv.slice(2)], {
-  stdio: 'inherit',
-})
+const child = spawn(
+  process.execPath,
+  [
+    path.join(root, 'bin/cortex.js'),
+    'serve',
+    '--config',
+    config,
+    '--data-dir',
+    path.join(home, 'data'),
+    ...process.argv.slice(2),
+  ],
+  {
+    stdio: 'inherit',
+  },
+)
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => child.kill(signal))
 child.on('exit', (code) => process.exit(code ?? 1))
