@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import type { ModelDefinition } from '../contract/index.js'
+import { modelDefinition } from '../contract/model.test-support.js'
 import {
   DIAGNOSIS_TAIL,
   diagnoseBinaryMissing,
@@ -9,24 +9,7 @@ import {
   diagnoseStartTimeout,
 } from './diagnose.js'
 
-const def = {
-  id: 'm1',
-  name: 'tiny',
-  aliases: [],
-  engine: 'llamacpp',
-  runtime: 'process',
-  source: '/models/tiny.gguf',
-  args: [],
-  env: {},
-  replicas: 1,
-  ttlMs: 0,
-  pinned: false,
-  queue: { size: 4, timeoutMs: 1000 },
-  startTimeoutMs: 30_000,
-  gpus: 'all',
-  baseUrls: [],
-  origin: 'config',
-} satisfies ModelDefinition
+const def = modelDefinition()
 
 // Lines copied from runs of this repository's llama-server build (llama.cpp 3.22.1, CPU).
 const LOGS = {

@@ -1,6 +1,7 @@
 import { pino } from 'pino'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import type { CortexError, Diagnosis, ModelDefinition } from '../contract/index.js'
+import { modelDefinition } from '../contract/model.test-support.js'
 import type { EngineProcessRecord, PidRepo } from '../store/types.js'
 import { StartFailure, type Driver, type DriverHandle, type ExitInfo, type Health } from './driver.js'
 import { createEngineManager, type EngineManager } from './manager.js'
@@ -46,25 +47,8 @@ const memoryPids = (): PidRepo => {
   return { add: (r) => rows.set(r.pid, r), remove: (pid) => rows.delete(pid), list: () => [...rows.values()] }
 }
 
-const model = (over: Partial<ModelDefinition> = {}): ModelDefinition => ({
-  id: 'm1',
-  name: 'tiny',
-  aliases: ['t'],
-  engine: 'llamacpp',
-  runtime: 'process',
-  source: '/models/tiny.gguf',
-  args: [],
-  env: {},
-  replicas: 1,
-  ttlMs: 0,
-  pinned: false,
-  queue: { size: 4, timeoutMs: 5000 },
-  startTimeoutMs: 5000,
-  gpus: 'all',
-  baseUrls: [],
-  origin: 'config',
-  ...over,
-})
+const model = (over: Partial<ModelDefinition> = {}): ModelDefinition =>
+  modelDefinition({ aliases: ['t'], queue: { size: 4, timeoutMs: 5000 }, startTimeoutMs: 5000, ...over })
 
 const boom: Diagnosis = { cause: 'model_file_missing', message: 'model file /x.gguf does not exist', exitCode: null, logTail: [] }
 

@@ -1,27 +1,11 @@
 import { pino } from 'pino'
 import { describe, expect, it, vi } from 'vitest'
-import type { EngineState, ModelDefinition } from '../contract/index.js'
+import type { EngineState } from '../contract/index.js'
+import { modelDefinition } from '../contract/model.test-support.js'
 import type { Driver, DriverHandle, ExitInfo, Health, StartContext } from './driver.js'
 import { Replica } from './replica.js'
 
-const def: ModelDefinition = {
-  id: 'm1',
-  name: 'tiny',
-  aliases: [],
-  engine: 'llamacpp',
-  runtime: 'process',
-  source: '/models/tiny.gguf',
-  args: [],
-  env: {},
-  replicas: 1,
-  ttlMs: 0,
-  pinned: false,
-  queue: { size: 1, timeoutMs: 1000 },
-  startTimeoutMs: 200,
-  gpus: 'all',
-  baseUrls: [],
-  origin: 'config',
-}
+const def = modelDefinition({ queue: { size: 1, timeoutMs: 1000 }, startTimeoutMs: 200 })
 
 function handle(url: string): DriverHandle & { exit(e: ExitInfo): void; stops: number } {
   let exit!: (e: ExitInfo) => void

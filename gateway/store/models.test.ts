@@ -4,6 +4,7 @@ import path from 'node:path'
 import Database from 'better-sqlite3'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { ModelSpec } from '../config/types.js'
+import { modelDefinition } from '../contract/model.test-support.js'
 import { migrate } from './migrations.js'
 import { createModelRepo } from './models.js'
 
@@ -23,24 +24,14 @@ afterEach(() => {
 })
 
 function spec(name: string, extra: Partial<ModelSpec> = {}): ModelSpec {
-  return {
+  const { id: _id, ...rest } = modelDefinition({
     name,
-    aliases: [],
-    engine: 'llamacpp',
-    runtime: 'process',
     source: `/models/${name}.gguf`,
-    args: [],
-    env: {},
-    replicas: 1,
-    ttlMs: 0,
-    pinned: false,
     queue: { size: 32, timeoutMs: 60_000 },
     startTimeoutMs: 300_000,
-    gpus: 'all',
-    baseUrls: [],
-    origin: 'config',
     ...extra,
-  }
+  })
+  return rest
 }
 
 function insertApiModel(name: string): string {

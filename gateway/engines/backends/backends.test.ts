@@ -1,27 +1,17 @@
 import { describe, expect, it } from 'vitest'
 import type { ModelDefinition } from '../../contract/index.js'
+import { modelDefinition } from '../../contract/model.test-support.js'
 import { llamacppPlan } from './llamacpp.js'
 import { vllmPlan } from './vllm.js'
 
-const def = (over: Partial<ModelDefinition> = {}): ModelDefinition => ({
-  id: 'm1',
-  name: 'qwen2.5-7b',
-  aliases: [],
-  engine: 'llamacpp',
-  runtime: 'process',
-  source: '/models/qwen.gguf',
-  args: [],
-  env: {},
-  replicas: 1,
-  ttlMs: 0,
-  pinned: false,
-  queue: { size: 32, timeoutMs: 60_000 },
-  startTimeoutMs: 120_000,
-  gpus: 'all',
-  baseUrls: [],
-  origin: 'config',
-  ...over,
-})
+const def = (over: Partial<ModelDefinition> = {}): ModelDefinition =>
+  modelDefinition({
+    name: 'qwen2.5-7b',
+    source: '/models/qwen.gguf',
+    queue: { size: 32, timeoutMs: 60_000 },
+    startTimeoutMs: 120_000,
+    ...over,
+  })
 
 const BASE = ['-m', '/models/qwen.gguf', '--host', '127.0.0.1', '--port', '41000']
 

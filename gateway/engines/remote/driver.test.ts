@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net'
 import { pino } from 'pino'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { CortexError, ModelDefinition } from '../../contract/index.js'
+import { modelDefinition } from '../../contract/model.test-support.js'
 import { createEngineManager, type EngineManager } from '../manager.js'
 
 let server: Server | undefined
@@ -25,25 +26,20 @@ async function endpoint(status: number) {
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`, seen }
 }
 
-const remote = (baseUrl: string, apiKey?: string): ModelDefinition => ({
-  id: 'r1',
-  name: 'team',
-  aliases: [],
-  engine: 'openai',
-  runtime: 'remote',
-  args: [],
-  env: {},
-  replicas: 1,
-  ttlMs: 0,
-  pinned: false,
-  queue: { size: 1, timeoutMs: 1000 },
-  startTimeoutMs: 2000,
-  gpus: 'none',
-  baseUrls: [baseUrl],
-  apiKey,
-  upstreamModel: 'Qwen/Qwen2.5-72B-Instruct',
-  origin: 'config',
-})
+const remote = (baseUrl: string, apiKey?: string): ModelDefinition =>
+  modelDefinition({
+    id: 'r1',
+    name: 'team',
+    engine: 'openai',
+    runtime: 'remote',
+    source: undefined,
+    queue: { size: 1, timeoutMs: 1000 },
+    startTimeoutMs: 2000,
+    gpus: 'none',
+    baseUrls: [baseUrl],
+    apiKey,
+    upstreamModel: 'Qwen/Qwen2.5-72B-Instruct',
+  })
 
 const open = (def: ModelDefinition) =>
   (manager = createEngineManager({
