@@ -132,6 +132,12 @@ describe('errors', () => {
     expect(res.json().error.code).toBe('invalid_json')
   })
 
+  it('answers a POST without a body with 400 invalid_json, not a failure', async () => {
+    const res = await app().server.inject({ method: 'POST', url: '/v1/chat/completions' })
+    expect(res.statusCode).toBe(400)
+    expect(res.json().error.code).toBe('invalid_json')
+  })
+
   it('answers an oversized body with 413 naming the limit and the setting', async () => {
     const { server } = app({ bodyLimit: 1024 * 1024 })
     const res = await server.inject({
@@ -235,6 +241,20 @@ describe('proxying (non-stream)', () => {
     expect(res.body).toBe(body)
     expect(usage.rows[0]).toMatchObject({ status: 400, endpoint: '/v1/completions' })
     expect(registry.leases).toEqual([{ released: 1 }])
+  })
+
+  it("passes a remote's back-off headers through with its 429", async () => {
+    upstream.handler = (_req, res) => {
+      res.setHeader('retry-after', '7')
+      res.setHeader('x-ratelimit-remaining-requests', '0')
+      res.setHeader('x-internal-secret', 'no')
+      json(res, 429, { error: { message: 'slow down', type: 'rate_limit_error' } })
+    }
+    const { res } = await post('/v1/chat/completions', chat)
+    expect(res.statusCode).toBe(429)
+    expect(res.headers['retry-after']).toBe('7')
+    expect(res.headers['x-ratelimit-remaining-requests']).toBe('0')
+    expect(res.headers['x-internal-secret']).toBeUndefined()
   })
 
   it('sends a remote its key and model name, under its base URL, and renames the model back', async () => {

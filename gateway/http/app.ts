@@ -16,7 +16,7 @@ export interface AppDeps {
   logger: Logger
   /** True once the database is open. */
   isReady: () => boolean
-  /** Upstream timeouts; defaults: 10 min for response headers, no body timeout. */
+  /** Upstream timeouts; by default none (no total generation timeout). */
   proxy?: Partial<ProxyOptions>
 }
 

@@ -1,9 +1,16 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { CortexError } from '../contract/errors.js'
+import type { Diagnosis } from '../contract/model.js'
 
-/** The OpenAI error envelope. */
+/** The OpenAI error envelope; a failed start adds what a person needs to fix it. */
 interface ErrorBody {
-  error: { message: string; type: string; param: string | null; code: string | null }
+  error: {
+    message: string
+    type: string
+    param: string | null
+    code: string | null
+    diagnosis?: { cause: string; exit_code: number | null; log_tail: string[] }
+  }
 }
 
 interface HttpError {
@@ -51,6 +58,10 @@ function fromFastify(err: FastifyError, bodyLimit: number): HttpError | null {
 function toHttpError(err: unknown, bodyLimit: number): HttpError | null {
   if (err instanceof CortexError) {
     const out = envelope(err.status, err.code, err.message, err.details?.param ?? null)
+    const diagnosis = err.details?.diagnosis as Diagnosis | undefined
+    if (diagnosis) {
+      out.body.error.diagnosis = { cause: diagnosis.cause, exit_code: diagnosis.exitCode, log_tail: diagnosis.logTail }
+    }
     const retry = err.details?.retryAfterSeconds
     return typeof retry === 'number' ? { ...out, retryAfterSeconds: Math.max(1, Math.ceil(retry)) } : out
   }

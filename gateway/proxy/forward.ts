@@ -6,7 +6,7 @@ import type { Lease, ModelRegistry, UsageRecord, UsageSink } from '../engines/ty
 import { readRequest, type RequestFields } from './body.js'
 import { renameModelInJson, upstreamBody } from './rewrite.js'
 import { SseRelay, errorFrame } from './sse.js'
-import { Tail, usageFromTail, type Usage } from './usage.js'
+import { ResponseEnds, type Usage } from './usage.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -16,13 +16,15 @@ declare module 'fastify' {
 }
 
 export interface ProxyOptions {
-  /** How long an engine may take to send response headers; llama-server sends none until a non-stream answer is done. */
+  /** How long an engine may take to send response headers (0 = no limit); llama-server sends none until a non-stream
+   *  answer is done, so this bounds the whole generation. */
   headersTimeoutMs: number
   /** Longest silence between body chunks; 0 = none, so no total generation timeout. */
   bodyTimeoutMs: number
 }
 
-export const defaultProxyOptions: ProxyOptions = { headersTimeoutMs: 10 * 60_000, bodyTimeoutMs: 0 }
+/** No total generation timeout by default: a non-stream answer's headers come only when it is complete. */
+export const defaultProxyOptions: ProxyOptions = { headersTimeoutMs: 0, bodyTimeoutMs: 0 }
 
 export interface ProxyContext {
   registry: ModelRegistry
@@ -39,8 +41,10 @@ export interface Endpoint {
   requestUsage: boolean
 }
 
-/** The end of a JSON response kept to read `usage` from. */
-const USAGE_TAIL_BYTES = 16 * 1024
+const EMPTY = Buffer.alloc(0)
+
+/** How much of each end of a JSON response is kept to read `usage` from. */
+const USAGE_END_BYTES = 16 * 1024
 
 const NETWORK_ERRORS = new Set([
   'ECONNREFUSED',
@@ -113,7 +117,8 @@ function drained(res: ServerResponse): Promise<void> {
  */
 export async function proxy(ctx: ProxyContext, req: FastifyRequest, reply: FastifyReply, endpoint: Endpoint): Promise<void> {
   const t0 = performance.now()
-  const raw = req.body as Buffer
+  // A POST without a body (curl -X POST with no -d) reaches here with none: it is answered as empty JSON.
+  const raw = (req.body as Buffer | undefined) ?? EMPTY
   const fields = readRequest(raw)
   const asked = requireFields(fields, endpoint)
   const def = ctx.registry.resolve(asked)
@@ -248,6 +253,10 @@ async function relay(
   // A remote's JSON answer is held whole only to put the client's model name back into it.
   const hold = sse === null && o.renameModel !== undefined && contentType.includes('json')
   const headers: Record<string, string | number | string[] | undefined> = { ...reply.getHeaders(), 'content-type': contentType }
+  // What a client needs to back off from a remote's 429/503 (the OpenAI SDK reads these).
+  for (const [name, value] of Object.entries(upstream.headers)) {
+    if (name === 'retry-after' || name.startsWith('x-ratelimit-')) headers[name] = value
+  }
   if (sse !== null) Object.assign(headers, { 'cache-control': 'no-cache', 'x-accel-buffering': 'no' })
   else if (!hold && upstream.headers['content-length'] !== undefined)
     headers['content-length'] = upstream.headers['content-length']
@@ -258,13 +267,13 @@ async function relay(
     flight.record.bytesOut += bytes.length
     if (!res.write(bytes)) await drained(res)
   }
-  const tail = new Tail(hold ? Infinity : USAGE_TAIL_BYTES)
+  const ends = new ResponseEnds(hold ? Infinity : USAGE_END_BYTES)
   let status = upstream.statusCode
   try {
     res.writeHead(status, headers)
     for await (const chunk of upstream.body as AsyncIterable<Buffer>) {
       if (sse === null) {
-        tail.push(chunk)
+        ends.push(chunk)
         if (!hold) await write(chunk)
         continue
       }
@@ -273,13 +282,13 @@ async function relay(
       await write(bytes)
     }
     if (sse !== null) await write(sse.end())
-    else if (hold) await write(renameModelInJson(tail.bytes(), o.renameModel!.from, o.renameModel!.to))
+    else if (hold) await write(renameModelInJson(ends.whole(), o.renameModel!.from, o.renameModel!.to))
     res.end()
   } catch (err) {
     upstream.body.destroy()
     status = o.signal.aborted ? 499 : failMidway(err, req, res, sse, flight, o.lease)
   }
-  flight.end(status, sse !== null ? sse.usage : usageFromTail(tail.bytes()))
+  flight.end(status, sse !== null ? sse.usage : ends.usage())
 }
 
 /** After the headers went out: an SSE client gets a final error frame, any other loses the connection. Returns the status to record. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { SseRelay, errorFrame, type SseOptions } from './sse.js'
-import { Tail, usageFromTail } from './usage.js'
+import { ResponseEnds, usageFromTail } from './usage.js'
 
 const role =
   'data: {"id":"c1","object":"chat.completion.chunk","model":"up/m","choices":[{"index":0,"delta":{"role":"assistant","content":null}}]}\n\n'
@@ -113,12 +113,20 @@ describe('usageFromTail', () => {
     expect(usageFromTail(Buffer.from('"usage"'))).toBeNull()
   })
 
-  it('finds it in the kept tail of a large response', () => {
-    const tail = new Tail(1024)
-    tail.push(Buffer.from('{"data":[' + '1,'.repeat(100_000)))
-    for (let i = 0; i < 100; i++) tail.push(Buffer.from('2,'.repeat(100)))
-    tail.push(Buffer.from('3],"usage":{"prompt_tokens":8}}'))
-    expect(tail.bytes().length).toBeLessThan(2048)
-    expect(usageFromTail(tail.bytes())).toEqual({ promptTokens: 8, completionTokens: null })
+  it('finds it at the end of a large response without keeping the middle', () => {
+    const ends = new ResponseEnds(1024)
+    ends.push(Buffer.from('{"data":[' + '1,'.repeat(100_000)))
+    for (let i = 0; i < 100; i++) ends.push(Buffer.from('2,'.repeat(100)))
+    ends.push(Buffer.from('3],"usage":{"prompt_tokens":8}}'))
+    expect(ends.usage()).toEqual({ promptTokens: 8, completionTokens: null })
+    expect(() => ends.whole()).toThrow(/middle/)
+  })
+
+  it("finds it at the start of a large response (llama-server's embeddings put usage before data)", () => {
+    const ends = new ResponseEnds(1024)
+    ends.push(Buffer.from('{"model":"embed","object":"list","usage":{"prompt_tokens":7,"total_tokens":7},"data":['))
+    for (let i = 0; i < 200; i++) ends.push(Buffer.from('0.125,'.repeat(100)))
+    ends.push(Buffer.from('0.5]}'))
+    expect(ends.usage()).toEqual({ promptTokens: 7, completionTokens: null })
   })
 })

@@ -23,8 +23,7 @@ export function toUsage(v: unknown): Usage | null {
 const USAGE_KEY = Buffer.from('"usage"')
 
 /**
- * The `usage` object of a JSON response from its last bytes: engines put it after `choices`/`data`,
- * so the end of even a large embeddings response holds it. The last `"usage"` key wins — inside a
+ * The `usage` object in the given bytes of a JSON response. The last `"usage"` key wins — inside a
  * JSON string the quotes would be escaped, so text never matches.
  */
 export function usageFromTail(tail: Buffer): Usage | null {
@@ -46,19 +45,36 @@ export function usageFromTail(tail: Buffer): Usage | null {
   return null
 }
 
-/** Keeps the last `limit` bytes of a response (whole chunks, so a little more), for usageFromTail. */
-export class Tail {
-  private chunks: Buffer[] = []
-  private size = 0
+/**
+ * Keeps the first and the last `limit` bytes of a response (whole chunks, so a little more) to read
+ * `usage` from without holding a large body: OpenAI and vLLM put it after `choices`/`data`, but
+ * llama-server's embeddings put it before `data`, which can be megabytes long.
+ */
+export class ResponseEnds {
+  private head: Buffer[] = []
+  private headSize = 0
+  private tail: Buffer[] = []
+  private tailSize = 0
   constructor(private readonly limit: number) {}
 
   push(chunk: Buffer): void {
-    this.chunks.push(chunk)
-    this.size += chunk.length
-    while (this.chunks.length > 1 && this.size - this.chunks[0]!.length >= this.limit) this.size -= this.chunks.shift()!.length
+    if (this.headSize < this.limit) {
+      this.head.push(chunk)
+      this.headSize += chunk.length
+      return
+    }
+    this.tail.push(chunk)
+    this.tailSize += chunk.length
+    while (this.tail.length > 1 && this.tailSize - this.tail[0]!.length >= this.limit) this.tailSize -= this.tail.shift()!.length
   }
 
-  bytes(): Buffer {
-    return Buffer.concat(this.chunks, this.size)
+  /** The whole response, when nothing was dropped (always with an infinite limit). */
+  whole(): Buffer {
+    if (this.tail.length > 0) throw new Error('ResponseEnds.whole: the middle of the response was not kept')
+    return Buffer.concat(this.head, this.headSize)
+  }
+
+  usage(): Usage | null {
+    return usageFromTail(Buffer.concat(this.tail, this.tailSize)) ?? usageFromTail(Buffer.concat(this.head, this.headSize))
   }
 }

@@ -134,10 +134,13 @@ describe('cortex serve with a real llama-server', () => {
   })
 
   it('answers embeddings from a mean-pooling model', async () => {
-    const res = await client.embeddings.create({ model: 'embed', input: ['first text', 'second text'] })
-    expect(res.data).toHaveLength(2)
+    // 40 inputs make a response of ~50 KB, where llama-server's usage (written before the data) is far from the end.
+    const input = Array.from({ length: 40 }, (_, i) => `text number ${i}`)
+    const res = await client.embeddings.create({ model: 'embed', input })
+    expect(res.data).toHaveLength(40)
     expect(res.data[0]?.embedding.length).toBeGreaterThan(8)
     expect(res.data[0]?.embedding).not.toEqual(res.data[1]?.embedding)
+    expect(res.usage.prompt_tokens).toBeGreaterThan(0)
   })
 
   it('says which models exist when asked for an unknown one', async () => {
@@ -159,6 +162,10 @@ describe('cortex serve with a real llama-server', () => {
     expect(err.status).toBe(503)
     expect(err.code).toBe('model_start_failed')
     expect(err.message).toContain('--no-such-flag')
+    // The error carries the engine's own last log lines, so the person sees what llama-server said.
+    const diagnosis = (err.error as { diagnosis?: { cause: string; log_tail: string[] } }).diagnosis
+    expect(diagnosis?.cause).toBe('unknown_flag')
+    expect(diagnosis?.log_tail.join('\n')).toContain('--no-such-flag')
   })
 
   it('spreads concurrent requests over both replicas, queues one and refuses past the queue', async () => {
@@ -216,17 +223,21 @@ describe('cortex serve with a real llama-server', () => {
     // Aborted streams must not leave connections that hold the shutdown until its timeout.
     expect(cortex.stdout.join('\n')).not.toContain('outlasted the shutdown timeout')
     const db = new Database(path.join(dir, 'data', 'cortex.db'), { readonly: true })
-    const rows = db.prepare('SELECT model, replica, status, stream, completion_tokens FROM usage').all() as Array<{
+    const rows = db.prepare('SELECT model, replica, status, stream, prompt_tokens, completion_tokens FROM usage').all() as Array<{
       model: string
       replica: number | null
       status: number
+      prompt_tokens: number | null
       completion_tokens: number | null
     }>
     db.close()
     expect(rows.filter((r) => r.model === 'tiny' && r.status === 200).length).toBeGreaterThanOrEqual(5)
     expect(rows.find((r) => r.model === 'tiny' && r.status === 200)?.completion_tokens).toBeGreaterThan(0)
+    // llama-server puts usage before the embeddings; the gateway still records it.
+    expect(rows.find((r) => r.model === 'embed' && r.status === 200)).toMatchObject({ prompt_tokens: expect.any(Number) })
     const aborted = rows.filter((r) => r.model === 'pair' && r.status === 499)
-    expect(new Set(aborted.map((r) => r.replica))).toEqual(new Set([0, 1]))
+    // Both replicas served an aborted stream; a request aborted while still queued has no replica.
+    expect(new Set(aborted.filter((r) => r.replica !== null).map((r) => r.replica))).toEqual(new Set([0, 1]))
   })
 
   it('leaves no llama-server behind after a graceful shutdown', () => {
