@@ -58,8 +58,9 @@ export async function createCore(config: CortexConfig, options: CoreOptions = {}
   }
 }
 
-/** Fastify's close waits for in-flight requests; a stream can last minutes, so the wait is bounded. */
+/** Fastify's close waits for in-flight requests; a stream can last minutes, so the wait is bounded (0 = wait for all). */
 async function closeHttp(http: FastifyInstance, timeoutMs: number, logger: Logger): Promise<void> {
+  if (timeoutMs === 0) return http.close()
   let timer: NodeJS.Timeout | undefined
   const deadline = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)))
   const outcome = await Promise.race([http.close().then(() => 'closed' as const), deadline])

@@ -240,7 +240,7 @@ describe('loadConfig relative paths', () => {
   })
 
   it('keeps a vLLM org/name source as a repo id unless that local path exists', () => {
-    const vllm = (source: string) => `models:\n  - { name: v, engine: vllm, runtime: docker, source: ${source} }\n`
+    const vllm = (source: string) => `models:\n  - { name: v, engine: vllm, runtime: process, source: ${source} }\n`
     expect(load(vllm('Qwen/Qwen2.5-7B-Instruct')).models[0]!.source).toBe('Qwen/Qwen2.5-7B-Instruct')
     fs.mkdirSync(path.join(dir, 'local/model'), { recursive: true })
     expect(load(vllm('local/model')).models[0]!.source).toBe(path.join(dir, 'local/model'))
@@ -347,13 +347,19 @@ describe('loadConfig errors', () => {
 
   it('requires source for llamacpp and vllm started by Cortex, and refuses it on remote', () => {
     expect(
-      problems('models:\n  - { name: a, engine: llamacpp, runtime: docker }\n  - { name: b, engine: vllm, runtime: process }\n'),
+      problems('models:\n  - { name: a, engine: llamacpp, runtime: process }\n  - { name: b, engine: vllm, runtime: process }\n'),
     ).toEqual([
-      'cortex.yaml:2 models[0]: missing required key "source": llamacpp on runtime docker needs the path of a GGUF file',
+      'cortex.yaml:2 models[0]: missing required key "source": llamacpp on runtime process needs the path of a GGUF file',
       'cortex.yaml:3 models[1]: missing required key "source": vllm on runtime process needs a Hugging Face repo id or a local model directory',
     ])
     expect(problems('models:\n  - { name: a, engine: vllm, runtime: remote, baseUrl: "http://x/v1", source: x }\n')).toEqual([
       'cortex.yaml:2 models[0].source: runtime remote does not use "source" (the remote endpoint serves its own model); remove it',
+    ])
+  })
+
+  it('refuses the docker runtime, which this version does not have', () => {
+    expect(problems('models:\n  - { name: a, engine: llamacpp, runtime: docker, source: ./m.gguf }\n')).toEqual([
+      'cortex.yaml:2 models[0].runtime: runtime docker is not available in this version of Cortex; use process or remote',
     ])
   })
 

@@ -93,6 +93,16 @@ describe('GET /v1/models', () => {
 })
 
 describe('request ids and logging', () => {
+  it('answers one model or alias by id, and 404 with the list for an unknown one', async () => {
+    const { server } = app()
+    expect((await server.inject('/v1/models/q')).json()).toMatchObject({ id: 'q', object: 'model', alias_of: 'qwen2.5-7b' })
+    expect((await server.inject('/v1/models/team')).json()).toMatchObject({ id: 'team', object: 'model' })
+    const missing = await server.inject('/v1/models/nope')
+    expect(missing.statusCode).toBe(404)
+    expect(missing.json().error).toMatchObject({ code: 'model_not_found' })
+    expect(missing.json().error.message).toContain('qwen2.5-7b')
+  })
+
   it('echoes a sane x-request-id, replaces anything else, and logs one compact line', async () => {
     const { server, lines } = app()
     expect((await server.inject({ url: '/health', headers: { 'x-request-id': 'abc-123' } })).headers['x-request-id']).toBe(

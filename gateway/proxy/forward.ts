@@ -73,7 +73,7 @@ function requireFields(fields: RequestFields, endpoint: Endpoint): string {
   return fields.model
 }
 
-function modelNotFound(registry: ModelRegistry, name: string): CortexError {
+export function modelNotFound(registry: ModelRegistry, name: string): CortexError {
   const names = registry.statuses().map((s) => (s.aliases.length > 0 ? `${s.name} (alias ${s.aliases.join(', ')})` : s.name))
   const available = names.length > 0 ? `available models: ${names.join('; ')}` : 'no models are configured'
   return new CortexError('model_not_found', `model "${name}" does not exist; ${available}`)

@@ -5,19 +5,28 @@ import path from 'node:path'
  * Takes `<dataDir>/cortex.lock` (created exclusively, holding our pid): one Cortex per data directory.
  * A lock whose pid is dead is stale and taken over. Returns the release function.
  */
+/** Locks this process holds: a lock file with our own pid that is not among them was left by an earlier
+ *  process that had the same pid (in a container Cortex is often pid 1 after every restart). */
+const heldHere = new Set<string>()
+
 export function acquireLock(dataDir: string): () => void {
-  const lockPath = path.join(dataDir, 'cortex.lock')
+  const lockPath = path.resolve(dataDir, 'cortex.lock')
   // Two attempts: the second follows removing a stale lock. Two processes taking over the same stale lock
   // at the same instant could both unlink and recreate it; the window is microseconds at start-up.
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       fs.writeFileSync(lockPath, String(process.pid), { flag: 'wx', mode: 0o600 })
-      return () => releaseLock(lockPath)
+      heldHere.add(lockPath)
+      return () => {
+        heldHere.delete(lockPath)
+        releaseLock(lockPath)
+      }
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
     }
     const holder = readHolder(lockPath)
-    if (holder !== null && isAlive(holder)) {
+    const ours = holder === process.pid
+    if (holder !== null && (ours ? heldHere.has(lockPath) : isAlive(holder))) {
       throw new Error(`another Cortex (pid ${holder}) is using the data directory ${dataDir}; stop it or use --data-dir`)
     }
     fs.rmSync(lockPath, { force: true })

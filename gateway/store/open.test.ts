@@ -69,6 +69,15 @@ describe('openStore', () => {
     store.close()
   })
 
+  it('takes over a lock with our own pid that this process does not hold (a restarted container is pid 1 again)', () => {
+    fs.mkdirSync(dir, { recursive: true })
+    fs.writeFileSync(lockFile(), String(process.pid))
+    const store = openStore(dir)
+    expect(fs.readFileSync(lockFile(), 'utf8')).toBe(String(process.pid))
+    store.close()
+    expect(fs.existsSync(lockFile())).toBe(false)
+  })
+
   it('takes over an empty lock file (a crash between create and write)', () => {
     fs.writeFileSync(lockFile(), '')
     openStore(dir).close()

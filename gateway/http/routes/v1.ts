@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import type { ModelStatus } from '../../contract/model.js'
 import { CortexError } from '../../contract/errors.js'
-import { proxy, type Endpoint, type ProxyContext } from '../../proxy/forward.js'
+import { modelNotFound, proxy, type Endpoint, type ProxyContext } from '../../proxy/forward.js'
 
 const CHAT: Endpoint = { path: '/chat/completions', requires: 'messages', requestUsage: true }
 const COMPLETIONS: Endpoint = { path: '/completions', requires: 'prompt', requestUsage: true }
@@ -23,7 +23,15 @@ export async function v1Routes(app: FastifyInstance, ctx: ProxyContext) {
 
   // `created` is unknown for local models; the gateway's start time keeps it a stable integer, as OpenAI clients expect.
   const created = Math.floor(Date.now() / 1000)
-  app.get('/models', async () => ({ object: 'list', data: ctx.registry.statuses().flatMap((s) => modelEntries(s, created)) }))
+  const entries = () => ctx.registry.statuses().flatMap((s) => modelEntries(s, created))
+  app.get('/models', async () => ({ object: 'list', data: entries() }))
+  // A wildcard, since names may hold a slash (`Qwen/Qwen2.5-7B-Instruct`).
+  app.get('/models/*', async (req) => {
+    const id = (req.params as { '*': string })['*']
+    const entry = entries().find((m) => m.id === id)
+    if (entry === undefined) throw modelNotFound(ctx.registry, id)
+    return entry
+  })
 
   app.post('/chat/completions', (req, reply) => proxy(ctx, req, reply, CHAT))
   app.post('/completions', (req, reply) => proxy(ctx, req, reply, COMPLETIONS))
