@@ -61,5 +61,8 @@ const child = spawn(
     stdio: 'inherit',
   },
 )
-for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => child.kill(signal))
+// Ctrl-C reaches the whole process group, Cortex included: forwarding it would be a second signal, which makes
+// Cortex exit without waiting. A SIGTERM sent to the demo alone is passed on.
+process.on('SIGINT', () => {})
+process.on('SIGTERM', () => child.kill('SIGTERM'))
 child.on('exit', (code) => process.exit(code ?? 1))
