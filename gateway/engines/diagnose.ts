@@ -160,8 +160,15 @@ export function diagnoseRemoteRejected(def: ModelDefinition, url: string, status
   )
 }
 
+/** `url`: the configured base URL (with /v1); the probe that failed is `{url}/models`. */
 export function diagnoseRemoteUnreachable(def: ModelDefinition, url: string, reason: string): Diagnosis {
-  return make('remote_unreachable', `the remote ${url} of model "${def.name}" is not answering (${reason})`, null, [])
+  return make(
+    'remote_unreachable',
+    `could not reach ${url.replace(/\/+$/, '')}/models: ${reason} — is the server running? ` +
+      `check \`baseUrl\` of model "${def.name}" in cortex.yaml`,
+    null,
+    [],
+  )
 }
 
 export function diagnoseUnsupported(def: ModelDefinition): Diagnosis {

@@ -37,6 +37,12 @@ export interface Driver {
   probe(url: string, signal: AbortSignal): Promise<Health>
   /** Interval of health checks while running; null = the exit promise is the only signal. */
   readonly runningCheckMs: number | null
+  /**
+   * Set where nothing is being brought up (remote endpoints): a start fails as unreachable once `probes` probes in a
+   * row answered `down` and at least `ms` passed since the first of them. Unset: `down` while starting means "not
+   * listening yet" (a spawned engine) and only the start timeout ends the wait.
+   */
+  readonly unreachableAfter?: { probes: number; ms: number }
   /** Optional: the context length the engine reports once ready. */
   contextLength?(url: string, signal: AbortSignal): Promise<number | null>
 }

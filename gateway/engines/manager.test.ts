@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest'
 import type { CortexError, Diagnosis, ModelDefinition } from '../contract/index.js'
 import { modelDefinition } from '../contract/model.test-support.js'
 import type { EngineProcessRecord, PidRepo } from '../store/types.js'
-import { StartFailure, type Driver, type DriverHandle, type ExitInfo, type Health } from './driver.js'
+import { StartFailure, type Driver, type DriverHandle, type ExitInfo, type Health, type StartContext } from './driver.js'
 import { createEngineManager, type EngineManager } from './manager.js'
 import type { Lease } from './types.js'
 
@@ -28,11 +28,15 @@ class FakeDriver implements Driver {
   runningCheckMs: number | null = null
   health: Health = { status: 'ready' }
   failWith: Diagnosis | null = null
+  /** Only this replica's starts fail with `failWith` (null: every replica's). */
+  failReplica: number | null = null
   handles: FakeHandle[] = []
   starts = 0
-  async start(): Promise<DriverHandle> {
+  startsBy: number[] = []
+  async start(ctx: StartContext): Promise<DriverHandle> {
     this.starts++
-    if (this.failWith) throw new StartFailure(this.failWith)
+    this.startsBy[ctx.replica] = (this.startsBy[ctx.replica] ?? 0) + 1
+    if (this.failWith && (this.failReplica === null || this.failReplica === ctx.replica)) throw new StartFailure(this.failWith)
     const h = new FakeHandle(`http://127.0.0.1:${20000 + this.starts}`)
     this.handles.push(h)
     return h
@@ -189,6 +193,55 @@ describe('ModelEngine.acquire', () => {
     driver.failWith = null
     await m.start('tiny')
     expect(driver.starts).toBe(6)
+    expect(state(m)).toBe('running')
+  })
+
+  it('a replica given up on stays given up across an idle stop', async () => {
+    let t = 0
+    const { driver, m } = setup({ replicas: 2, ttlMs: 30 }, { now: () => t })
+    driver.failWith = boom
+    driver.failReplica = 1
+    for (let i = 1; i <= 5; i++) {
+      ;(await m.acquire('tiny', signal())).release()
+      await vi.waitFor(() => expect(m.statuses()[0]!.replicas[1]!.state).toBe('failed'))
+      // Past the backoff and the ttl: the idle check stops the model, the failed replica included.
+      t += 60_000
+      await vi.waitFor(() => expect(state(m)).toBe('stopped'))
+    }
+    expect(driver.startsBy).toEqual([5, 5])
+    expect(m.statuses()[0]).toMatchObject({ consecutiveFailures: 5, retryAt: null })
+
+    ;(await m.acquire('tiny', signal())).release()
+    expect(driver.startsBy).toEqual([6, 5])
+    expect(m.statuses()[0]!.replicas.map((r) => r.state)).toEqual(['running', 'stopped'])
+
+    driver.failWith = null
+    await m.start('tiny')
+    await vi.waitFor(() => expect(m.statuses()[0]!.replicas[1]!.state).toBe('running'))
+    expect(driver.startsBy).toEqual([6, 6])
+  })
+
+  it('a stop inside the backoff does not start the failed model early', async () => {
+    const t = 0
+    const { driver, m } = setup({}, { now: () => t })
+    driver.failWith = boom
+    await rejection(m.acquire('tiny', signal()))
+    await m.stop('tiny')
+    driver.failWith = null
+    const err = await rejection(m.acquire('tiny', signal()))
+    expect(err).toMatchObject({ code: 'model_start_failed', details: { retryAfterSeconds: 1, diagnosis: boom } })
+    expect(driver.starts).toBe(1)
+  })
+
+  it('an explicit start with startTimeout 0 waits as long as the start takes', async () => {
+    let t = 0
+    const { driver, m } = setup({ startTimeoutMs: 0 }, { now: () => t })
+    driver.health = { status: 'loading' }
+    const started = m.start('tiny')
+    await vi.waitFor(() => expect(state(m)).toBe('loading'))
+    t += 3_600_000
+    driver.health = { status: 'ready' }
+    await started
     expect(state(m)).toBe('running')
   })
 

@@ -42,6 +42,10 @@ export interface ModelEngineOptions {
 const LOADING_RETRY_AFTER_S = 5
 const QUEUE_RETRY_AFTER_S = 1
 
+/** Failed, or stopped after failing, with automatic restarts still allowed. */
+const backingOff = (r: Replica) =>
+  (r.state === 'failed' || (r.state === 'stopped' && r.failures > 0)) && mayAutoRestart(r.failures)
+
 /** A taken slot; `acquire` adds how long the caller waited. */
 type Slot = Omit<Lease, 'waitedMs'>
 type SlotWaiter = (slot: Slot | null) => void
@@ -123,8 +127,9 @@ export class ModelEngine {
     }
   }
 
-  /** Brings at least one replica to `running`; resolves at the first ready one. Concurrent callers join. */
-  async ensureReady(signal: AbortSignal, deadline: number): Promise<void> {
+  /** Brings at least one replica to `running`; resolves at the first ready one. Concurrent callers join.
+   *  `deadline` null: no deadline of its own (the replicas' start timeout, if any, bounds it). */
+  async ensureReady(signal: AbortSignal, deadline: number | null): Promise<void> {
     for (;;) {
       if (this.closed)
         throw new CortexError('model_loading', 'Cortex is shutting down', { retryAfterSeconds: LOADING_RETRY_AFTER_S })
@@ -136,7 +141,7 @@ export class ModelEngine {
       }
       await this.changes.wait(
         signal,
-        deadline - this.o.now(),
+        deadline === null ? null : deadline - this.o.now(),
         () =>
           new CortexError('model_loading', `model "${this.o.def.name}" is loading; try again shortly`, {
             retryAfterSeconds: LOADING_RETRY_AFTER_S,
@@ -149,7 +154,8 @@ export class ModelEngine {
   async start(): Promise<void> {
     for (const r of this.replicas) r.resetFailures()
     // The replicas' own start timeout bounds this; the margin covers one last health probe and a timed-out start's stop.
-    const deadline = this.o.now() + this.o.def.startTimeoutMs + this.o.stopGraceMs + 5000
+    const { startTimeoutMs } = this.o.def
+    const deadline = startTimeoutMs > 0 ? this.o.now() + startTimeoutMs + this.o.stopGraceMs + 5000 : null
     await this.ensureReady(new AbortController().signal, deadline)
   }
 
@@ -175,7 +181,7 @@ export class ModelEngine {
 
   status(): ModelStatus {
     const { def } = this.o
-    const restartable = this.replicas.filter((r) => r.state === 'failed' && mayAutoRestart(r.failures) && r.retryAt !== null)
+    const restartable = this.replicas.filter((r) => backingOff(r) && r.retryAt !== null)
     const state = modelState(this.replicas.map((r) => r.state))
     return {
       id: def.id,
@@ -194,18 +200,22 @@ export class ModelEngine {
     }
   }
 
-  /** Starts stopped replicas, and failed ones whose backoff has passed while restarts are still allowed. */
+  /**
+   * Starts stopped and failed replicas whose backoff has passed while restarts are still allowed. A stopped replica
+   * keeps its failure count (an idle or explicit stop of a failed one is not a start), so the 5-in-a-row rule holds.
+   */
   private launchEligible(): void {
     const now = this.o.now()
     for (const r of this.replicas) {
-      if (r.state === 'stopped') r.start()
-      else if (r.state === 'failed' && mayAutoRestart(r.failures) && (r.retryAt ?? 0) <= now) r.start()
+      if ((r.state === 'stopped' || r.state === 'failed') && mayAutoRestart(r.failures) && (r.retryAt ?? 0) <= now) {
+        r.start()
+      }
     }
   }
 
   private startFailedError(): CortexError {
     const d = this.lastDiagnosis
-    const retryAts = this.replicas.filter((r) => r.state === 'failed' && mayAutoRestart(r.failures)).map((r) => r.retryAt ?? 0)
+    const retryAts = this.replicas.filter(backingOff).map((r) => r.retryAt ?? 0)
     const retryAfterSeconds =
       retryAts.length > 0 ? Math.max(1, Math.ceil((Math.min(...retryAts) - this.o.now()) / 1000)) : undefined
     const gaveUp = retryAts.length === 0 ? ' (gave up after repeated failures: start it again once fixed)' : ''

@@ -3,7 +3,7 @@ import { Pool } from 'undici'
 import type { Diagnosis, EngineState, ModelDefinition, ReplicaStatus } from '../contract/index.js'
 import { canTransition } from '../router/lifecycle.js'
 import { restartDelay } from '../router/restart.js'
-import { diagnoseExit, diagnoseRemoteUnreachable, diagnoseSpawnError, diagnoseStartTimeout } from './diagnose.js'
+import { DIAGNOSIS_TAIL, diagnoseExit, diagnoseRemoteUnreachable, diagnoseSpawnError, diagnoseStartTimeout } from './diagnose.js'
 import { StartFailure, type Driver, type DriverHandle, type ExitInfo } from './driver.js'
 import { LogRing } from './logs.js'
 import { sleep } from './wait.js'
@@ -24,6 +24,9 @@ export interface ReplicaOptions {
 
 type Outcome = { kind: 'ready' } | { kind: 'stopped' } | { kind: 'failed'; diagnosis: Diagnosis }
 
+/** A running replica leaves routing after this many failed health checks in a row, so one slow answer is not enough. */
+export const RUNNING_CHECK_FAILURES = 3
+
 /**
  * One replica's lifecycle. `start()` and `stop()` are the only entry points; a single async run (`lifecycle`) per
  * start owns the process from spawn to exit and makes every later transition, so no two code paths race on it.
@@ -35,7 +38,7 @@ export class Replica {
   /** Keep-alive pool to this replica while it runs; closed when it stops. */
   dispatcher: Pool | undefined
   inFlight = 0
-  /** Failed starts (or deaths) in a row; reset when it reaches `running` or on an explicit start. */
+  /** Failed starts (or deaths) in a row; reset when it reaches `running` or on an explicit start, kept across a stop. */
   failures = 0
   retryAt: number | null = null
   diagnosis: Diagnosis | null = null
@@ -44,6 +47,8 @@ export class Replica {
   private handle: DriverHandle | undefined
   private stopCtl: AbortController | null = null
   private run: Promise<void> = Promise.resolve()
+  /** `logs.written` when the current attempt began: a diagnosis reads only this attempt's lines. */
+  private mark = 0
 
   constructor(private readonly o: ReplicaOptions) {}
 
@@ -69,7 +74,7 @@ export class Replica {
     this.run = this.lifecycle(ctl.signal).catch((err: unknown) => this.crash(err))
   }
 
-  /** Resolves once the engine is gone. A failed replica becomes `stopped` (its diagnosis stays readable). */
+  /** Resolves once the engine is gone. A failed replica becomes `stopped`; its diagnosis and failure count stay. */
   stop(): Promise<void> {
     if (this.state === 'stopped') return this.run
     if (this.state === 'failed') {
@@ -83,12 +88,12 @@ export class Replica {
 
   private async lifecycle(stop: AbortSignal): Promise<void> {
     const { def, driver, now } = this.o
-    const deadline = now() + def.startTimeoutMs
+    const deadline = def.startTimeoutMs > 0 ? now() + def.startTimeoutMs : Infinity
     let handle: DriverHandle
     // Two attempts only when the first lost its port: llama-server logs "couldn't bind HTTP server socket" and
     // exits when another process took the port between our probe and its bind.
     for (let attempt = 1; ; attempt++) {
-      const mark = this.logs.written
+      const mark = (this.mark = this.logs.written)
       try {
         handle = await driver.start({ replica: this.index, log: (line) => this.logs.push(line) })
       } catch (err) {
@@ -123,8 +128,11 @@ export class Replica {
     return this.finish(outcome.kind === 'failed' ? outcome.diagnosis : null)
   }
 
-  /** Polls health until ready, the process exits, the start times out, or a stop is asked for. */
+  /** Polls health until ready, the process exits, the start times out, the remote is unreachable, or a stop. */
   private async waitReady(h: DriverHandle, stop: AbortSignal, deadline: number, mark: number): Promise<Outcome> {
+    const unreachable = this.o.driver.unreachableAfter
+    let downs = 0
+    let downSince = 0
     let exit: ExitInfo | null = null
     const gone = new AbortController()
     void h.exited.then((e) => {
@@ -142,10 +150,17 @@ export class Replica {
       if (this.o.now() >= deadline) {
         return { kind: 'failed', diagnosis: diagnoseStartTimeout(this.o.def, this.o.def.startTimeoutMs, this.logs.since(mark)) }
       }
+      const probedAt = this.o.now()
       const health = await this.o.driver.probe(h.url, wake).catch((err: unknown) => {
         if (wake.aborted) return null
         throw err
       })
+      if (health?.status === 'down' && unreachable) {
+        if (downs++ === 0) downSince = probedAt
+        if (downs >= unreachable.probes && this.o.now() - downSince >= unreachable.ms) {
+          return { kind: 'failed', diagnosis: diagnoseRemoteUnreachable(this.o.def, h.url, health.reason) }
+        }
+      } else if (health) downs = 0
       if (health?.status === 'ready') return { kind: 'ready' }
       if (health?.status === 'rejected') return { kind: 'failed', diagnosis: health.diagnosis }
       if (health?.status === 'loading' && this.state === 'starting') this.transition('loading')
@@ -159,7 +174,13 @@ export class Replica {
     const ended = AbortSignal.any([stop, done.signal])
     const exited = h.exited.then((e): Outcome => ({
       kind: 'failed',
-      diagnosis: diagnoseExit({ def: this.o.def, code: e.code, signal: e.signal, log: this.logs.tail(), phase: 'running' }),
+      diagnosis: diagnoseExit({
+        def: this.o.def,
+        code: e.code,
+        signal: e.signal,
+        log: this.logs.since(this.mark),
+        phase: 'running',
+      }),
     }))
     const stopped = new Promise<Outcome>((resolve) => {
       if (stop.aborted) resolve({ kind: 'stopped' })
@@ -173,6 +194,7 @@ export class Replica {
   }
 
   private async healthLoop(url: string, everyMs: number, ended: AbortSignal): Promise<Outcome> {
+    let failed = 0
     for (;;) {
       await sleep(everyMs, ended)
       if (ended.aborted) return { kind: 'stopped' }
@@ -182,7 +204,9 @@ export class Replica {
       })
       if (!health) return { kind: 'stopped' }
       if (health.status === 'rejected') return { kind: 'failed', diagnosis: health.diagnosis }
-      if (health.status !== 'ready') {
+      if (health.status === 'ready') {
+        failed = 0
+      } else if (++failed >= RUNNING_CHECK_FAILURES) {
         const reason = health.status === 'down' ? health.reason : 'not ready'
         return { kind: 'failed', diagnosis: diagnoseRemoteUnreachable(this.o.def, url, reason) }
       }
@@ -219,7 +243,10 @@ export class Replica {
     this.failures++
     this.retryAt = this.o.now() + restartDelay(this.failures)
     this.diagnosis = diagnosis
-    this.o.logger.warn({ model: this.o.def.name, replica: this.index, cause: diagnosis.cause }, diagnosis.message)
+    this.o.logger.warn(
+      { model: this.o.def.name, replica: this.index, cause: diagnosis.cause, logTail: diagnosis.logTail },
+      diagnosis.message,
+    )
     this.transition('failed')
   }
 
@@ -242,7 +269,7 @@ export class Replica {
       cause: 'internal_error',
       message: `internal error: ${String(err)}`,
       exitCode: null,
-      logTail: this.logs.tail(20),
+      logTail: this.logs.since(this.mark).slice(-DIAGNOSIS_TAIL),
     }
     this.state = 'failed'
     this.o.onChange(this, true)

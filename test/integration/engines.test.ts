@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import { pino } from 'pino'
@@ -179,6 +180,24 @@ describe('failed starts are diagnosed', () => {
     const { m } = setup({}, path.join(dir, 'no-llama-server'))
     const err = await failure(m.acquire('tiny', new AbortController().signal))
     expect(err.message).toMatch(/no-llama-server does not exist or is not executable: fix `engines\.llamaServer`/)
+  })
+})
+
+describe('remote endpoints', () => {
+  it('a remote whose server is down answers model_start_failed within seconds, not after the cold-start wait', async () => {
+    const probe = net.createServer()
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r))
+    const { port } = probe.address() as net.AddressInfo
+    await new Promise((r) => probe.close(r))
+    const baseUrl = `http://127.0.0.1:${port}/v1`
+    const { m } = setup({ engine: 'openai', runtime: 'remote', source: undefined, args: [], baseUrls: [baseUrl] })
+    const t0 = Date.now()
+    const err = await failure(m.acquire('tiny', new AbortController().signal))
+    const waited = Date.now() - t0
+    expect(err.code).toBe('model_start_failed')
+    expect(err.message).toContain(`could not reach ${baseUrl}/models: ECONNREFUSED — is the server running?`)
+    expect(waited).toBeGreaterThanOrEqual(5000)
+    expect(waited).toBeLessThan(10_000)
   })
 })
 

@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import type { CortexError, ModelDefinition } from '../../contract/index.js'
 import { modelDefinition } from '../../contract/model.test-support.js'
 import { createEngineManager, type EngineManager } from '../manager.js'
+import { createRemoteDriver } from './driver.js'
 
 let server: Server | undefined
 let manager: EngineManager | undefined
@@ -41,7 +42,7 @@ const remote = (baseUrl: string, apiKey?: string): ModelDefinition =>
     upstreamModel: 'Qwen/Qwen2.5-72B-Instruct',
   })
 
-const open = (def: ModelDefinition) =>
+const open = (def: ModelDefinition, coldStartWaitMs?: number) =>
   (manager = createEngineManager({
     models: [def],
     pids: { add() {}, remove() {}, list: () => [] },
@@ -49,7 +50,18 @@ const open = (def: ModelDefinition) =>
     llamaServer: null,
     stopOnExit: true,
     pollMs: 10,
+    coldStartWaitMs,
+    drivers: { remote: (d) => createRemoteDriver({ def: d, unreachableMs: 100 }) },
   }))
+
+/** A base URL nothing listens on: a port that was just free. */
+async function closedUrl() {
+  const s = createServer()
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r))
+  const { port } = s.address() as AddressInfo
+  await new Promise((r) => s.close(r))
+  return `http://127.0.0.1:${port}/v1`
+}
 
 describe('remote driver', () => {
   it('is running once GET {baseUrl}/models answers 2xx, with the key sent', async () => {
@@ -68,5 +80,23 @@ describe('remote driver', () => {
     expect(err.code).toBe('model_start_failed')
     expect(err.message).toMatch(/rejected the API key \(HTTP 401\)/)
     expect(manager!.statuses()[0]!.diagnosis?.cause).toBe('remote_auth_rejected')
+  })
+
+  it('fails fast with remote_unreachable when nothing answers, not after the cold-start wait', async () => {
+    const url = await closedUrl()
+    const t0 = Date.now()
+    const err = (await open({ ...remote(url), startTimeoutMs: 300_000 }, 5000)
+      .acquire('team', new AbortController().signal)
+      .catch((e: unknown) => e)) as CortexError
+    expect(err.code).toBe('model_start_failed')
+    expect(err.message).toContain(
+      `could not reach ${url}/models: ECONNREFUSED — is the server running? check \`baseUrl\` of model "team"`,
+    )
+    expect(Date.now() - t0).toBeLessThan(2000)
+    expect(manager!.statuses()[0]).toMatchObject({ state: 'failed', consecutiveFailures: 1 })
+  })
+
+  it('gives a remote 3 probes and 5 s by default before calling it unreachable', () => {
+    expect(createRemoteDriver({ def: remote('http://x/v1') }).unreachableAfter).toEqual({ probes: 3, ms: 5000 })
   })
 })
