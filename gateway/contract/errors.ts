@@ -17,6 +17,7 @@ export const ErrorStatus = {
   queue_full: 503,
   queue_timeout: 503,
   docker_unavailable: 503,
+  shutting_down: 503,
   upstream_timeout: 504,
   internal_error: 500,
 } as const

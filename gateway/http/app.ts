@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import type { Socket } from 'node:net'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify'
 import type { Logger } from 'pino'
+import { CortexError } from '../contract/errors.js'
 import type { CortexConfig } from '../config/types.js'
 import type { ModelRegistry, UsageSink } from '../engines/types.js'
 import { defaultProxyOptions, type ProxyOptions } from '../proxy/forward.js'
@@ -34,6 +35,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   const logger: FastifyBaseLogger = deps.logger
   const app = Fastify({
     loggerInstance: logger,
+    // Requests that arrive while closing get the catalogue's shutting_down (below), not Fastify's bare 503.
+    return503OnClosing: false,
     bodyLimit: config.server.bodyLimit,
     genReqId: requestId,
     // Fastify's two lines per request are replaced by the one below.
@@ -51,11 +54,13 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   // finished) or never carried a request (undici opens spare ones) would hold the close until its timeout.
   // So while closing, sweep both kinds until the server is closed.
   let sweeper: NodeJS.Timeout | undefined
+  let closing = false
   const sweep = () => {
     app.server.closeIdleConnections()
     for (const socket of sockets) if (socket.bytesRead === 0) socket.destroy()
   }
   app.addHook('preClose', (done) => {
+    closing = true
     sweep()
     sweeper = setInterval(sweep, 100)
     done()
@@ -69,6 +74,12 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.addHook('onRequest', (req, reply, done) => {
     const t0 = performance.now()
     reply.header('x-request-id', req.id)
+    if (closing) {
+      // A keep-alive client may send one more request while in-flight ones finish; tell it to retry elsewhere/later.
+      reply.header('connection', 'close')
+      done(new CortexError('shutting_down', 'Cortex is shutting down; retry shortly', { retryAfterSeconds: 5 }))
+      return
+    }
     reply.raw.once('close', () => logLine(req, reply.raw.writableEnded ? reply.raw.statusCode : 499, t0, config.logging.prompts))
     done()
   })

@@ -43,7 +43,10 @@ beforeEach(async () => {
   usage = new MemoryUsage()
   app = buildApp({ config: testConfig(), registry, usage, logger: memoryLogger().logger, isReady: () => true })
   await app.listen({ port: 0, host: '127.0.0.1' })
-  client = new Client(`http://127.0.0.1:${app.server.address() && (app.server.address() as { port: number }).port}`)
+  // Pipelining lets a request ride a stream's connection behind it (the shutdown test needs that).
+  client = new Client(`http://127.0.0.1:${app.server.address() && (app.server.address() as { port: number }).port}`, {
+    pipelining: 2,
+  })
 })
 
 afterEach(async () => {
@@ -171,6 +174,33 @@ describe('client disconnects before the answer', () => {
     await upstream.received[0]!.aborted
     await eventually(() => expect(usage.rows[0]).toMatchObject({ status: 499, stream: false, replica: 0 }))
     expect(registry.leases).toEqual([{ released: 1 }])
+  })
+
+  it('answers a request that arrives while closing with 503 shutting_down, and lets the in-flight stream finish', async () => {
+    let finish!: () => void
+    const gate = new Promise<void>((resolve) => (finish = resolve))
+    upstream.handler = async (_req, res) => {
+      sseHead(res)
+      res.write(frames[0])
+      await gate
+      res.end(frames[3]! + done)
+    }
+    const seen = { text: '' }
+    const { finished } = await streamChat({}, { seen })
+    await eventually(() => expect(seen.text).toContain('assistant'))
+    const closed = app.close()
+    await eventually(() => expect(app.server.listening).toBe(false))
+    // Pipelined on the same keep-alive connection: the server reads it while the stream is still going.
+    const late = client.request({ method: 'GET', path: '/v1/models' })
+    await new Promise((r) => setTimeout(r, 50))
+    finish()
+    await finished
+    const res = await late
+    expect(res.statusCode).toBe(503)
+    expect(res.headers['retry-after']).toBe('5')
+    expect(((await res.body.json()) as { error: { code: string } }).error.code).toBe('shutting_down')
+    expect(seen.text).toContain('[DONE]')
+    await closed
   })
 
   it('gives up waiting for a lease', async () => {
