@@ -138,7 +138,7 @@ describe('cortex serve start-up and shutdown', () => {
     expect(await second.stop()).toBe(0)
   })
 
-  it('lets an in-flight stream finish on SIGTERM, then stops its engines', async () => {
+  it('lets an in-flight stream finish on Ctrl-C, then stops its engines', async () => {
     const file = writeConfig('graceful.yaml', tinyModel(inject('llamaServer')))
     const cortex = await startCortex(['serve', '--config', file, '--data-dir', path.join(dir, 'graceful-data'), '--port', '0'])
     started.push(cortex.child)
@@ -155,7 +155,8 @@ describe('cortex serve start-up and shutdown', () => {
     let finish: string | null | undefined
     let usage
     for await (const chunk of stream) {
-      if (chunks++ === 0) cortex.child.kill('SIGTERM') // shutting down while the answer is being generated
+      // Ctrl-C in a terminal signals the whole process group, while the answer is being generated.
+      if (chunks++ === 0) process.kill(-cortex.child.pid!, 'SIGINT')
       finish = chunk.choices[0]?.finish_reason ?? finish
       usage = chunk.usage ?? usage
     }

@@ -21,6 +21,8 @@ export function startCortex(args: string[], env: NodeJS.ProcessEnv = {}): Promis
     cwd: root,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    // Its own process group, as in a terminal, so a test can send a Ctrl-C to the group without hitting Vitest.
+    detached: true,
   })
   const stdout: string[] = []
   const stderr: string[] = []

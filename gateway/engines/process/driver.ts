@@ -50,7 +50,9 @@ async function spawnPlan(plan: ProcessPlan, port: number, ctx: StartContext, opt
   const child = spawn(plan.command, plan.args, {
     env: { ...process.env, ...plan.env },
     stdio: ['ignore', 'pipe', 'pipe'],
-    detached: false,
+    // Its own process group: a terminal's Ctrl-C signals the whole foreground group, and the engine must keep
+    // serving in-flight requests while Cortex drains them, then stop when Cortex says so.
+    detached: true,
     shell: false,
   })
   try {
