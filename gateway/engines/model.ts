@@ -6,6 +6,7 @@ import {
   type ModelDefinition,
   type ModelStatus,
   type ReplicaStatus,
+  type Runtime,
 } from '../contract/index.js'
 import { BoundedFifo } from '../router/fifo.js'
 import { idleExpired } from '../router/idle.js'
@@ -43,8 +44,8 @@ const LOADING_RETRY_AFTER_S = 5
 const QUEUE_RETRY_AFTER_S = 1
 
 /** Failed, or stopped after failing, with automatic restarts still allowed. */
-const backingOff = (r: Replica) =>
-  (r.state === 'failed' || (r.state === 'stopped' && r.failures > 0)) && mayAutoRestart(r.failures)
+const backingOff = (r: Replica, runtime: Runtime) =>
+  (r.state === 'failed' || (r.state === 'stopped' && r.failures > 0)) && mayAutoRestart(r.failures, runtime)
 
 /** A taken slot; `acquire` adds how long the caller waited. */
 type Slot = Omit<Lease, 'waitedMs'>
@@ -181,7 +182,7 @@ export class ModelEngine {
 
   status(): ModelStatus {
     const { def } = this.o
-    const restartable = this.replicas.filter((r) => backingOff(r) && r.retryAt !== null)
+    const restartable = this.replicas.filter((r) => backingOff(r, this.o.def.runtime) && r.retryAt !== null)
     const state = modelState(this.replicas.map((r) => r.state))
     return {
       id: def.id,
@@ -207,7 +208,11 @@ export class ModelEngine {
   private launchEligible(): void {
     const now = this.o.now()
     for (const r of this.replicas) {
-      if ((r.state === 'stopped' || r.state === 'failed') && mayAutoRestart(r.failures) && (r.retryAt ?? 0) <= now) {
+      if (
+        (r.state === 'stopped' || r.state === 'failed') &&
+        mayAutoRestart(r.failures, this.o.def.runtime) &&
+        (r.retryAt ?? 0) <= now
+      ) {
         r.start()
       }
     }
@@ -215,10 +220,13 @@ export class ModelEngine {
 
   private startFailedError(): CortexError {
     const d = this.lastDiagnosis
-    const retryAts = this.replicas.filter(backingOff).map((r) => r.retryAt ?? 0)
+    const retryAts = this.replicas.filter((r) => backingOff(r, this.o.def.runtime)).map((r) => r.retryAt ?? 0)
     const retryAfterSeconds =
       retryAts.length > 0 ? Math.max(1, Math.ceil((Math.min(...retryAts) - this.o.now()) / 1000)) : undefined
-    const gaveUp = retryAts.length === 0 ? ' (gave up after repeated failures: start it again once fixed)' : ''
+    const gaveUp =
+      retryAts.length === 0
+        ? " (gave up after repeated failures: fix the cause, then restart Cortex or change the model's definition)"
+        : ''
     return new CortexError(
       'model_start_failed',
       `model "${this.o.def.name}" failed to start${gaveUp}: ${d?.message ?? 'unknown cause'}`,
@@ -318,7 +326,7 @@ export class ModelEngine {
   /** A remote that stopped answering is re-polled after the backoff (polling starts nothing); process engines wait
    *  for the next request or an explicit start, per the restart rule. */
   private scheduleRecovery(r: Replica): void {
-    if (this.o.def.runtime !== 'remote' || this.closed || !mayAutoRestart(r.failures)) return
+    if (this.o.def.runtime !== 'remote' || this.closed) return
     const t = setTimeout(() => {
       this.recoverTimers.delete(t)
       if (!this.closed && r.state === 'failed') r.start()

@@ -1,4 +1,6 @@
-/** After this many failed starts in a row a model stays `failed` until an explicit start or a changed definition. */
+import type { Runtime } from '../contract/model.js'
+
+/** After this many failed starts in a row an engine Cortex starts stays `failed` until an explicit start or a changed definition. */
 export const MAX_CONSECUTIVE_FAILURES = 5
 
 const BASE_DELAY_MS = 1000
@@ -10,6 +12,11 @@ export function restartDelay(consecutiveFailures: number): number {
   return Math.min(BASE_DELAY_MS * 2 ** (consecutiveFailures - 1), MAX_DELAY_MS)
 }
 
-export function mayAutoRestart(consecutiveFailures: number): boolean {
-  return consecutiveFailures < MAX_CONSECUTIVE_FAILURES
+/**
+ * Whether a failed replica may be started (or, for a remote, polled) again without being asked. Engines Cortex
+ * starts give up after MAX_CONSECUTIVE_FAILURES. Remotes never do: a poll generates no tokens, their outages are
+ * usually brief, and a given-up remote would otherwise stay unusable until Cortex restarts.
+ */
+export function mayAutoRestart(consecutiveFailures: number, runtime: Runtime): boolean {
+  return runtime === 'remote' || consecutiveFailures < MAX_CONSECUTIVE_FAILURES
 }

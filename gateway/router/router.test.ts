@@ -56,12 +56,14 @@ describe('restart rule', () => {
   })
 
   it.each([
-    [0, true],
-    [4, true],
-    [5, false],
-    [6, false],
-  ])('mayAutoRestart(%i) = %s', (failures, allowed) => {
-    expect(mayAutoRestart(failures)).toBe(allowed)
+    [0, 'process', true],
+    [4, 'process', true],
+    [5, 'process', false],
+    [6, 'docker', false],
+    [5, 'remote', true],
+    [50, 'remote', true],
+  ] as const)('mayAutoRestart(%i, %s) = %s', (failures, runtime, allowed) => {
+    expect(mayAutoRestart(failures, runtime)).toBe(allowed)
   })
 
   it('stops after 5 failures in a row', () => {
