@@ -63,11 +63,14 @@ async function closeHttp(http: FastifyInstance, timeoutMs: number, logger: Logge
   if (timeoutMs === 0) return http.close()
   let timer: NodeJS.Timeout | undefined
   const deadline = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)))
-  const outcome = await Promise.race([http.close().then(() => 'closed' as const), deadline])
+  const closed = http.close()
+  const outcome = await Promise.race([closed.then(() => 'closed' as const), deadline])
   clearTimeout(timer)
   if (outcome === 'timeout') {
     logger.warn({ timeoutMs }, 'in-flight requests outlasted the shutdown timeout; closing their connections')
     http.server.closeAllConnections()
+    // The cut requests record their usage (499) as their connections close: wait for that before the store closes.
+    await closed
   }
 }
 

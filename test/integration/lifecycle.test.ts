@@ -1,3 +1,4 @@
+import Database from 'better-sqlite3'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
@@ -166,6 +167,40 @@ describe('cortex serve start-up and shutdown', () => {
     // The stream's keep-alive connection, idle once it finished, must not hold the shutdown until its timeout.
     expect(cortex.stdout.join('\n')).not.toContain('outlasted the shutdown timeout')
     expect(processesMatching(model)).toEqual([])
+  })
+
+  it('cuts a stream that outlasts shutdownTimeout, records it, and still stops its engines', async () => {
+    const file = writeConfig(
+      'cut.yaml',
+      `server: { shutdownTimeout: 1s }\n${tinyModel(inject('llamaServer')).replace('"-c", "1024"', '"-c", "65536"')}`,
+    )
+    const dataDir = path.join(dir, 'cut-data')
+    const cortex = await startCortex(['serve', '--config', file, '--data-dir', dataDir, '--port', '0'])
+    started.push(cortex.child)
+    const client = new OpenAI({ baseURL: `${cortex.url}/v1`, apiKey: 'unused', maxRetries: 0 })
+    const stream = await client.completions.create({
+      model: 'tiny',
+      prompt: 'a',
+      max_tokens: 60_000,
+      ignore_eos: true,
+      stream: true,
+    } as never)
+    const exited = new Promise<number | null>((resolve) => cortex.child.once('exit', resolve))
+    const read = (async () => {
+      let first = true
+      for await (const _ of stream as unknown as AsyncIterable<unknown>) {
+        if (first) cortex.child.kill('SIGTERM')
+        first = false
+      }
+    })()
+    await expect(read).rejects.toThrow()
+    expect(await exited).toBe(0)
+    expect(cortex.stdout.join('\n')).toContain('outlasted the shutdown timeout')
+    expect(processesMatching(model)).toEqual([])
+    const db = new Database(path.join(dataDir, 'cortex.db'), { readonly: true })
+    const statuses = db.prepare("SELECT status FROM usage WHERE model = 'tiny'").all() as Array<{ status: number }>
+    db.close()
+    expect(statuses.map((r) => r.status)).toContain(499)
   })
 
   it('prints the config JSON Schema for editors', async () => {
