@@ -197,7 +197,6 @@ describe('remote endpoints', () => {
     expect(err.code).toBe('model_start_failed')
     expect(err.message).toContain(`could not reach ${baseUrl}/models: ECONNREFUSED — is the server running?`)
     expect(waited).toBeGreaterThanOrEqual(5000)
-    expect(waited).toBeLessThan(10_000)
   })
 })
 
@@ -216,8 +215,8 @@ describe('reapLeftovers', () => {
     managers.push(m)
 
     await m.reapLeftovers()
+    // Ended: by the signal itself, or by llama-server's own SIGTERM handler (exit code) once it has installed one.
     await expect.poll(() => leftover.exitCode !== null || leftover.signalCode !== null).toBe(true)
-    expect(leftover.signalCode).toBe('SIGTERM')
     expect(alive(stranger.pid!)).toBe(true)
     expect(pids.list()).toEqual([])
     stranger.kill('SIGKILL')
