@@ -65,8 +65,8 @@ describe('health', () => {
     expect(ready.json()).toEqual({
       status: 'ready',
       models: [
-        { name: 'qwen2.5-7b', state: 'running' },
-        { name: 'team', state: 'running' },
+        { name: 'qwen2.5-7b', state: 'running', replicas: [] },
+        { name: 'team', state: 'running', replicas: [] },
       ],
     })
   })

@@ -116,7 +116,10 @@ describe('cortex serve start-up and shutdown', () => {
       expect(res.usage?.completion_tokens).toBeGreaterThan(0)
     } finally {
       expect(await cortex.stop()).toBe(0)
+      // Wait for it: the next tests count the processes that use this model file.
+      const gone = new Promise((resolve) => upstream.once('exit', resolve))
       upstream.kill('SIGTERM')
+      await gone
     }
   })
 
@@ -186,14 +189,14 @@ describe('cortex serve start-up and shutdown', () => {
       stream: true,
     } as never)
     const exited = new Promise<number | null>((resolve) => cortex.child.once('exit', resolve))
+    let chunks = 0
     const read = (async () => {
-      let first = true
-      for await (const _ of stream as unknown as AsyncIterable<unknown>) {
-        if (first) cortex.child.kill('SIGTERM')
-        first = false
-      }
+      for await (const _ of stream as unknown as AsyncIterable<unknown>) if (chunks++ === 0) cortex.child.kill('SIGTERM')
     })()
-    await expect(read).rejects.toThrow()
+    // The client sees the cut as an error or as an early end, depending on where the socket closes.
+    await Promise.allSettled([read])
+    expect(chunks).toBeGreaterThan(0)
+    expect(chunks).toBeLessThan(60_000)
     expect(await exited).toBe(0)
     expect(cortex.stdout.join('\n')).toContain('outlasted the shutdown timeout')
     expect(processesMatching(model)).toEqual([])

@@ -172,17 +172,12 @@ describe('cortex serve with a real llama-server', () => {
     // Each replica takes one request at a time (maxConcurrent 1) and the queue holds one more.
     // A cold start answers at the first ready replica, so let both finish loading first.
     await client.completions.create({ model: 'pair', prompt: 'a', max_tokens: 1 })
-    await waitFor('both pair replicas healthy', async () => {
-      const ports = pairPorts()
-      const healthy = await Promise.all(
-        ports.map((p) =>
-          fetch(`http://127.0.0.1:${p}/health`).then(
-            (r) => r.ok,
-            () => false,
-          ),
-        ),
-      )
-      return ports.length === 2 && healthy.every(Boolean) ? true : undefined
+    await waitFor('both pair replicas running, as Cortex sees them', async () => {
+      const ready = (await (await fetch(`${cortex.url}/readyz`)).json()) as {
+        models: Array<{ name: string; replicas: string[] }>
+      }
+      const pair = ready.models.find((m) => m.name === 'pair')
+      return pair?.replicas.every((state) => state === 'running') ? true : undefined
     })
     const controllers = [0, 1, 2].map(() => new AbortController())
     const streams = controllers.map((c) => client.completions.create(long as never, { signal: c.signal }))

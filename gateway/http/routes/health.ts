@@ -6,11 +6,14 @@ export interface HealthOptions {
   isReady: () => boolean
 }
 
-/** Liveness (`/health`: the process answers) and readiness (`/readyz`: the database is open). */
+/** Liveness (`/health`: the process answers) and readiness (`/readyz`: the database is open; each model's and replica's state). */
 export async function healthRoutes(app: FastifyInstance, opts: HealthOptions) {
   app.get('/health', async () => ({ status: 'ok' }))
   app.get('/readyz', async (_req, reply) => {
     if (!opts.isReady()) return reply.code(503).send({ status: 'not_ready' })
-    return { status: 'ready', models: opts.registry.statuses().map((s) => ({ name: s.name, state: s.state })) }
+    const models = opts.registry
+      .statuses()
+      .map((s) => ({ name: s.name, state: s.state, replicas: s.replicas.map((r) => r.state) }))
+    return { status: 'ready', models }
   })
 }
