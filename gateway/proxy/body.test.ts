@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { CortexError } from '../contract/errors.js'
 import { readRequest, scanObject } from './body.js'
-import { randomBody, rng } from './json-fuzz.test-support.js'
+import { mulberry32 } from '../../test/support/random.js'
+import { randomBody } from './json-fuzz.test-support.js'
 
 function read(text: string) {
   return readRequest(Buffer.from(text))
@@ -94,7 +95,7 @@ describe('readRequest', () => {
   })
 
   it('equals JSON.parse on the routing fields of 3000 random bodies', () => {
-    const next = rng(20240601)
+    const next = mulberry32(20240601)
     for (let n = 0; n < 3000; n++) {
       const text = randomBody(next)
       expect(actual(text), text).toEqual(expected(JSON.parse(text)))
@@ -102,7 +103,7 @@ describe('readRequest', () => {
   })
 
   it('rejects every strict prefix of random bodies', () => {
-    const next = rng(7)
+    const next = mulberry32(7)
     for (let n = 0; n < 200; n++) {
       const text = randomBody(next)
       const cut = 1 + Math.floor(next() * (text.trimEnd().length - 1))

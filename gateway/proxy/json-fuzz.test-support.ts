@@ -1,14 +1,4 @@
-/** Seeded generator of JSON request bodies for scanner/rewrite property tests (mulberry32). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+/** Random JSON request bodies for the scanner/rewrite property tests, from a seeded generator (test/support/random.ts). */
 
 type Next = () => number
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { readRequest } from './body.js'
-import { randomBody, rng } from './json-fuzz.test-support.js'
+import { mulberry32 } from '../../test/support/random.js'
+import { randomBody } from './json-fuzz.test-support.js'
 import { applyEdits, upstreamBody } from './rewrite.js'
 
 function rewrite(text: string, opts: { requestUsage: boolean; upstreamModel?: string }) {
@@ -66,7 +67,7 @@ describe('upstreamBody', () => {
   })
 
   it('parses to the original object plus the change for 3000 random bodies', () => {
-    const next = rng(424242)
+    const next = mulberry32(424242)
     for (let n = 0; n < 3000; n++) {
       const text = randomBody(next)
       const opts = next() < 0.5 ? { requestUsage: true } : { requestUsage: next() < 0.5, upstreamModel: 'up/"stream"' }

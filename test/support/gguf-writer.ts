@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { rename, writeFile } from 'node:fs/promises'
 import { GGML_TYPES, GgufValueType } from '../../gateway/models/gguf.js'
+import { mulberry32 } from './random.js'
 
 type T = typeof GgufValueType
 type NumberType = T['UINT8' | 'INT8' | 'UINT16' | 'INT16' | 'UINT32' | 'INT32' | 'FLOAT32' | 'FLOAT64']
@@ -267,18 +268,6 @@ function tinyVocabulary(): Token[] {
   ]
 }
 
-/** mulberry32: a small seeded generator, so the same options always give the same bytes. */
-function random(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
 /**
  * Random weights shaped so that generation is varied and never ends on its own. Dimension 0 of the residual
  * stream is a constant 1 from every token embedding; no layer reads or writes it (their column or row 0 is
@@ -287,7 +276,7 @@ function random(seed: number): () => number {
  * are printable text that runs to max_tokens.
  */
 function tinyWeights(n: Required<Omit<TinyLlamaOptions, 'name' | 'chatTemplate'>>, vocab: Token[]): GgufTensorSpec[] {
-  const rand = random(n.seed)
+  const rand = mulberry32(n.seed)
   const E = n.embeddingLength
   const kvDim = (E / n.headCount) * n.headCountKv
   const ones = (count: number) => new Float32Array(count).fill(1)
