@@ -1,10 +1,10 @@
 /** The processes the bench starts (mock, llama-server, Cortex), core pinning and CPU-time readings. */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { openSync, readFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import { request } from 'undici'
+import { freePort } from '../test/support/substrate.js'
 
 export interface Proc {
   name: string
@@ -91,14 +91,6 @@ export async function startMock(dir: string, core: number | null): Promise<{ pro
   proc.child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (out += chunk))
   const port = await waitFor('the mock to listen', async () => /MOCK_PORT=(\d+)/.exec(out)?.[1], 20_000, proc)
   return { proc, port: Number(port) }
-}
-
-export async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as { port: number }
-  await new Promise((resolve) => server.close(resolve))
-  return port
 }
 
 export async function startLlamaServer(

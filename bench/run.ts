@@ -4,7 +4,7 @@
  * model. Prints a table and the targets; writes bench/results/<time>.json. Exits non-zero only when the
  * setup is broken or an answer was corrupt or failed — never because of timing. See bench/README.md.
  */
-import { execFileSync, spawnSync } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -14,6 +14,7 @@ import { request } from 'undici'
 import { chatRequest, createPool, newTally } from './load.js'
 import { addedLatency, gatewayCpu, streaming, throughput, type Target } from './measure.js'
 import * as procs from './procs.js'
+import { findLlamaServer } from '../test/support/substrate.js'
 import { checkTargets, formatReport, type MockStats, type Results } from './report.js'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
@@ -76,9 +77,8 @@ async function startModels(url: string, names: string[], cortex: procs.Proc): Pr
 }
 
 async function tinyLlama(dir: string): Promise<{ bin: string; model: string }> {
-  log('llama-server: scripts/build-llama-server.sh (cached after the first build)')
-  const out = execFileSync('bash', ['scripts/build-llama-server.sh'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] })
-  const bin = out.trim().split('\n').at(-1)!
+  log('llama-server: CORTEX_LLAMA_SERVER, else scripts/build-llama-server.sh (cached after the first build)')
+  const bin = await findLlamaServer()
   const { writeTinyLlama } = await import('../test/support/gguf-writer.js')
   const model = path.join(dir, 'tiny.gguf')
   await writeTinyLlama(model)

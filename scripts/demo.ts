@@ -4,26 +4,18 @@
  * The replies are gibberish — the weights are random — but every part of Cortex is real. The demo keeps its
  * data directory under its cache folder, apart from the one a real `cortex serve` uses.
  */
-import { execFileSync, spawn } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { writeTinyLlama } from '../test/support/gguf-writer.js'
+import { cortexCacheDir, findLlamaServer } from '../test/support/substrate.js'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
-const home = path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'cortex', 'demo')
+const home = path.join(cortexCacheDir(), 'demo')
 mkdirSync(home, { recursive: true })
 
-const llamaServer =
-  process.env.CORTEX_LLAMA_SERVER ??
-  execFileSync('bash', [path.join(root, 'scripts/build-llama-server.sh')], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'inherit'],
-  })
-    .trim()
-    .split('\n')
-    .at(-1)!
+const llamaServer = await findLlamaServer()
 const model = path.join(home, 'tiny-llama.gguf')
 await writeTinyLlama(model)
 const config = path.join(home, 'cortex.yaml')
