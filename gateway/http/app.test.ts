@@ -1,17 +1,9 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { Pool } from 'undici'
 import { CortexError } from '../contract/errors.js'
+import { modelDefinition } from '../contract/model.test-support.js'
 import { buildApp } from './app.js'
-import {
-  FakeRegistry,
-  MemoryUsage,
-  MockUpstream,
-  definition,
-  eventually,
-  json,
-  memoryLogger,
-  testConfig,
-} from './fakes.test-support.js'
+import { FakeRegistry, MemoryUsage, MockUpstream, eventually, json, memoryLogger, testConfig } from './fakes.test-support.js'
 
 const upstream = new MockUpstream()
 let registry: FakeRegistry
@@ -26,8 +18,8 @@ beforeEach(() => {
   upstream.received.length = 0
   upstream.handler = (_req, res) => json(res, 200, { id: 'x', choices: [], usage: { prompt_tokens: 3, completion_tokens: 4 } })
   registry = new FakeRegistry([
-    definition('qwen2.5-7b', { aliases: ['qwen', 'q'] }),
-    definition('team', { runtime: 'remote', engine: 'openai', upstreamModel: 'Qwen/Qwen2.5-72B' }),
+    modelDefinition({ id: 'id-qwen', name: 'qwen2.5-7b', aliases: ['qwen', 'q'] }),
+    modelDefinition({ id: 'id-team', name: 'team', runtime: 'remote', engine: 'openai', upstreamModel: 'Qwen/Qwen2.5-72B' }),
   ])
   registry.target = { replica: 0, baseUrl: upstream.url, dispatcher: upstream.pool }
   usage = new MemoryUsage()

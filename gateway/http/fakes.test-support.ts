@@ -55,27 +55,6 @@ export function json(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) }).end(text)
 }
 
-export function definition(name: string, extra: Partial<ModelDefinition> = {}): ModelDefinition {
-  return {
-    id: `id-${name}`,
-    name,
-    aliases: [],
-    engine: 'llamacpp',
-    runtime: 'process',
-    args: [],
-    env: {},
-    replicas: 1,
-    ttlMs: 0,
-    pinned: false,
-    queue: { size: 8, timeoutMs: 1000 },
-    startTimeoutMs: 1000,
-    gpus: 'none',
-    baseUrls: [],
-    origin: 'config',
-    ...extra,
-  }
-}
-
 /** A registry over fixed definitions whose leases point at `target`; counts releases per lease. */
 export class FakeRegistry implements ModelRegistry {
   readonly leases: Array<{ released: number }> = []

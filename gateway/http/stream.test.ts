@@ -2,16 +2,9 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import type { ServerResponse } from 'node:http'
 import { Client } from 'undici'
 import type { FastifyInstance } from 'fastify'
+import { modelDefinition } from '../contract/model.test-support.js'
 import { buildApp } from './app.js'
-import {
-  FakeRegistry,
-  MemoryUsage,
-  MockUpstream,
-  definition,
-  eventually,
-  memoryLogger,
-  testConfig,
-} from './fakes.test-support.js'
+import { FakeRegistry, MemoryUsage, MockUpstream, eventually, memoryLogger, testConfig } from './fakes.test-support.js'
 
 const upstream = new MockUpstream()
 let registry: FakeRegistry
@@ -38,7 +31,7 @@ afterAll(() => upstream.close())
 
 beforeEach(async () => {
   upstream.received.length = 0
-  registry = new FakeRegistry([definition('qwen')])
+  registry = new FakeRegistry([modelDefinition({ name: 'qwen' })])
   registry.target = { replica: 0, baseUrl: upstream.url, dispatcher: upstream.pool }
   usage = new MemoryUsage()
   app = buildApp({ config: testConfig(), registry, usage, logger: memoryLogger().logger, isReady: () => true })
