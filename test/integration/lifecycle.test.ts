@@ -5,8 +5,8 @@ import os from 'node:os'
 import path from 'node:path'
 import OpenAI from 'openai'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { processesMatching, runCortex, startCortex, waitFor } from '../support/cortex-process.js'
-import { freePort } from '../support/substrate.js'
+import { processesMatching, runCortex, startCortex } from '../support/cortex-process.js'
+import { startLlamaServer } from '../support/substrate.js'
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'cortex-lifecycle-'))
 const model = path.join(dir, 'tiny.gguf')
@@ -24,6 +24,15 @@ function writeConfig(name: string, text: string): string {
   const file = path.join(dir, name)
   writeFileSync(file, text)
   return file
+}
+
+/** Writes `<name>.yaml`, starts `cortex serve` on it with a data directory of its own, and makes a client for it. */
+async function serve(name: string, config: string) {
+  const dataDir = path.join(dir, `${name}-data`)
+  const args = ['serve', '--config', writeConfig(`${name}.yaml`, config), '--data-dir', dataDir, '--port', '0']
+  const cortex = await startCortex(args)
+  started.push(cortex.child)
+  return { cortex, args, dataDir, client: new OpenAI({ baseURL: `${cortex.url}/v1`, apiKey: 'unused', maxRetries: 0 }) }
 }
 
 const tinyModel = (llamaServer: string) => `
@@ -73,62 +82,28 @@ describe('cortex serve start-up and shutdown', () => {
   })
 
   it('routes a remote model to an existing OpenAI-compatible server', async () => {
-    const port = await freePort()
-    const upstream = spawn(
-      inject('llamaServer'),
-      ['-m', model, '--host', '127.0.0.1', '--port', String(port), '-c', '1024', '--alias', 'upstream-name'],
-      {
-        stdio: 'ignore',
-      },
-    )
-    started.push(upstream)
-    const file = writeConfig(
-      'remote.yaml',
-      `models:
-  - name: team
-    engine: openai
-    runtime: remote
-    baseUrl: http://127.0.0.1:${port}/v1
-    upstreamModel: upstream-name
-`,
-    )
-    const cortex = await startCortex([
-      'serve',
-      '--config',
-      file,
-      '--data-dir',
-      path.join(dir, 'remote-model-data'),
-      '--port',
-      '0',
-    ])
+    const upstream = await startLlamaServer(inject('llamaServer'), model, ['-c', '1024', '--alias', 'upstream-name'])
     try {
-      const client = new OpenAI({ baseURL: `${cortex.url}/v1`, apiKey: 'unused', maxRetries: 0 })
-      const res = await waitFor('the remote model to answer', () =>
-        client.chat.completions
-          .create({ model: 'team', messages: [{ role: 'user', content: 'hi' }], max_tokens: 8 })
-          .catch((err: unknown) => {
-            // The upstream may still be loading its model; Cortex says so with a 503.
-            if ((err as { status?: number }).status === 503) return undefined
-            throw err
-          }),
+      const { cortex, client } = await serve(
+        'remote',
+        `models:\n  - { name: team, engine: openai, runtime: remote, baseUrl: "${upstream.url}/v1", upstreamModel: upstream-name }\n`,
       )
+      const res = await client.chat.completions.create({
+        model: 'team',
+        messages: [{ role: 'user', content: 'hi' }],
+        max_tokens: 8,
+      })
       expect(res.model).toBe('team')
       expect(res.usage?.completion_tokens).toBeGreaterThan(0)
-    } finally {
       expect(await cortex.stop()).toBe(0)
-      // Wait for it: the next tests count the processes that use this model file.
-      const gone = new Promise((resolve) => upstream.once('exit', resolve))
-      upstream.kill('SIGTERM')
-      await gone
+    } finally {
+      // Awaited: the next tests count the processes that use this model file.
+      await upstream.stop()
     }
   })
 
   it('reaps the engines of a Cortex that was killed, at the next start', async () => {
-    const file = writeConfig('reap.yaml', tinyModel(inject('llamaServer')))
-    const args = ['serve', '--config', file, '--data-dir', path.join(dir, 'reap-data'), '--port', '0']
-    const first = await startCortex(args)
-    started.push(first.child)
-    const client = new OpenAI({ baseURL: `${first.url}/v1`, apiKey: 'unused', maxRetries: 0 })
+    const { cortex: first, client, args } = await serve('reap', tinyModel(inject('llamaServer')))
     await client.chat.completions.create({ model: 'tiny', messages: [{ role: 'user', content: 'hi' }], max_tokens: 4 })
     const [orphan] = processesMatching(model)
     expect(orphan).toBeDefined()
@@ -143,10 +118,7 @@ describe('cortex serve start-up and shutdown', () => {
   })
 
   it('lets an in-flight stream finish on Ctrl-C, then stops its engines', async () => {
-    const file = writeConfig('graceful.yaml', tinyModel(inject('llamaServer')))
-    const cortex = await startCortex(['serve', '--config', file, '--data-dir', path.join(dir, 'graceful-data'), '--port', '0'])
-    started.push(cortex.child)
-    const client = new OpenAI({ baseURL: `${cortex.url}/v1`, apiKey: 'unused', maxRetries: 0 })
+    const { cortex, client } = await serve('graceful', tinyModel(inject('llamaServer')))
     const stream = await client.completions.create({
       model: 'tiny',
       prompt: 'a',
@@ -173,14 +145,10 @@ describe('cortex serve start-up and shutdown', () => {
   })
 
   it('cuts a stream that outlasts shutdownTimeout, records it, and still stops its engines', async () => {
-    const file = writeConfig(
-      'cut.yaml',
+    const { cortex, client, dataDir } = await serve(
+      'cut',
       `server: { shutdownTimeout: 1s }\n${tinyModel(inject('llamaServer')).replace('"-c", "1024"', '"-c", "65536"')}`,
     )
-    const dataDir = path.join(dir, 'cut-data')
-    const cortex = await startCortex(['serve', '--config', file, '--data-dir', dataDir, '--port', '0'])
-    started.push(cortex.child)
-    const client = new OpenAI({ baseURL: `${cortex.url}/v1`, apiKey: 'unused', maxRetries: 0 })
     const stream = await client.completions.create({
       model: 'tiny',
       prompt: 'a',
