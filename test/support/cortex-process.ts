@@ -15,15 +15,21 @@ export interface CortexProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>
 }
 
-/** Spawns `cortex <args>` from source; resolves once it prints where it listens. */
-export function startCortex(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CortexProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'test/support/cortex-cli.ts'), ...args], {
+/**
+ * `cortex <args>` from source, in its own process group as in a terminal (so a test can send a Ctrl-C to the
+ * group without hitting Vitest).
+ */
+function spawnCortex(args: string[]): ChildProcess {
+  return spawn(process.execPath, ['--import', 'tsx', path.join(root, 'test/support/cortex-cli.ts'), ...args], {
     cwd: root,
-    env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
-    // Its own process group, as in a terminal, so a test can send a Ctrl-C to the group without hitting Vitest.
     detached: true,
   })
+}
+
+/** Spawns `cortex <args>`; resolves once it prints where it listens. */
+export function startCortex(args: string[]): Promise<CortexProcess> {
+  const child = spawnCortex(args)
   const stdout: string[] = []
   const stderr: string[] = []
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
@@ -49,15 +55,8 @@ export function startCortex(args: string[], env: NodeJS.ProcessEnv = {}): Promis
 }
 
 /** Runs `cortex <args>` to completion. */
-export async function runCortex(
-  args: string[],
-  env: NodeJS.ProcessEnv = {},
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'test/support/cortex-cli.ts'), ...args], {
-    cwd: root,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
+export async function runCortex(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawnCortex(args)
   const stdout: string[] = []
   const stderr: string[] = []
   collectLines(child.stdout!, stdout)
