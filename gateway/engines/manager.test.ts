@@ -2,6 +2,7 @@ import { pino } from 'pino'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import type { CortexError, Diagnosis, ModelDefinition } from '../contract/index.js'
 import { modelDefinition } from '../contract/model.test-support.js'
+import { rejection } from '../../test/support/rejection.js'
 import type { EngineProcessRecord, PidRepo } from '../store/types.js'
 import { StartFailure, type Driver, type DriverHandle, type ExitInfo, type Health, type StartContext } from './driver.js'
 import { createEngineManager, type EngineManager } from './manager.js'
@@ -80,12 +81,6 @@ function setup(over: Partial<ModelDefinition> = {}, opts: { coldStartWaitMs?: nu
 
 const signal = () => new AbortController().signal
 const state = (m: EngineManager) => m.statuses()[0]!.state
-const rejection = (p: Promise<unknown>) =>
-  p.then(
-    () => expect.unreachable('resolved'),
-    (err: unknown) => err as CortexError,
-  )
-
 describe('ModelEngine.acquire', () => {
   it('starts a stopped model through loading and resolves by name or alias', async () => {
     const { driver, m } = setup()
@@ -144,7 +139,7 @@ describe('ModelEngine.acquire', () => {
   it('answers model_loading when the start outlasts the wait, and the start goes on', async () => {
     const { driver, m } = setup({}, { coldStartWaitMs: 50 })
     driver.health = { status: 'loading' }
-    const err = await rejection(m.acquire('tiny', signal()))
+    const err = await rejection<CortexError>(m.acquire('tiny', signal()))
     expect(err).toMatchObject({ code: 'model_loading', status: 503, details: { retryAfterSeconds: 5 } })
     expect(state(m)).toBe('loading')
     driver.health = { status: 'ready' }
@@ -157,14 +152,14 @@ describe('ModelEngine.acquire', () => {
     let t = 1_000_000
     const { driver, m } = setup({}, { now: () => t })
     driver.failWith = boom
-    const err = await rejection(m.acquire('tiny', signal()))
+    const err = await rejection<CortexError>(m.acquire('tiny', signal()))
     expect(err.code).toBe('model_start_failed')
     expect(err.message).toMatch(/does not exist/)
     expect(err.details).toMatchObject({ retryAfterSeconds: 1, diagnosis: boom })
     expect(m.statuses()[0]).toMatchObject({ state: 'failed', consecutiveFailures: 1, retryAt: t + 1000, diagnosis: boom })
 
     // Inside the backoff: no new start, same answer.
-    await rejection(m.acquire('tiny', signal()))
+    await rejection<CortexError>(m.acquire('tiny', signal()))
     expect(driver.starts).toBe(1)
 
     t += 1000
@@ -180,11 +175,11 @@ describe('ModelEngine.acquire', () => {
     const { driver, m } = setup({}, { now: () => t })
     driver.failWith = boom
     for (let i = 1; i <= 5; i++) {
-      await rejection(m.acquire('tiny', signal()))
+      await rejection<CortexError>(m.acquire('tiny', signal()))
       t += 60_000
     }
     expect(driver.starts).toBe(5)
-    const err = await rejection(m.acquire('tiny', signal()))
+    const err = await rejection<CortexError>(m.acquire('tiny', signal()))
     expect(driver.starts).toBe(5)
     expect(err.message).toMatch(/gave up/)
     expect(err.details?.retryAfterSeconds).toBeUndefined()
@@ -225,10 +220,10 @@ describe('ModelEngine.acquire', () => {
     const t = 0
     const { driver, m } = setup({}, { now: () => t })
     driver.failWith = boom
-    await rejection(m.acquire('tiny', signal()))
+    await rejection<CortexError>(m.acquire('tiny', signal()))
     await m.stop('tiny')
     driver.failWith = null
-    const err = await rejection(m.acquire('tiny', signal()))
+    const err = await rejection<CortexError>(m.acquire('tiny', signal()))
     expect(err).toMatchObject({ code: 'model_start_failed', details: { retryAfterSeconds: 1, diagnosis: boom } })
     expect(driver.starts).toBe(1)
   })
@@ -285,7 +280,7 @@ describe('ModelEngine queue', () => {
   it('rejects queue_full past the queue size', async () => {
     const { m, holder } = await busy({ queue: { size: 1, timeoutMs: 5000 } })
     const waiting = m.acquire('tiny', signal())
-    const err = await rejection(m.acquire('tiny', signal()))
+    const err = await rejection<CortexError>(m.acquire('tiny', signal()))
     expect(err).toMatchObject({ code: 'queue_full', status: 503, details: { retryAfterSeconds: 1 } })
     holder.release()
     ;(await waiting).release()
@@ -293,7 +288,7 @@ describe('ModelEngine queue', () => {
 
   it('rejects queue_timeout at the queue deadline', async () => {
     const { m, holder } = await busy({ queue: { size: 1, timeoutMs: 30 } })
-    const err = await rejection(m.acquire('tiny', signal()))
+    const err = await rejection<CortexError>(m.acquire('tiny', signal()))
     expect(err).toMatchObject({ code: 'queue_timeout', details: { retryAfterSeconds: 1 } })
     holder.release()
   })
@@ -314,7 +309,7 @@ describe('ModelEngine queue', () => {
   it('queued waiters are not stranded when the only replica dies', async () => {
     const { driver, m, holder } = await busy({ queue: { size: 2, timeoutMs: 5000 } })
     driver.failWith = boom
-    const waiting = rejection(m.acquire('tiny', signal()))
+    const waiting = rejection<CortexError>(m.acquire('tiny', signal()))
     driver.handles[0]!.exit(1)
     const err = await waiting
     expect(err.code).toBe('model_start_failed')
@@ -324,7 +319,7 @@ describe('ModelEngine queue', () => {
   it('close rejects callers waiting for a start', async () => {
     const { driver, m } = setup()
     driver.health = { status: 'loading' }
-    const waiting = rejection(m.acquire('tiny', signal()))
+    const waiting = rejection<CortexError>(m.acquire('tiny', signal()))
     await vi.waitFor(() => expect(state(m)).toBe('loading'))
     await m.close()
     expect((await waiting).code).toBe('model_loading')
@@ -377,14 +372,14 @@ describe('ModelEngine idle and lifecycle', () => {
     const { m } = setup()
     expect(m.resolve('t')?.name).toBe('tiny')
     expect(m.resolve('nope')).toBeUndefined()
-    expect((await rejection(m.acquire('nope', signal()))).code).toBe('model_not_found')
+    expect((await rejection<CortexError>(m.acquire('nope', signal()))).code).toBe('model_not_found')
   })
 
   it('a changed definition replaces the engine and forgets its failures', async () => {
     let t = 0
     const { driver, m } = setup({}, { now: () => t })
     driver.failWith = boom
-    await rejection(m.acquire('tiny', signal()))
+    await rejection<CortexError>(m.acquire('tiny', signal()))
     await m.update([model({ args: ['-c', '512'] })])
     expect(m.statuses()[0]).toMatchObject({ state: 'stopped', consecutiveFailures: 0 })
     driver.failWith = null

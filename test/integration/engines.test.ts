@@ -9,6 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vi
 import type { CortexError, EngineState, ModelDefinition } from '../../gateway/contract/index.js'
 import { createEngineManager, type EngineManager } from '../../gateway/engines/manager.js'
 import type { EngineProcessRecord, PidRepo } from '../../gateway/store/types.js'
+import { rejection } from '../support/rejection.js'
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'cortex-engines-'))
 const tiny = path.join(dir, 'tiny.gguf')
@@ -80,12 +81,6 @@ const alive = (pid: number) => {
     return false
   }
 }
-
-const failure = (p: Promise<unknown>) =>
-  p.then(
-    () => expect.unreachable('resolved'),
-    (err: unknown) => err as CortexError,
-  )
 
 describe('engines against the real llama-server', () => {
   it('cold-starts through loading to running, serves a completion, and stop ends the process', async () => {
@@ -159,7 +154,7 @@ describe('failed starts are diagnosed', () => {
     ['a file that is not a GGUF', { source: notGguf }, 'not_gguf', /is not a GGUF file/],
   ])('%s', async (_name, over, cause, message) => {
     const { m, pids } = setup(over)
-    const err = await failure(m.acquire('tiny', new AbortController().signal))
+    const err = await rejection<CortexError>(m.acquire('tiny', new AbortController().signal))
     expect(err.code).toBe('model_start_failed')
     expect(err.message).toMatch(message)
     const status = m.statuses()[0]!
@@ -171,14 +166,14 @@ describe('failed starts are diagnosed', () => {
   it('a vocabulary-only GGUF (llama.cpp test file) cannot serve', async () => {
     const vocab = path.join(inject('llamaSrc'), 'models', 'ggml-vocab-llama-spm.gguf')
     const { m } = setup({ source: vocab })
-    const err = await failure(m.acquire('tiny', new AbortController().signal))
+    const err = await rejection<CortexError>(m.acquire('tiny', new AbortController().signal))
     expect(err.message).toMatch(/tensor "token_embd\.weight" is missing/)
     expect(m.statuses()[0]!.diagnosis?.logTail.length).toBeGreaterThan(0)
   })
 
   it('no llama-server binary', async () => {
     const { m } = setup({}, path.join(dir, 'no-llama-server'))
-    const err = await failure(m.acquire('tiny', new AbortController().signal))
+    const err = await rejection<CortexError>(m.acquire('tiny', new AbortController().signal))
     expect(err.message).toMatch(/no-llama-server does not exist or is not executable: fix `engines\.llamaServer`/)
   })
 })
@@ -192,7 +187,7 @@ describe('remote endpoints', () => {
     const baseUrl = `http://127.0.0.1:${port}/v1`
     const { m } = setup({ engine: 'openai', runtime: 'remote', source: undefined, args: [], baseUrls: [baseUrl] })
     const t0 = Date.now()
-    const err = await failure(m.acquire('tiny', new AbortController().signal))
+    const err = await rejection<CortexError>(m.acquire('tiny', new AbortController().signal))
     const waited = Date.now() - t0
     expect(err.code).toBe('model_start_failed')
     expect(err.message).toContain(`could not reach ${baseUrl}/models: ECONNREFUSED — is the server running?`)

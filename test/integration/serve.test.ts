@@ -4,6 +4,7 @@ import os from 'node:os'
 import path from 'node:path'
 import OpenAI from 'openai'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { rejection } from '../support/rejection.js'
 import { enginePorts, processesMatching, startCortex, waitFor, type CortexProcess } from '../support/cortex-process.js'
 
 // One Cortex process serving several models of the tiny test GGUF, driven through the official OpenAI SDK.
@@ -47,14 +48,6 @@ models:
 `
 
 type ApiError = InstanceType<typeof OpenAI.APIError>
-const failure = (p: Promise<unknown>) =>
-  p.then(
-    () => {
-      throw new Error('expected the request to fail')
-    },
-    (err: unknown) => err as ApiError,
-  )
-
 beforeAll(async () => {
   copyFileSync(inject('tinyModel'), model)
   writeFileSync(path.join(dir, 'cortex.yaml'), config(inject('llamaServer')))
@@ -144,21 +137,21 @@ describe('cortex serve with a real llama-server', () => {
   })
 
   it('says which models exist when asked for an unknown one', async () => {
-    const err = await failure(client.chat.completions.create({ model: 'nope', ...chat }))
+    const err = await rejection<ApiError>(client.chat.completions.create({ model: 'nope', ...chat }))
     expect(err.status).toBe(404)
     expect(err.code).toBe('model_not_found')
     expect(err.message).toContain('tiny')
   })
 
   it('explains a model file that does not exist', async () => {
-    const err = await failure(client.chat.completions.create({ model: 'missing', ...chat }))
+    const err = await rejection<ApiError>(client.chat.completions.create({ model: 'missing', ...chat }))
     expect(err.status).toBe(503)
     expect(err.code).toBe('model_start_failed')
     expect(err.message).toContain('no-such-model.gguf')
   })
 
   it('explains an engine flag llama-server does not know', async () => {
-    const err = await failure(client.chat.completions.create({ model: 'badflag', ...chat }))
+    const err = await rejection<ApiError>(client.chat.completions.create({ model: 'badflag', ...chat }))
     expect(err.status).toBe(503)
     expect(err.code).toBe('model_start_failed')
     expect(err.message).toContain('--no-such-flag')
@@ -187,7 +180,7 @@ describe('cortex serve with a real llama-server', () => {
     )
     expect(firsts.every((r) => !r.done)).toBe(true)
 
-    const overflow = await failure(client.completions.create({ ...long, stream: false } as never))
+    const overflow = await rejection<ApiError>(client.completions.create({ ...long, stream: false } as never))
     expect(overflow.status).toBe(503)
     expect(overflow.code).toBe('queue_full')
     expect(overflow.headers?.get('retry-after')).toMatch(/^\d+$/)
