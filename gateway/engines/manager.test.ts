@@ -91,7 +91,7 @@ describe('ModelEngine.acquire', () => {
     await vi.waitFor(() => expect(state(m)).toBe('loading'))
     driver.health = { status: 'ready' }
     const lease = await p
-    expect(lease.target).toMatchObject({ model: 'tiny', replica: 0, baseUrl: 'http://127.0.0.1:20001' })
+    expect(lease.target).toMatchObject({ model: 'tiny', replica: 0, apiRoot: '/v1' })
     expect(lease.target.dispatcher).toBeDefined()
     expect(seen).toEqual(['starting', 'loading', 'running'])
     lease.release()

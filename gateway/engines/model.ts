@@ -255,7 +255,7 @@ export class ModelEngine {
       target: {
         model: def.name,
         replica: r.index,
-        baseUrl: r.url!,
+        apiRoot: r.apiRoot,
         dispatcher: r.dispatcher!,
         apiKey: def.apiKey,
         upstreamModel: def.upstreamModel,

@@ -37,6 +37,8 @@ export class Replica {
   pid: number | undefined
   /** Keep-alive pool to this replica while it runs; closed when it stops. */
   dispatcher: Pool | undefined
+  /** See UpstreamTarget.apiRoot; set with the dispatcher. */
+  apiRoot = '/v1'
   inFlight = 0
   /** Failed starts (or deaths) in a row; reset when it reaches `running` or on an explicit start, kept across a stop. */
   failures = 0
@@ -120,7 +122,10 @@ export class Replica {
     this.failures = 0
     this.retryAt = null
     this.diagnosis = null
-    this.dispatcher = new Pool(new URL(handle.url).origin, { pipelining: 1 })
+    const url = new URL(handle.url)
+    this.dispatcher = new Pool(url.origin, { pipelining: 1 })
+    // Engines serve the API under /v1 of their root; a remote's base URL is the API root itself.
+    this.apiRoot = this.o.def.runtime === 'remote' ? url.pathname.replace(/\/+$/, '') : '/v1'
     this.transition('running')
     this.readContextLength(handle.url, stop)
     const outcome = await this.watch(handle, stop)

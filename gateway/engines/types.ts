@@ -6,10 +6,10 @@ export interface UpstreamTarget {
   /** Model name as configured (not the alias the client used). */
   model: string
   replica: number
-  /** Engine root for process/docker (`http://127.0.0.1:PORT`, requests go to `${root}/v1/...`);
-   *  for remote, the configured base URL which already includes `/v1`. */
-  baseUrl: string
-  /** One keep-alive pool per upstream, owned by the engine manager. */
+  /** The path that stands for the client's `/v1` under the dispatcher's origin: `/v1` for engines Cortex runs,
+   *  the base URL's own path for a remote (`https://host/openai/v1` → `/openai/v1`). No trailing slash. */
+  apiRoot: string
+  /** One keep-alive pool per upstream (it carries the origin), owned by the engine manager. */
   dispatcher: Dispatcher
   /** Remote only: sent as `Authorization: Bearer …` upstream. */
   apiKey?: string

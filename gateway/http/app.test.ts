@@ -21,7 +21,7 @@ beforeEach(() => {
     modelDefinition({ id: 'id-qwen', name: 'qwen2.5-7b', aliases: ['qwen', 'q'] }),
     modelDefinition({ id: 'id-team', name: 'team', runtime: 'remote', engine: 'openai', upstreamModel: 'Qwen/Qwen2.5-72B' }),
   ])
-  registry.target = { replica: 0, baseUrl: upstream.url, dispatcher: upstream.pool }
+  registry.target = { replica: 0, apiRoot: '/v1', dispatcher: upstream.pool }
   usage = new MemoryUsage()
 })
 
@@ -259,10 +259,10 @@ describe('proxying (non-stream)', () => {
     expect(res.headers['x-internal-secret']).toBeUndefined()
   })
 
-  it('sends a remote its key and model name, under its base URL, and renames the model back', async () => {
+  it('sends a remote its key and model name, under its API root, and renames the model back', async () => {
     registry.target = {
       replica: 1,
-      baseUrl: `${upstream.url}/openai/v1/`,
+      apiRoot: '/openai/v1',
       dispatcher: upstream.pool,
       apiKey: 'sk-remote',
       upstreamModel: 'Qwen/Qwen2.5-72B',
@@ -298,7 +298,7 @@ describe('proxying (non-stream)', () => {
     await closed.start()
     const pool = new Pool(closed.url)
     await closed.close()
-    registry.target = { replica: 0, baseUrl: closed.url, dispatcher: pool }
+    registry.target = { replica: 0, apiRoot: '/v1', dispatcher: pool }
     const { res } = await post('/v1/chat/completions', chat)
     await pool.close()
     expect(res.statusCode).toBe(502)

@@ -32,7 +32,7 @@ afterAll(() => upstream.close())
 beforeEach(async () => {
   upstream.received.length = 0
   registry = new FakeRegistry([modelDefinition({ name: 'qwen' })])
-  registry.target = { replica: 0, baseUrl: upstream.url, dispatcher: upstream.pool }
+  registry.target = { replica: 0, apiRoot: '/v1', dispatcher: upstream.pool }
   usage = new MemoryUsage()
   app = buildApp({ config: testConfig(), registry, usage, logger: memoryLogger().logger, isReady: () => true })
   await app.listen({ port: 0, host: '127.0.0.1' })

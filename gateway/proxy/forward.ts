@@ -79,12 +79,6 @@ export function modelNotFound(registry: ModelRegistry, name: string): CortexErro
   return new CortexError('model_not_found', `model "${name}" does not exist; ${available}`)
 }
 
-/** Engines serve `/v1/...` under their root; a remote's base URL already ends in its API root (`…/v1`). */
-function upstreamPath(base: URL, remote: boolean, suffix: string): string {
-  const root = base.pathname.endsWith('/') ? base.pathname.slice(0, -1) : base.pathname
-  return `${root}${remote ? '' : '/v1'}${suffix}`
-}
-
 /** An undici failure in the catalogue's terms; null when the upstream is not to blame. */
 function upstreamError(err: unknown, lease: Lease): CortexError | null {
   const code = (err as { code?: unknown }).code
@@ -162,7 +156,7 @@ export async function proxy(ctx: ProxyContext, req: FastifyRequest, reply: Fasti
     })
     let upstream: Dispatcher.ResponseData
     try {
-      upstream = await send(ctx.options, req, lease, body, endpoint.path, def.runtime === 'remote', abort.signal)
+      upstream = await send(ctx.options, req, lease, body, endpoint.path, abort.signal)
     } catch (err) {
       return flight.failed(err, reply, abort.signal, upstreamError(err, lease))
     }
@@ -208,19 +202,16 @@ function send(
   lease: Lease,
   body: Buffer,
   path: string,
-  remote: boolean,
   signal: AbortSignal,
 ): Promise<Dispatcher.ResponseData> {
   const { target } = lease
-  const base = new URL(target.baseUrl)
   const headers: Record<string, string> = { 'content-type': 'application/json' }
   if (req.headers.accept !== undefined) headers.accept = req.headers.accept
   // The client's Authorization is for Cortex: engines get none, remotes get their own key.
   if (target.apiKey !== undefined) headers.authorization = `Bearer ${target.apiKey}`
   const query = req.url.indexOf('?')
   return target.dispatcher.request({
-    origin: base.origin,
-    path: upstreamPath(base, remote, query >= 0 ? path + req.url.slice(query) : path),
+    path: target.apiRoot + (query >= 0 ? path + req.url.slice(query) : path),
     method: 'POST',
     headers,
     body,

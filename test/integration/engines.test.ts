@@ -4,7 +4,6 @@ import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import { pino } from 'pino'
-import { request } from 'undici'
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest'
 import type { CortexError, EngineState, ModelDefinition } from '../../gateway/contract/index.js'
 import { createEngineManager, type EngineManager } from '../../gateway/engines/manager.js'
@@ -95,9 +94,9 @@ describe('engines against the real llama-server', () => {
       ['starting', 'loading', 'running'],
     ]).toContainEqual(seen)
 
-    const res = await request(`${lease.target.baseUrl}/v1/completions`, {
+    const res = await lease.target.dispatcher.request({
+      path: `${lease.target.apiRoot}/completions`,
       method: 'POST',
-      dispatcher: lease.target.dispatcher,
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ model: 'tiny', prompt: 'hi', max_tokens: 4 }),
     })

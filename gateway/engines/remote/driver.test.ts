@@ -67,7 +67,8 @@ describe('remote driver', () => {
   it('is running once GET {baseUrl}/models answers 2xx, with the key sent', async () => {
     const { url, seen } = await endpoint(200)
     const lease = await open(remote(url, 'sk-test')).acquire('team', new AbortController().signal)
-    expect(lease.target).toMatchObject({ baseUrl: url, apiKey: 'sk-test', upstreamModel: 'Qwen/Qwen2.5-72B-Instruct' })
+    // Requests go under the base URL's own path, which stands for the client's /v1.
+    expect(lease.target).toMatchObject({ apiRoot: '/v1', apiKey: 'sk-test', upstreamModel: 'Qwen/Qwen2.5-72B-Instruct' })
     expect(seen[0]).toBe('Bearer sk-test')
     lease.release()
   })
