@@ -44,6 +44,11 @@ export const ModelConfig = Type.Object(
     startTimeout: Type.Optional(Duration),
     gpus: Type.Optional(GpuSelection),
     image: Type.Optional(Type.Union([Type.String({ minLength: 1 }), Type.Null()])),
+    network: Type.Optional(
+      Type.Union([Type.Literal('host'), Type.Literal('bridge')], {
+        description: 'docker only: host (default on Linux; the engine binds 127.0.0.1) or bridge (port published on 127.0.0.1)',
+      }),
+    ),
     baseUrl: Type.Optional(
       Type.Union([Type.String({ pattern: '^https?://' }), Type.Array(Type.String({ pattern: '^https?://' }), { minItems: 1 })]),
     ),

@@ -25,7 +25,10 @@ export interface ModelDefinition {
   queue: { size: number; timeoutMs: number }
   startTimeoutMs: number
   gpus: 'all' | 'none' | Array<number | string>
+  /** docker runtime only: the image; unset = the engine's default image. */
   image?: string
+  /** docker runtime only; unset = host. */
+  network?: 'host' | 'bridge'
   /** remote runtime: one base URL (including /v1) per replica. */
   baseUrls: string[]
   /** remote runtime: resolved key (from apiKey or the apiKeyEnv variable). Never logged. */

@@ -14,6 +14,9 @@ export interface DriverHandle {
   exited: Promise<ExitInfo>
   /** Ends the engine: polite first, forced after `graceMs`; resolves when it is gone. */
   stop(graceMs: number): Promise<void>
+  /** Lets go of the engine without stopping it (Docker with `engines.stopOnExit: false`: adopted at the next start).
+   *  Unset = the engine cannot outlive Cortex, and `stop` is used instead. */
+  detach?(): void
 }
 
 export interface StartContext {

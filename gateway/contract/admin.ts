@@ -1,0 +1,60 @@
+import Type, { type Static } from 'typebox'
+import { ModelConfig } from './config.js'
+import type { Diagnosis, EngineState, ModelDefinition, ModelStatus, ReplicaStatus } from './model.js'
+
+/** `POST /admin/api/models`: a model entry exactly as in the config file; `source` must be an absolute path. */
+export const ModelCreateBody = ModelConfig
+export type ModelCreateBody = Static<typeof ModelCreateBody>
+
+/** `PATCH /admin/api/models/{id}`: the fields to change; `null` removes an optional field. */
+export const ModelPatchBody = Type.Partial(ModelConfig)
+export type ModelPatchBody = Static<typeof ModelPatchBody>
+
+/** `POST /admin/api/images/load`: a `docker save` tar on the machine Cortex runs on. */
+export const ImageLoadBody = Type.Object({ path: Type.String({ minLength: 1 }) }, { additionalProperties: false })
+export type ImageLoadBody = Static<typeof ImageLoadBody>
+
+/** `POST /admin/api/images/pull`. */
+export const ImagePullBody = Type.Object({ image: Type.String({ minLength: 1 }) }, { additionalProperties: false })
+export type ImagePullBody = Static<typeof ImagePullBody>
+
+/** A definition as the admin API shows it: secrets replaced by whether one is set. */
+export type PublicModelDefinition = Omit<ModelDefinition, 'apiKey'> & { hasApiKey: boolean }
+
+/** One model on the admin API: its definition and its live status. */
+export interface ModelView extends PublicModelDefinition {
+  status: ModelStatus
+}
+
+export interface ImageView {
+  id: string
+  /** `repo:tag` names; empty for a dangling image. */
+  tags: string[]
+  sizeBytes: number
+  /** Epoch ms. */
+  createdAt: number
+}
+
+/** Whether the Docker daemon answers; `message` says how to start it when it does not. */
+export interface DockerStatus {
+  available: boolean
+  message: string | null
+}
+
+/** What `GET /admin/api/events` sends: a snapshot first, then one of the others per change. */
+export type AdminEvent =
+  | { type: 'snapshot'; models: ModelView[]; docker: DockerStatus }
+  | {
+      type: 'model_state'
+      id: string
+      name: string
+      state: EngineState
+      replica?: ReplicaStatus
+      diagnosis?: Diagnosis
+    }
+  /** Created or changed through the API (or a config reload). */
+  | { type: 'model_updated'; model: ModelView }
+  | { type: 'model_removed'; id: string; name: string }
+  | { type: 'docker'; docker: DockerStatus }
+  /** Pull progress per layer. */
+  | { type: 'image_pull'; image: string; layer: string | null; status: string; current: number | null; total: number | null }

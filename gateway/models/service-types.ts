@@ -1,0 +1,38 @@
+import type { AdminEvent, DockerStatus, ImageView, ModelCreateBody, ModelPatchBody, ModelView } from '../contract/index.js'
+
+/**
+ * What the admin API needs to manage models. Every method that names a model takes its opaque `id` and throws
+ * CortexError `not_found` for an unknown one; edits of a model declared in the config file throw
+ * `model_managed_by_config` (409); a body that breaks a rule throws `invalid_request` with `param` at the field.
+ */
+export interface ModelService {
+  list(): ModelView[]
+  get(id: string): ModelView
+  create(body: ModelCreateBody): Promise<ModelView>
+  update(id: string, patch: ModelPatchBody): Promise<ModelView>
+  /** Stops the model's engines, then forgets it (its usage rows stay). */
+  remove(id: string): Promise<void>
+  /** Explicit start (forgives earlier failures). `wait`: resolve once running, reject `model_start_failed`;
+   *  else resolve at once with the model `starting`. */
+  start(id: string, opts: { wait: boolean }): Promise<ModelView>
+  stop(id: string): Promise<ModelView>
+  setPinned(id: string, pinned: boolean): Promise<ModelView>
+  /** The last lines of the engines' output (all replicas). */
+  logs(id: string): string[]
+  /** Every new line from now on; returns the unsubscribe function. */
+  followLogs(id: string, onLine: (line: string) => void): () => void
+  /** State changes, model edits, Docker status; returns the unsubscribe function. A snapshot is `snapshot()`. */
+  subscribe(fn: (e: AdminEvent) => void): () => void
+  snapshot(): Extract<AdminEvent, { type: 'snapshot' }>
+}
+
+/** Images on the Docker daemon. Methods throw CortexError `docker_unavailable` when the daemon does not answer. */
+export interface ImageService {
+  status(): DockerStatus
+  list(): Promise<ImageView[]>
+  /** `docker load` of a tar on this machine; resolves with the `repo:tag` names (or ids) it loaded.
+   *  A missing or unreadable file, or a tar Docker refuses, is `invalid_request` with param `path`. */
+  load(path: string): Promise<string[]>
+  /** Pulls with per-layer progress on the events stream; resolves when done. */
+  pull(image: string): Promise<void>
+}
