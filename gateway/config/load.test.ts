@@ -322,7 +322,7 @@ describe('loadConfig errors', () => {
 
   it('lists the allowed keys of a model', () => {
     expect(problems(llama('    contextSize: 8192\n'))).toEqual([
-      'cortex.yaml:6 models[0].contextSize: unknown key "contextSize" (allowed: name, aliases, engine, runtime, source, args, env, replicas, ttl, pinned, maxConcurrent, queue, startTimeout, gpus, image, baseUrl, apiKey, apiKeyEnv, upstreamModel)',
+      'cortex.yaml:6 models[0].contextSize: unknown key "contextSize" (allowed: name, aliases, engine, runtime, source, args, env, replicas, ttl, pinned, maxConcurrent, queue, startTimeout, gpus, image, network, baseUrl, apiKey, apiKeyEnv, upstreamModel)',
     ])
   })
 
@@ -357,9 +357,14 @@ describe('loadConfig errors', () => {
     ])
   })
 
-  it('refuses the docker runtime, which this version does not have', () => {
-    expect(problems('models:\n  - { name: a, engine: llamacpp, runtime: docker, source: ./m.gguf }\n')).toEqual([
-      'cortex.yaml:2 models[0].runtime: runtime docker is not available in this version of Cortex; use process or remote',
+  it('accepts docker models, needs an image for openai on docker, and keeps network to docker', () => {
+    const docker = load('models:\n  - { name: a, engine: llamacpp, runtime: docker, source: ./m.gguf, network: bridge }\n')
+    expect(docker.models[0]).toMatchObject({ runtime: 'docker', network: 'bridge', source: path.join(dir, 'm.gguf') })
+    expect(problems('models:\n  - { name: o, engine: openai, runtime: docker }\n')).toEqual([
+      'cortex.yaml:2 models[0]: missing required key "image": engine openai on runtime docker runs the image you name (it has no default)',
+    ])
+    expect(problems(llama('    network: host\n'))).toEqual([
+      'cortex.yaml:6 models[0].network: runtime process does not use "network" (it is how a container reaches its port); remove it',
     ])
   })
 

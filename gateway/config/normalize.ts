@@ -86,6 +86,7 @@ function toModelSpec(m: ModelConfig, ctx: NormalizeContext): ModelSpec {
     startTimeoutMs: m.startTimeout === undefined ? DEFAULTS.model.startTimeoutMs : parseDuration(m.startTimeout),
     gpus: m.gpus ?? 'all',
     ...(m.image != null && { image: m.image }),
+    ...(m.network !== undefined && { network: m.network }),
     baseUrls: m.baseUrl === undefined ? [] : typeof m.baseUrl === 'string' ? [m.baseUrl] : m.baseUrl,
     ...(apiKey !== undefined && { apiKey }),
     ...(m.upstreamModel !== undefined && { upstreamModel: m.upstreamModel }),

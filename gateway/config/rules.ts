@@ -8,9 +8,6 @@ const RUNTIMES_BY_ENGINE: Record<ModelConfig['engine'], ReadonlyArray<ModelConfi
   openai: ['docker', 'remote'],
 }
 
-/** The Docker driver is not in this version: a docker model is refused at load rather than at its first request. */
-const AVAILABLE_RUNTIMES: ReadonlyArray<ModelConfig['runtime']> = ['process', 'remote']
-
 const SOURCE_KIND: Partial<Record<ModelConfig['engine'], string>> = {
   llamacpp: 'the path of a GGUF file',
   vllm: 'a Hugging Face repo id or a local model directory',
@@ -70,9 +67,7 @@ function modelProblems(model: ModelConfig, at: string, env: NodeJS.ProcessEnv): 
   const add = (path: string, expected: string) => problems.push({ path, expected })
   const { engine, runtime } = model
   const runtimes = RUNTIMES_BY_ENGINE[engine]
-  if (runtimes.includes(runtime) && !AVAILABLE_RUNTIMES.includes(runtime)) {
-    add(`${at}/runtime`, `runtime ${runtime} is not available in this version of Cortex; use process or remote`)
-  } else if (!runtimes.includes(runtime)) {
+  if (!runtimes.includes(runtime)) {
     add(
       `${at}/runtime`,
       `engine ${engine} cannot run on runtime ${runtime} (${engine}×${runtime}); use one of ${runtimes.join(', ')}`,
@@ -96,6 +91,12 @@ function modelProblems(model: ModelConfig, at: string, env: NodeJS.ProcessEnv): 
   }
   if (runtime !== 'docker' && model.image !== undefined && model.image !== null) {
     add(`${at}/image`, `runtime ${runtime} does not use "image"; remove it or use runtime docker`)
+  }
+  if (runtime === 'docker' && engine === 'openai' && (model.image === undefined || model.image === null)) {
+    add(at, 'missing required key "image": engine openai on runtime docker runs the image you name (it has no default)')
+  }
+  if (runtime !== 'docker' && model.network !== undefined) {
+    add(`${at}/network`, `runtime ${runtime} does not use "network" (it is how a container reaches its port); remove it`)
   }
   ;(model.args ?? []).forEach((arg, j) => {
     const flag = arg.split('=', 1)[0]!
