@@ -124,3 +124,35 @@ describe('ModelRepo.syncFromConfig', () => {
     expect(createModelRepo(db, now).list()[0]).not.toHaveProperty('apiKey')
   })
 })
+
+describe('ModelRepo API models', () => {
+  it('creates, replaces and removes models of origin api, which a config sync keeps', () => {
+    const repo = createModelRepo(db, now)
+    repo.syncFromConfig([spec('cfg')])
+    const created = repo.create({ ...spec('api1'), origin: 'api' })
+    expect(created).toEqual({ ...spec('api1'), origin: 'api', id: created.id })
+    expect(repo.syncFromConfig([spec('cfg')]).map((m) => [m.name, m.origin])).toEqual([
+      ['api1', 'api'],
+      ['cfg', 'config'],
+    ])
+
+    const renamed = repo.replace(created.id, { ...spec('api2', { replicas: 3 }), origin: 'api' })
+    expect(
+      createModelRepo(db, now)
+        .list()
+        .find((m) => m.id === created.id),
+    ).toEqual(renamed)
+    expect(renamed).toMatchObject({ name: 'api2', replicas: 3 })
+
+    repo.remove(created.id)
+    expect(repo.list().map((m) => m.name)).toEqual(['cfg'])
+  })
+
+  it('refuses a taken name and never replaces a config model', () => {
+    const repo = createModelRepo(db, now)
+    const [cfg] = repo.syncFromConfig([spec('cfg')])
+    expect(() => repo.create({ ...spec('cfg'), origin: 'api' })).toThrow(/UNIQUE/)
+    expect(() => repo.replace(cfg!.id, { ...spec('cfg', { replicas: 2 }), origin: 'api' })).toThrow(/not an API-created model/)
+    expect(repo.list()).toEqual([cfg])
+  })
+})

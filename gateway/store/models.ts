@@ -20,12 +20,18 @@ export function createModelRepo(db: Database.Database, now: () => number): Model
     ON CONFLICT (id) DO UPDATE SET origin = 'config', definition = excluded.definition, updated_at = excluded.updated_at
     WHERE models.origin <> 'config' OR models.definition <> excluded.definition`)
   const remove = db.prepare<[string]>('DELETE FROM models WHERE id = ?')
+  const insertApi = db.prepare<[{ id: string; name: string; definition: string; now: number }]>(`
+    INSERT INTO models (id, name, origin, definition, created_at, updated_at)
+    VALUES (@id, @name, 'api', @definition, @now, @now)`)
+  const updateApi = db.prepare<[{ id: string; name: string; definition: string; now: number }]>(`
+    UPDATE models SET name = @name, definition = @definition, updated_at = @now WHERE id = @id AND origin = 'api'`)
   const secrets = new Map<string, string>()
 
   const list = (): ModelDefinition[] =>
     selectAll.all().map((row) => {
       const apiKey = row.origin === 'config' ? secrets.get(row.name) : undefined
       return {
+        // An API-created model keeps its upstream key in its row: nothing else could give it back after a restart.
         ...(JSON.parse(row.definition) as Omit<ModelDefinition, 'id' | 'name' | 'origin'>),
         id: row.id,
         name: row.name,
@@ -56,7 +62,25 @@ export function createModelRepo(db: Database.Database, now: () => number): Model
       return list()
     },
     list,
+    create(spec) {
+      const id = newModelId()
+      insertApi.run({ id, name: spec.name, definition: JSON.stringify(apiDefinition(spec)), now: now() })
+      return { ...spec, id, origin: 'api' }
+    },
+    replace(id, spec) {
+      const changed = updateApi.run({ id, name: spec.name, definition: JSON.stringify(apiDefinition(spec)), now: now() })
+      if (changed.changes !== 1) throw new Error(`model ${id} is not an API-created model`)
+      return { ...spec, id, origin: 'api' }
+    },
+    remove(id) {
+      remove.run(id)
+    },
   }
+}
+
+function apiDefinition(spec: ModelSpec): Omit<ModelSpec, 'name' | 'origin'> {
+  const { name: _name, origin: _origin, ...rest } = spec
+  return rest
 }
 
 /** What a row's JSON holds: the spec without the columns of its own and without secrets. */

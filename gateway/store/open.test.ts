@@ -29,6 +29,21 @@ describe('openStore', () => {
     db.close()
   })
 
+  it('gives the data directory an instance id that stays the same across opens', () => {
+    const first = openStore(dir)
+    const id = first.instanceId
+    first.close()
+    expect(id).toMatch(/^[0-9a-f]{12}$/)
+    const again = openStore(dir)
+    expect(again.instanceId).toBe(id)
+    again.close()
+    const other = fs.mkdtempSync(path.join(os.tmpdir(), 'cortex-other-'))
+    const elsewhere = openStore(other)
+    expect(elsewhere.instanceId).not.toBe(id)
+    elsewhere.close()
+    fs.rmSync(other, { recursive: true, force: true })
+  })
+
   it('holds the lock with its pid while open and releases it on close', () => {
     const store = openStore(dir)
     expect(fs.readFileSync(lockFile(), 'utf8')).toBe(String(process.pid))

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
 import Database from 'better-sqlite3'
@@ -36,6 +37,7 @@ export function openStore(dataDir: string, opts: OpenStoreOptions = {}): Store {
     const openDb = db
     let closed = false
     return {
+      instanceId: instanceId(db),
       models: createModelRepo(db, now),
       pids: createPidRepo(db),
       usage,
@@ -55,4 +57,13 @@ export function openStore(dataDir: string, opts: OpenStoreOptions = {}): Store {
     releaseLock()
     throw err
   }
+}
+
+/** Made at the first open of a data directory and kept in its settings: the same id after every restart. */
+function instanceId(db: Database.Database): string {
+  const row = db.prepare<[], { value: string }>("SELECT value FROM settings WHERE key = 'instance_id'").get()
+  if (row) return row.value
+  const id = randomBytes(6).toString('hex')
+  db.prepare("INSERT INTO settings (key, value) VALUES ('instance_id', ?)").run(id)
+  return id
 }

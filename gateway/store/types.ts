@@ -7,6 +7,11 @@ export interface ModelRepo {
    *  (their usage rows stay), keeps API-created ones; ids are stable per name. Returns every model. */
   syncFromConfig(specs: ModelSpec[]): ModelDefinition[]
   list(): ModelDefinition[]
+  /** A model created on the admin API (origin 'api'); throws SQLite's UNIQUE error when the name is taken. */
+  create(spec: ModelSpec): ModelDefinition
+  /** Replaces an API-created model's definition (and name); throws for a config model or an unknown id. */
+  replace(id: string, spec: ModelSpec): ModelDefinition
+  remove(id: string): void
 }
 
 /** A native engine process Cortex started, so a killed Cortex's leftovers can be reaped at the next start. */
@@ -31,6 +36,8 @@ export interface UsageWriter extends UsageSink {
 }
 
 export interface Store {
+  /** This data directory's id, made at first open: the `ai.cortex.instance` label on its containers. */
+  instanceId: string
   models: ModelRepo
   pids: PidRepo
   usage: UsageWriter
