@@ -3,54 +3,12 @@ import { afterEach, describe, expect, it, vi } from 'vitest'
 import type { CortexError, Diagnosis, ModelDefinition } from '../contract/index.js'
 import { modelDefinition } from '../contract/model.test-support.js'
 import { rejection } from '../../test/support/rejection.js'
-import type { EngineProcessRecord, PidRepo } from '../store/types.js'
-import { StartFailure, type Driver, type DriverHandle, type ExitInfo, type Health, type StartContext } from './driver.js'
+import type { Health } from './driver.js'
+import { FakeDriver, memoryPids } from './fakes.test-support.js'
 import { createEngineManager, type EngineManager } from './manager.js'
 import type { Lease } from './types.js'
 
 const logger = pino({ level: 'silent' })
-
-class FakeHandle implements DriverHandle {
-  exited: Promise<ExitInfo>
-  private gone!: (e: ExitInfo) => void
-  constructor(readonly url: string) {
-    this.exited = new Promise((resolve) => (this.gone = resolve))
-  }
-  exit(code: number | null, signal: NodeJS.Signals | null = null): void {
-    this.gone({ code, signal })
-  }
-  async stop(): Promise<void> {
-    this.exit(null, 'SIGTERM')
-  }
-}
-
-/** A driver whose health answer and start failures the test sets. */
-class FakeDriver implements Driver {
-  runningCheckMs: number | null = null
-  health: Health = { status: 'ready' }
-  failWith: Diagnosis | null = null
-  /** Only this replica's starts fail with `failWith` (null: every replica's). */
-  failReplica: number | null = null
-  handles: FakeHandle[] = []
-  starts = 0
-  startsBy: number[] = []
-  async start(ctx: StartContext): Promise<DriverHandle> {
-    this.starts++
-    this.startsBy[ctx.replica] = (this.startsBy[ctx.replica] ?? 0) + 1
-    if (this.failWith && (this.failReplica === null || this.failReplica === ctx.replica)) throw new StartFailure(this.failWith)
-    const h = new FakeHandle(`http://127.0.0.1:${20000 + this.starts}`)
-    this.handles.push(h)
-    return h
-  }
-  async probe(_url: string): Promise<Health> {
-    return this.health
-  }
-}
-
-const memoryPids = (): PidRepo => {
-  const rows = new Map<number, EngineProcessRecord>()
-  return { add: (r) => rows.set(r.pid, r), remove: (pid) => rows.delete(pid), list: () => [...rows.values()] }
-}
 
 const model = (over: Partial<ModelDefinition> = {}): ModelDefinition =>
   modelDefinition({ aliases: ['t'], queue: { size: 4, timeoutMs: 5000 }, startTimeoutMs: 5000, ...over })

@@ -20,7 +20,7 @@ export interface EngineManagerOptions {
   logger: Logger
   /** `engines.llamaServer` or CORTEX_LLAMA_SERVER; null = `llama-server` on PATH. */
   llamaServer: string | null
-  /** Governs Docker containers (later); process engines always stop on close. */
+  /** false: containers keep running at close and are adopted at the next start; process engines always stop. */
   stopOnExit: boolean
   /** How long a request waits for a cold start before 503 `model_loading` (default 120 s). */
   coldStartWaitMs?: number
@@ -38,14 +38,19 @@ export interface EngineManager extends ModelRegistry {
   start(nameOrAlias: string): Promise<void>
   stop(nameOrAlias: string): Promise<void>
   /** Applies a new set of definitions: added models appear stopped, removed ones stop, changed ones stop and
-   *  restart fresh (their failure count forgotten). */
+   *  restart fresh (their failure count forgotten); a change of only `pinned` or `ttl` applies in place. */
   update(models: ModelDefinition[]): Promise<void>
+  /** Starts models whose engines are already running (found at start-up, e.g. this instance's containers) so their
+   *  drivers adopt them; failures are logged, as for any start. */
+  adopt(ids: string[]): void
   /** Ends engine processes a killed Cortex left behind (run once at start-up, before serving). */
   reapLeftovers(): Promise<void>
   /** Stops every process engine and rejects pending callers. */
   close(): Promise<void>
   /** The model's recent engine output (all replicas). */
   logs(nameOrAlias: string): string[]
+  /** Every new line of the model's engine output; returns the unsubscribe function. */
+  followLogs(nameOrAlias: string, fn: (line: string) => void): () => void
   /** State changes; returns the unsubscribe function. */
   subscribe(fn: (e: EngineEvent) => void): () => void
 }
@@ -123,6 +128,15 @@ export function createEngineManager(opts: EngineManagerOptions): EngineManager {
     start: async (name) => get(name).start(),
     stop: async (name) => get(name).stop(),
     logs: (name) => get(name).logs(),
+    followLogs: (name, fn) => get(name).followLogs(fn),
+    adopt(ids) {
+      for (const id of ids) {
+        const e = engines.get(id)
+        if (!e) continue
+        logger.info({ model: e.def.name }, 'adopting running engine')
+        e.start().catch((err: unknown) => logger.warn({ err, model: e.def.name }, 'could not adopt the running engine'))
+      }
+    },
     subscribe(fn) {
       listeners.add(fn)
       return () => listeners.delete(fn)
@@ -134,6 +148,10 @@ export function createEngineManager(opts: EngineManagerOptions): EngineManager {
       for (const [id, e] of engines) {
         const def = next.get(id)
         if (def && isDeepStrictEqual(def, e.def)) continue
+        if (def && isDeepStrictEqual(engineFacing(def), engineFacing(e.def))) {
+          e.retune(def)
+          continue
+        }
         retired.push(e)
         engines.delete(id)
       }
@@ -143,7 +161,13 @@ export function createEngineManager(opts: EngineManagerOptions): EngineManager {
     },
     async close() {
       closed = true
-      await Promise.all([...engines.values()].map((e) => e.close()))
+      await Promise.all([...engines.values()].map((e) => e.close({ detach: !opts.stopOnExit })))
     },
   }
+}
+
+/** What a running engine depends on: everything but the gateway-side `pinned` and `ttlMs`. */
+function engineFacing(def: ModelDefinition): Omit<ModelDefinition, 'pinned' | 'ttlMs'> {
+  const { pinned: _pinned, ttlMs: _ttlMs, ...rest } = def
+  return rest
 }

@@ -19,6 +19,8 @@ import type { Lease } from './types.js'
 import { ChangeSignal, deadlineWait } from './wait.js'
 
 export interface EngineEvent {
+  /** The model's id and name. */
+  id: string
   model: string
   /** The model's state after the change. */
   state: EngineState
@@ -44,8 +46,9 @@ const LOADING_RETRY_AFTER_S = 5
 const QUEUE_RETRY_AFTER_S = 1
 
 /** Failed, or stopped after failing, with automatic restarts still allowed. */
+const mayRestart = (r: Replica, runtime: Runtime) => mayAutoRestart(r.failures, runtime, r.diagnosis?.cause)
 const backingOff = (r: Replica, runtime: Runtime) =>
-  (r.state === 'failed' || (r.state === 'stopped' && r.failures > 0)) && mayAutoRestart(r.failures, runtime)
+  (r.state === 'failed' || (r.state === 'stopped' && r.failures > 0)) && mayRestart(r, runtime)
 
 /** A taken slot; `acquire` adds how long the caller waited. */
 type Slot = Omit<Lease, 'waitedMs'>
@@ -92,6 +95,12 @@ export class ModelEngine {
 
   get def(): ModelDefinition {
     return this.o.def
+  }
+
+  /** Takes a definition that differs only in what the engine never sees (`pinned`, `ttlMs`): no restart. */
+  retune(def: ModelDefinition): void {
+    this.o.def = def
+    this.scheduleIdle()
   }
 
   /**
@@ -160,18 +169,26 @@ export class ModelEngine {
     await this.ensureReady(new AbortController().signal, deadline)
   }
 
-  async stop(): Promise<void> {
+  async stop(opts: { detach?: boolean } = {}): Promise<void> {
     clearTimeout(this.idleTimer)
-    await Promise.all(this.replicas.map((r) => r.stop()))
+    await Promise.all(this.replicas.map((r) => r.stop(opts)))
   }
 
-  /** Stops for good: pending and future callers get an error, nothing restarts. */
-  async close(): Promise<void> {
+  /** Stops for good: pending and future callers get an error, nothing restarts. `detach`: engines that can outlive
+   *  Cortex (containers) are let go of, running, instead of stopped. */
+  async close(opts: { detach?: boolean } = {}): Promise<void> {
     this.closed = true
     for (const t of this.recoverTimers) clearTimeout(t)
     this.changes.notify()
     this.pump()
-    await this.stop()
+    await this.stop(opts)
+  }
+
+  /** Every new line of the engines' output (prefixed by the replica when there are several). */
+  followLogs(fn: (line: string) => void): () => void {
+    const prefixed = this.replicas.length > 1
+    const offs = this.replicas.map((r) => r.logs.follow(prefixed ? (l) => fn(`[${r.index}] ${l}`) : fn))
+    return () => offs.forEach((off) => off())
   }
 
   logs(): string[] {
@@ -208,11 +225,7 @@ export class ModelEngine {
   private launchEligible(): void {
     const now = this.o.now()
     for (const r of this.replicas) {
-      if (
-        (r.state === 'stopped' || r.state === 'failed') &&
-        mayAutoRestart(r.failures, this.o.def.runtime) &&
-        (r.retryAt ?? 0) <= now
-      ) {
+      if ((r.state === 'stopped' || r.state === 'failed') && mayRestart(r, this.o.def.runtime) && (r.retryAt ?? 0) <= now) {
         r.start()
       }
     }
@@ -228,7 +241,7 @@ export class ModelEngine {
         ? " (gave up after repeated failures: fix the cause, then restart Cortex or change the model's definition)"
         : ''
     return new CortexError(
-      'model_start_failed',
+      d?.cause === 'docker_unavailable' ? 'docker_unavailable' : 'model_start_failed',
       `model "${this.o.def.name}" failed to start${gaveUp}: ${d?.message ?? 'unknown cause'}`,
       {
         retryAfterSeconds,
@@ -313,6 +326,7 @@ export class ModelEngine {
     if (r.state === 'running') this.lastDiagnosis = null
     const state = modelState(this.replicas.map((x) => x.state))
     this.o.onEvent({
+      id: this.o.def.id,
       model: this.o.def.name,
       state,
       replica: r.status(),

@@ -51,6 +51,8 @@ export class Replica {
   private run: Promise<void> = Promise.resolve()
   /** `logs.written` when the current attempt began: a diagnosis reads only this attempt's lines. */
   private mark = 0
+  /** Set by `stop({ detach: true })`: let go of an engine that can outlive Cortex instead of stopping it. */
+  private detaching = false
 
   constructor(private readonly o: ReplicaOptions) {}
 
@@ -76,8 +78,10 @@ export class Replica {
     this.run = this.lifecycle(ctl.signal).catch((err: unknown) => this.crash(err))
   }
 
-  /** Resolves once the engine is gone. A failed replica becomes `stopped`; its diagnosis and failure count stay. */
-  stop(): Promise<void> {
+  /** Resolves once the engine is gone (or, with `detach`, let go of where its driver allows: see DriverHandle.detach).
+   *  A failed replica becomes `stopped`; its diagnosis and failure count stay. */
+  stop(opts: { detach?: boolean } = {}): Promise<void> {
+    this.detaching = opts.detach ?? false
     if (this.state === 'stopped') return this.run
     if (this.state === 'failed') {
       this.transition('stopped')
@@ -107,7 +111,7 @@ export class Replica {
       this.emit()
       const outcome = await this.waitReady(handle, stop, deadline, mark)
       if (outcome.kind === 'ready' && !stop.aborted) break
-      await handle.stop(this.o.stopGraceMs)
+      await this.release(handle, outcome.kind === 'stopped' || stop.aborted)
       if (outcome.kind !== 'failed' || stop.aborted) return this.finish(null)
       if (outcome.diagnosis.cause === 'port_in_use' && attempt === 1) {
         this.o.logger.warn(
@@ -129,8 +133,14 @@ export class Replica {
     this.transition('running')
     this.readContextLength(handle.url, stop)
     const outcome = await this.watch(handle, stop)
-    await handle.stop(this.o.stopGraceMs)
+    await this.release(handle, outcome.kind === 'stopped')
     return this.finish(outcome.kind === 'failed' ? outcome.diagnosis : null)
+  }
+
+  /** Stops the engine, or only lets go of it when a stop asked to detach and the driver can. */
+  private async release(handle: DriverHandle, stopped: boolean): Promise<void> {
+    if (stopped && this.detaching && handle.detach) return handle.detach()
+    await handle.stop(this.o.stopGraceMs)
   }
 
   /** Polls health until ready, the process exits, the start times out, the remote is unreachable, or a stop. */

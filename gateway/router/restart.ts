@@ -15,8 +15,9 @@ export function restartDelay(consecutiveFailures: number): number {
 /**
  * Whether a failed replica may be started (or, for a remote, polled) again without being asked. Engines Cortex
  * starts give up after MAX_CONSECUTIVE_FAILURES. Remotes never do: a poll generates no tokens, their outages are
- * usually brief, and a given-up remote would otherwise stay unusable until Cortex restarts.
+ * usually brief, and a given-up remote would otherwise stay unusable until Cortex restarts. Nor does a Docker model
+ * whose last start found no daemon: nothing of the model was tried, and it must recover when Docker comes back.
  */
-export function mayAutoRestart(consecutiveFailures: number, runtime: Runtime): boolean {
-  return runtime === 'remote' || consecutiveFailures < MAX_CONSECUTIVE_FAILURES
+export function mayAutoRestart(consecutiveFailures: number, runtime: Runtime, lastCause?: string): boolean {
+  return runtime === 'remote' || lastCause === 'docker_unavailable' || consecutiveFailures < MAX_CONSECUTIVE_FAILURES
 }

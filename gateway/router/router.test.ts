@@ -56,14 +56,15 @@ describe('restart rule', () => {
   })
 
   it.each([
-    [0, 'process', true],
-    [4, 'process', true],
-    [5, 'process', false],
-    [6, 'docker', false],
-    [5, 'remote', true],
-    [50, 'remote', true],
-  ] as const)('mayAutoRestart(%i, %s) = %s', (failures, runtime, allowed) => {
-    expect(mayAutoRestart(failures, runtime)).toBe(allowed)
+    [0, 'process', undefined, true],
+    [4, 'process', undefined, true],
+    [5, 'process', 'exited', false],
+    [6, 'docker', 'out_of_memory', false],
+    [6, 'docker', 'docker_unavailable', true],
+    [5, 'remote', undefined, true],
+    [50, 'remote', 'remote_unreachable', true],
+  ] as const)('mayAutoRestart(%i, %s, %s) = %s', (failures, runtime, cause, allowed) => {
+    expect(mayAutoRestart(failures, runtime, cause)).toBe(allowed)
   })
 
   it('stops after 5 failures in a row', () => {
