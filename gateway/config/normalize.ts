@@ -65,7 +65,8 @@ export function buildConfig(file: ConfigFile, overrides: Overrides, ctx: Normali
   }
 }
 
-function toModelSpec(m: ModelConfig, ctx: NormalizeContext): ModelSpec {
+/** One model entry of a file (or an admin API body), normalized; `origin` is the caller's to set. */
+export function toModelSpec(m: ModelConfig, ctx: NormalizeContext): ModelSpec {
   const apiKey = m.apiKey ?? (m.apiKeyEnv === undefined ? undefined : ctx.env[m.apiKeyEnv])
   return {
     name: m.name,

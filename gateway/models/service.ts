@@ -1,0 +1,141 @@
+import type { Logger } from 'pino'
+import {
+  CortexError,
+  type AdminEvent,
+  type DockerStatus,
+  type ModelDefinition,
+  type ModelStatus,
+  type ModelView,
+} from '../contract/index.js'
+import type { EngineManager } from '../engines/manager.js'
+import type { ModelRepo } from '../store/types.js'
+import { apiModelSpec, patched } from './definitions.js'
+import type { ModelService } from './service-types.js'
+
+export interface ModelServiceOptions {
+  repo: ModelRepo
+  engines: EngineManager
+  logger: Logger
+  env: NodeJS.ProcessEnv
+  /** The Docker daemon's availability, where a Docker runtime exists. */
+  docker: { status(): DockerStatus; onStatus(fn: (s: DockerStatus) => void): () => void } | null
+}
+
+const NO_DOCKER: DockerStatus = { available: false, message: 'Docker is not configured in this Cortex' }
+
+/** The admin API's models: the store is the source of truth for definitions, the engine manager for their state. */
+export function createModelService(o: ModelServiceOptions): ModelService {
+  const { repo, engines } = o
+  const listeners = new Set<(e: AdminEvent) => void>()
+  let defs = repo.list()
+
+  const emit = (e: AdminEvent) => {
+    for (const fn of listeners) {
+      try {
+        fn(e)
+      } catch (err) {
+        o.logger.error({ err }, 'admin event listener failed')
+      }
+    }
+  }
+  engines.subscribe((e) =>
+    emit({ type: 'model_state', id: e.id, name: e.model, state: e.state, replica: e.replica, diagnosis: e.diagnosis }),
+  )
+  o.docker?.onStatus((docker) => emit({ type: 'docker', docker }))
+
+  const find = (id: string): ModelDefinition => {
+    const def = defs.find((d) => d.id === id)
+    if (!def) throw new CortexError('not_found', `no model has id "${id}" (GET /admin/api/models lists them)`)
+    return def
+  }
+  const editable = (id: string): ModelDefinition => {
+    const def = find(id)
+    if (def.origin === 'config') {
+      throw new CortexError(
+        'model_managed_by_config',
+        `model "${def.name}" is declared in the config file: change it there and restart Cortex`,
+      )
+    }
+    return def
+  }
+  const view = (def: ModelDefinition, statuses: ModelStatus[] = engines.statuses()): ModelView => {
+    const { apiKey, ...rest } = def
+    const status = statuses.find((s) => s.id === def.id)
+    if (!status) throw new Error(`model ${def.id} has no engine`)
+    return { ...rest, hasApiKey: apiKey !== undefined, status }
+  }
+  /** Applies the store's definitions to the engines (stopping removed and changed models) and announces `id`. */
+  const sync = async (id: string): Promise<ModelView> => {
+    defs = repo.list()
+    await engines.update(defs)
+    const v = view(find(id))
+    emit({ type: 'model_updated', model: v })
+    return v
+  }
+  const storing = <T>(name: string, write: () => T): T => {
+    try {
+      return write()
+    } catch (err) {
+      if (err instanceof Error && /UNIQUE/.test(err.message)) {
+        throw new CortexError('invalid_request', `a model named "${name}" already exists`, { param: 'name' })
+      }
+      throw err
+    }
+  }
+
+  const service: ModelService = {
+    list: () => {
+      const statuses = engines.statuses()
+      return defs.map((d) => view(d, statuses))
+    },
+    get: (id) => view(find(id)),
+    async create(body) {
+      const spec = apiModelSpec(body, defs, o.env)
+      const def = storing(spec.name, () => repo.create(spec))
+      return sync(def.id)
+    },
+    async update(id, patch) {
+      const current = editable(id)
+      const spec = apiModelSpec(
+        patched(current, patch),
+        defs.filter((d) => d.id !== id),
+        o.env,
+      )
+      storing(spec.name, () => repo.replace(id, spec))
+      return sync(id)
+    },
+    async remove(id) {
+      const def = editable(id)
+      repo.remove(id)
+      defs = repo.list()
+      await engines.update(defs)
+      emit({ type: 'model_removed', id, name: def.name })
+    },
+    async start(id, { wait }) {
+      const def = find(id)
+      const started = engines.start(def.name)
+      if (wait) await started
+      else started.catch(() => undefined) // the failure is the model's state and diagnosis, announced as events
+      return view(def)
+    },
+    async stop(id) {
+      const def = find(id)
+      await engines.stop(def.name)
+      return view(def)
+    },
+    async setPinned(id, pinned) {
+      editable(id)
+      return service.update(id, { pinned })
+    },
+    logs: (id) => engines.logs(find(id).name),
+    followLogs: (id, onLine) => engines.followLogs(find(id).name, onLine),
+    subscribe(fn) {
+      listeners.add(fn)
+      return () => listeners.delete(fn)
+    },
+    snapshot() {
+      return { type: 'snapshot', models: service.list(), docker: o.docker?.status() ?? NO_DOCKER }
+    },
+  }
+  return service
+}
