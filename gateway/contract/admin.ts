@@ -6,9 +6,14 @@ import type { Diagnosis, EngineState, ModelDefinition, ModelStatus, ReplicaStatu
 export const ModelCreateBody = ModelConfig
 export type ModelCreateBody = Static<typeof ModelCreateBody>
 
-/** `PATCH /admin/api/models/{id}`: the fields to change; `null` removes an optional field. */
-export const ModelPatchBody = Type.Partial(ModelConfig)
-export type ModelPatchBody = Static<typeof ModelPatchBody>
+/** `PATCH /admin/api/models/{id}`: the fields to change; `null` removes an optional field (back to its default). */
+export const ModelPatchBody = Type.Object(
+  Object.fromEntries(
+    Object.entries(ModelConfig.properties).map(([key, schema]) => [key, Type.Optional(Type.Union([schema, Type.Null()]))]),
+  ),
+  { additionalProperties: false },
+)
+export type ModelPatchBody = { [K in keyof ModelConfig]?: ModelConfig[K] | null }
 
 /** `POST /admin/api/images/load`: a `docker save` tar on the machine Cortex runs on. */
 export const ImageLoadBody = Type.Object({ path: Type.String({ minLength: 1 }) }, { additionalProperties: false })

@@ -6,6 +6,7 @@ import { CortexError } from '../contract/errors.js'
 import type { CortexConfig } from '../config/types.js'
 import type { ModelRegistry, UsageSink } from '../engines/types.js'
 import { defaultProxyOptions, type ProxyOptions } from '../proxy/forward.js'
+import { adminRoutes, type AdminOptions } from './admin/index.js'
 import { errorHandler, notFoundHandler } from './errors.js'
 import { healthRoutes } from './routes/health.js'
 import { v1Routes } from './routes/v1.js'
@@ -19,6 +20,8 @@ export interface AppDeps {
   isReady: () => boolean
   /** Upstream timeouts; by default none (no total generation timeout). */
   proxy?: Partial<ProxyOptions>
+  /** The admin API under /admin/api; not served without it. */
+  admin?: AdminOptions
 }
 
 /** A client's own request id is kept when it is short and plain, so it can be logged and echoed safely. */
@@ -89,6 +92,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.register(healthRoutes, { registry: deps.registry, isReady: deps.isReady })
   const options = { ...defaultProxyOptions, ...deps.proxy }
   app.register(v1Routes, { prefix: '/v1', registry: deps.registry, usage: deps.usage, options })
+  if (deps.admin) app.register(adminRoutes, { prefix: '/admin/api', ...deps.admin })
   return app
 }
 

@@ -1,0 +1,208 @@
+/** Test doubles for the admin API suites: in-memory model and image services, and an app that serves them. */
+import type { AdminEvent, DockerStatus, ImageView, ModelCreateBody, ModelPatchBody, ModelView } from '../../contract/index.js'
+import { CortexError } from '../../contract/errors.js'
+import { modelDefinition } from '../../contract/model.test-support.js'
+import type { ModelDefinition } from '../../contract/model.js'
+import type { ImageService, ModelService } from '../../models/service-types.js'
+import { buildApp } from '../app.js'
+import { FakeRegistry, MemoryUsage, memoryLogger, testConfig } from '../fakes.test-support.js'
+
+export const TOKEN = 'ctx_admin_unit-test-token-0123456789'
+export const auth = { authorization: `Bearer ${TOKEN}` }
+
+export function modelView(overrides: Partial<ModelDefinition> = {}): ModelView {
+  const { apiKey, ...definition } = modelDefinition(overrides)
+  return {
+    ...definition,
+    hasApiKey: apiKey !== undefined,
+    status: {
+      id: definition.id,
+      name: definition.name,
+      aliases: definition.aliases,
+      engine: definition.engine,
+      runtime: definition.runtime,
+      state: 'stopped',
+      replicas: [],
+      contextLength: null,
+      diagnosis: null,
+      consecutiveFailures: 0,
+      retryAt: null,
+      lastUsedAt: null,
+      pinned: definition.pinned,
+    },
+  }
+}
+
+/** Models in a map; `fromConfig` ones refuse edits with 409 as the real service does. Records every call. */
+export class FakeModelService implements ModelService {
+  readonly views = new Map<string, ModelView>()
+  readonly calls: Array<[string, ...unknown[]]> = []
+  readonly logLines = new Map<string, string[]>()
+  private readonly logFollowers = new Map<string, Set<(line: string) => void>>()
+  private readonly subscribers = new Set<(e: AdminEvent) => void>()
+  /** Replaces start() when set, e.g. to fail or to wait for the test. */
+  startImpl: ((id: string, wait: boolean) => Promise<ModelView>) | null = null
+
+  constructor(views: ModelView[]) {
+    for (const v of views) this.views.set(v.id, v)
+  }
+
+  list(): ModelView[] {
+    return [...this.views.values()]
+  }
+
+  get(id: string): ModelView {
+    const view = this.views.get(id)
+    if (view === undefined) throw new CortexError('not_found', `no model with id "${id}"`)
+    return view
+  }
+
+  async create(body: ModelCreateBody): Promise<ModelView> {
+    this.calls.push(['create', body])
+    const view = modelView({ id: `id-${body.name}`, name: body.name, engine: body.engine, runtime: body.runtime, origin: 'api' })
+    this.views.set(view.id, view)
+    return view
+  }
+
+  async update(id: string, patch: ModelPatchBody): Promise<ModelView> {
+    this.calls.push(['update', id, patch])
+    const current = this.editable(id)
+    const view = { ...current, replicas: patch.replicas ?? current.replicas }
+    this.views.set(id, view)
+    return view
+  }
+
+  async remove(id: string): Promise<void> {
+    this.calls.push(['remove', id])
+    this.editable(id)
+    this.views.delete(id)
+  }
+
+  async start(id: string, opts: { wait: boolean }): Promise<ModelView> {
+    this.calls.push(['start', id, opts])
+    if (this.startImpl) return this.startImpl(id, opts.wait)
+    return this.withState(id, opts.wait ? 'running' : 'starting')
+  }
+
+  async stop(id: string): Promise<ModelView> {
+    this.calls.push(['stop', id])
+    return this.withState(id, 'stopped')
+  }
+
+  async setPinned(id: string, pinned: boolean): Promise<ModelView> {
+    this.calls.push(['setPinned', id, pinned])
+    const view = { ...this.get(id), pinned }
+    this.views.set(id, view)
+    return view
+  }
+
+  logs(id: string): string[] {
+    this.get(id)
+    return this.logLines.get(id) ?? []
+  }
+
+  followLogs(id: string, onLine: (line: string) => void): () => void {
+    const followers = this.logFollowers.get(id) ?? new Set()
+    this.logFollowers.set(id, followers)
+    followers.add(onLine)
+    return () => followers.delete(onLine)
+  }
+
+  subscribe(fn: (e: AdminEvent) => void): () => void {
+    this.subscribers.add(fn)
+    return () => this.subscribers.delete(fn)
+  }
+
+  snapshot(): Extract<AdminEvent, { type: 'snapshot' }> {
+    return { type: 'snapshot', models: this.list(), docker: { available: true, message: null } }
+  }
+
+  /** As an engine writing a line: logs() gains it and followers get it. */
+  pushLog(id: string, line: string): void {
+    this.logLines.set(id, [...(this.logLines.get(id) ?? []), line])
+    for (const fn of this.logFollowers.get(id) ?? []) fn(line)
+  }
+
+  emit(e: AdminEvent): void {
+    for (const fn of this.subscribers) fn(e)
+  }
+
+  followersOf(id: string): number {
+    return this.logFollowers.get(id)?.size ?? 0
+  }
+
+  get subscriberCount(): number {
+    return this.subscribers.size
+  }
+
+  private editable(id: string): ModelView {
+    const view = this.get(id)
+    if (view.origin === 'config') {
+      throw new CortexError('model_managed_by_config', `model "${view.name}" is declared in the config file; edit it there`)
+    }
+    return view
+  }
+
+  private withState(id: string, state: ModelView['status']['state']): ModelView {
+    const view = this.get(id)
+    const next = { ...view, status: { ...view.status, state } }
+    this.views.set(id, next)
+    return next
+  }
+}
+
+/** A Docker daemon's images; `available = false` plays a daemon that is down. Pulls wait until the test settles them. */
+export class FakeImageService implements ImageService {
+  available = true
+  readonly images: ImageView[] = [{ id: 'sha256:abc', tags: ['ghcr.io/ggml-org/llama.cpp:server'], sizeBytes: 123, createdAt: 1 }]
+  readonly loaded: string[] = []
+  readonly pulls: Array<{ image: string; finish: () => void; fail: (err: Error) => void }> = []
+
+  status(): DockerStatus {
+    return this.available
+      ? { available: true, message: null }
+      : {
+          available: false,
+          message: 'Docker does not answer on /var/run/docker.sock; start it with: sudo systemctl start docker',
+        }
+  }
+
+  async list(): Promise<ImageView[]> {
+    this.ensureUp()
+    return this.images
+  }
+
+  async load(path: string): Promise<string[]> {
+    this.ensureUp()
+    if (!path.endsWith('.tar')) throw new CortexError('invalid_request', `${path} is not a docker save tar`, { param: 'path' })
+    this.loaded.push(path)
+    return ['cortex-test/llama:1']
+  }
+
+  pull(image: string): Promise<void> {
+    return new Promise((finish, fail) => this.pulls.push({ image, finish, fail }))
+  }
+
+  private ensureUp(): void {
+    const status = this.status()
+    if (!status.available) throw new CortexError('docker_unavailable', status.message!, { retryAfterSeconds: 10 })
+  }
+}
+
+/** buildApp with the admin API over the fakes; `lines` holds everything logged. */
+export function adminApp(
+  views: ModelView[] = [modelView({ id: 'id-cfg', name: 'cfg' }), modelView({ id: 'id-api', name: 'api', origin: 'api' })],
+) {
+  const { logger, lines } = memoryLogger()
+  const models = new FakeModelService(views)
+  const images = new FakeImageService()
+  const app = buildApp({
+    config: testConfig(),
+    registry: new FakeRegistry([]),
+    usage: new MemoryUsage(),
+    logger,
+    isReady: () => true,
+    admin: { token: TOKEN, models, images },
+  })
+  return { app, lines, models, images }
+}

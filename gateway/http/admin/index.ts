@@ -1,0 +1,46 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import type { FastifyBaseLogger, FastifyInstance, RawServerDefault } from 'fastify'
+import { CortexError } from '../../contract/errors.js'
+import type { ImageService, ModelService } from '../../models/service-types.js'
+import { adminAuth } from './auth.js'
+import { imageRoutes } from './images.js'
+import { modelRoutes } from './models.js'
+import { SseStreams } from './sse.js'
+import { validatorCompiler } from './validation.js'
+
+export interface AdminOptions {
+  /** What `Authorization: Bearer …` must carry (store/admin-token.ts). */
+  token: string
+  models: ModelService
+  images: ImageService
+}
+
+export type AdminApp = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>
+
+/** The admin API, registered under `/admin/api`: every route, including unknown ones, needs the admin token. */
+export async function adminRoutes(fastify: FastifyInstance, opts: AdminOptions) {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
+  app.setValidatorCompiler(validatorCompiler)
+  app.addHook('onRequest', adminAuth(opts.token))
+  app.setNotFoundHandler((req) => {
+    throw new CortexError('not_found', `no admin API route for ${req.method} ${req.url.split('?', 1)[0]}`)
+  })
+
+  const streams = new SseStreams()
+  app.addHook('preClose', (done) => {
+    streams.endAll()
+    done()
+  })
+
+  modelRoutes(app, opts.models, streams)
+  imageRoutes(app, opts.images)
+
+  // A snapshot first, then every change; both are synchronous, so no change falls between them.
+  app.get('/events', { exposeHeadRoute: false }, (_req, reply) => {
+    const snapshot = opts.models.snapshot()
+    const stream = streams.start(reply)
+    stream.event(snapshot.type, snapshot)
+    stream.onClose(opts.models.subscribe((e) => stream.event(e.type, e)))
+  })
+}

@@ -1,0 +1,47 @@
+import Type from 'typebox'
+import { ModelCreateBody, ModelPatchBody } from '../../contract/index.js'
+import type { ModelService } from '../../models/service-types.js'
+import type { AdminApp } from './index.js'
+import type { SseStreams } from './sse.js'
+
+const Params = Type.Object({ id: Type.String({ minLength: 1 }) })
+const StartQuery = Type.Object({ wait: Type.Optional(Type.Boolean()) })
+const LogsQuery = Type.Object({ follow: Type.Optional(Type.Boolean()) })
+
+/** `/models…`: definitions, lifecycle and logs. Ids are the opaque ids the service assigns. */
+export function modelRoutes(app: AdminApp, models: ModelService, streams: SseStreams): void {
+  app.get('/models', async () => ({ data: models.list() }))
+  app.post('/models', { schema: { body: ModelCreateBody } }, async (req, reply) =>
+    reply.code(201).send(await models.create(req.body)),
+  )
+  app.get('/models/:id', { schema: { params: Params } }, async (req) => models.get(req.params.id))
+  // The schema is built from ModelConfig's properties at run time, so its static type is loose: it is ModelPatchBody.
+  app.patch('/models/:id', { schema: { params: Params, body: ModelPatchBody } }, async (req) =>
+    models.update(req.params.id, req.body as ModelPatchBody),
+  )
+  app.delete('/models/:id', { schema: { params: Params } }, async (req, reply) => {
+    await models.remove(req.params.id)
+    return reply.code(204).send()
+  })
+
+  // Without `wait` the start goes on after the answer: 202, and its progress is on /events.
+  app.post('/models/:id/start', { schema: { params: Params, querystring: StartQuery } }, async (req, reply) => {
+    const wait = req.query.wait === true
+    const view = await models.start(req.params.id, { wait })
+    return reply.code(wait ? 200 : 202).send(view)
+  })
+  app.post('/models/:id/stop', { schema: { params: Params } }, async (req) => models.stop(req.params.id))
+  app.post('/models/:id/pin', { schema: { params: Params } }, async (req) => models.setPinned(req.params.id, true))
+  app.post('/models/:id/unpin', { schema: { params: Params } }, async (req) => models.setPinned(req.params.id, false))
+
+  // A HEAD would open a stream with no body that never ends.
+  app.get('/models/:id/logs', { schema: { params: Params, querystring: LogsQuery }, exposeHeadRoute: false }, (req, reply) => {
+    // Read before the stream opens, so an unknown id is still a 404 envelope.
+    const lines = models.logs(req.params.id)
+    if (req.query.follow !== true) return reply.send({ lines })
+    const stream = streams.start(reply)
+    for (const line of lines) stream.data(line)
+    // Same tick as logs(): no line can fall between the tail and the subscription.
+    stream.onClose(models.followLogs(req.params.id, (line) => stream.data(line)))
+  })
+}
