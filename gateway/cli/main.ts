@@ -2,56 +2,44 @@ import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { ConfigError } from '../config/load.js'
 import { configJsonSchema } from '../config/schema.js'
-import { startServer } from '../index.js'
-
-const USAGE = `Usage: cortex <command> [options]
-
-Commands:
-  serve      run the gateway and engine manager (headless)
-  schema     print the config file's JSON Schema (for editors: yaml-language-server)
-
-Options for serve:
-  --config <file>     config file (YAML)                     env CORTEX_CONFIG
-  --data-dir <dir>    database, logs and admin token          env CORTEX_DATA_DIR
-  --host <address>    address to listen on (127.0.0.1)       env CORTEX_HOST
-  --port <port>       port to listen on (31313)               env CORTEX_PORT
-  --allow-remote      allow a non-loopback --host while /v1 has no API keys
-
-  -h, --help          show this help
-  -v, --version       show the version
-`
+import { processIO, type CliIO } from './io.js'
+import { modelsCommand } from './models.js'
+import { statusCommand } from './status.js'
+import { USAGE } from './usage.js'
 
 /** Runs the `cortex` command; returns the process exit code. */
-export async function main(argv: string[]): Promise<number> {
+export async function main(argv: string[], io: CliIO = processIO()): Promise<number> {
   const [command, ...rest] = argv
   if (command === undefined || command === '-h' || command === '--help' || command === 'help') {
-    process.stdout.write(USAGE)
+    io.stdout(USAGE)
     return command === undefined ? 2 : 0
   }
   if (command === '-v' || command === '--version') {
-    process.stdout.write(`${version()}\n`)
+    io.stdout(`${version()}\n`)
     return 0
   }
   if (command === 'schema') {
-    process.stdout.write(`${JSON.stringify(configJsonSchema(), null, 2)}\n`)
+    io.stdout(`${JSON.stringify(configJsonSchema(), null, 2)}\n`)
     return 0
   }
+  if (command === 'models') return modelsCommand(rest, io)
+  if (command === 'status') return statusCommand(rest, io)
   if (command !== 'serve') {
-    process.stderr.write(`cortex: unknown command "${command}"\n\n${USAGE}`)
+    io.stderr(`cortex: unknown command "${command}"\n\n${USAGE}`)
     return 2
   }
   let flags
   try {
     flags = parseServeFlags(rest)
   } catch (err) {
-    process.stderr.write(`cortex serve: ${(err as Error).message}\n\n${USAGE}`)
+    io.stderr(`cortex serve: ${(err as Error).message}\n\n${USAGE}`)
     return 2
   }
   if (flags === 'help') {
-    process.stdout.write(USAGE)
+    io.stdout(USAGE)
     return 0
   }
-  return serve(flags)
+  return serve(flags, io)
 }
 
 function parseServeFlags(args: string[]) {
@@ -77,17 +65,19 @@ function parseServeFlags(args: string[]) {
   return { config: values.config, dataDir: values['data-dir'], host: values.host, port, allowRemote: values['allow-remote'] }
 }
 
-async function serve(flags: Exclude<ReturnType<typeof parseServeFlags>, 'help'>): Promise<number> {
+async function serve(flags: Exclude<ReturnType<typeof parseServeFlags>, 'help'>, io: CliIO): Promise<number> {
   let server
   try {
-    server = await startServer({ flags, env: process.env })
+    // Loaded here, not at the top: the client commands (models, status) need none of the core.
+    const { startServer } = await import('../index.js')
+    server = await startServer({ flags, env: io.env })
   } catch (err) {
-    process.stderr.write(err instanceof ConfigError ? `${err.message}\n` : `cortex serve: ${(err as Error).message}\n`)
+    io.stderr(err instanceof ConfigError ? `${err.message}\n` : `cortex serve: ${(err as Error).message}\n`)
     return err instanceof ConfigError ? 2 : 1
   }
   const { core, url } = server
   const names = core.config.models.map((m) => m.name)
-  process.stderr.write(
+  io.stderr(
     `Cortex ${version()} listening on ${url} — OpenAI API at ${url}/v1 — ${names.length} model(s)` +
       `${names.length ? `: ${names.join(', ')}` : ''} — data in ${core.config.dataDir}\n`,
   )
