@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto'
 import { existsSync, mkdirSync } from 'node:fs'
 import path from 'node:path'
 import type { TestProject } from 'vitest/node'
+import { prepareDocker, type DockerForTests } from './docker.js'
 import { encodeGguf, tinyLlamaSpec, writeGguf } from './gguf-writer.js'
 import { cortexCacheDir, findLlamaServer, llamaSourceDir } from './substrate.js'
 
@@ -13,15 +14,19 @@ declare module 'vitest' {
     tinyModel: string
     /** The llama.cpp source tree; real vocab-only GGUFs are in `<llamaSrc>/models/ggml-vocab-*.gguf`. */
     llamaSrc: string
+    /** The Docker daemon and an image running `llamaServer` as `/app/llama-server`, or why there is none. */
+    docker: DockerForTests
   }
 }
 
-/** Builds or finds llama-server and writes the tiny model; a missing part fails the run with what to do. */
+/** Builds or finds llama-server, writes the tiny model and finds Docker; a missing part fails the run with what to
+ *  do, except Docker, whose suites decide (test/support/docker.ts). */
 export default async function setup(project: TestProject): Promise<void> {
   const llamaServer = await findLlamaServer()
   project.provide('llamaServer', llamaServer)
   project.provide('llamaSrc', llamaSourceDir(llamaServer))
   project.provide('tinyModel', await tinyModel())
+  project.provide('docker', await prepareDocker(llamaServer))
 }
 
 // Named by a hash of its bytes: a change to the writer gives a new file, and tests never see a stale one.

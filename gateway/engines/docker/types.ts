@@ -1,5 +1,5 @@
 import type { Logger } from 'pino'
-import type { DockerStatus, ModelDefinition } from '../../contract/index.js'
+import type { AdminEvent, DockerStatus, ModelDefinition } from '../../contract/index.js'
 import type { ImageService } from '../../models/service-types.js'
 import type { Driver } from '../driver.js'
 
@@ -13,7 +13,15 @@ export interface DockerRuntimeOptions {
   hasGpus: boolean
   /** How often a daemon that does not answer is asked again (default 5 s). */
   reconnectMs?: number
+  /** The host's Hugging Face cache, mounted into vLLM containers (default `~/.cache/huggingface`). */
+  hfCache?: string
+  /** Secrets added to every container's environment at create time (HF_TOKEN from the settings), read at each
+   *  create; never part of labels, the plan hash or logs. */
+  secretEnv?: () => Record<string, string>
 }
+
+/** One line of a pull's progress, as the admin events stream carries it. */
+export type PullProgress = Omit<Extract<AdminEvent, { type: 'image_pull' }>, 'type'>
 
 /**
  * Cortex's Docker side: the only code that imports dockerode. Containers carry the labels of ARCHITECTURE.md
@@ -23,16 +31,20 @@ export interface DockerRuntime extends ImageService {
   /** The driver of one docker-runtime model. Its `start` adopts this instance's running container for that model and
    *  replica when the plan hash matches, replaces a stale one, else creates one; a missing daemon is a StartFailure
    *  with cause `docker_unavailable`; a missing image that cannot be pulled is cause `image_missing`. Handles expose
-   *  `detach()` to let go of a container without stopping it (stopOnExit: false). */
+   *  `detach()` to let go of a container without stopping it (stopOnExit: false); after it, `exited` never settles. */
   driver(def: ModelDefinition): Driver
   /**
    * Start-up reconciliation, before serving: removes this instance's containers whose model is not in `defs`, whose
    * plan hash no longer matches, or that are not running; returns the ids of models with a running, matching
-   * container (the manager then starts those models, and their drivers adopt the containers).
+   * container (the manager then starts those models, and their drivers adopt the containers). With the daemon
+   * unavailable it removes nothing and returns [] (the drivers sort their own containers out at their first start).
    */
   reconcile(defs: ModelDefinition[]): Promise<string[]>
-  /** Daemon availability changes (`available` flips); returns the unsubscribe function. */
+  /** Daemon availability changes (`available` flips, or the reason it is unavailable changes); returns the
+   *  unsubscribe function. */
   onStatus(fn: (s: DockerStatus) => void): () => void
-  /** Stops watching events and the daemon; leaves containers as they are. */
+  /** Per-layer progress of every pull (admin pulls and the pulls a start needs); returns the unsubscribe function. */
+  onPullProgress(fn: (p: PullProgress) => void): () => void
+  /** Stops watching events and the daemon, and stops following the containers still held; leaves them running. */
   close(): Promise<void>
 }
