@@ -2,9 +2,15 @@ import type { FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
 import { loadConfig } from './config/load.js'
 import type { CliFlags, CortexConfig } from './config/types.js'
+import { createDockerRuntime } from './engines/docker/runtime.js'
+import type { DockerRuntime } from './engines/docker/types.js'
 import { createEngineManager, type EngineManager } from './engines/manager.js'
+import { findExecutable } from './engines/process/os.js'
 import { buildApp } from './http/app.js'
 import { createLogger } from './logger.js'
+import { createModelService } from './models/service.js'
+import type { ModelService } from './models/service-types.js'
+import { loadAdminToken } from './store/admin-token.js'
 import { openStore } from './store/open.js'
 import type { Store } from './store/types.js'
 
@@ -15,6 +21,8 @@ export interface Core {
   config: CortexConfig
   http: FastifyInstance
   engines: EngineManager
+  models: ModelService
+  docker: DockerRuntime
   store: Store
   logger: Logger
   /** Stops accepting, lets in-flight requests finish (bounded), stops engines, flushes usage, closes. */
@@ -25,14 +33,29 @@ export interface CoreOptions {
   logger?: Logger
   /** How long a request waits for a cold start before 503 model_loading (default 120 s). */
   coldStartWaitMs?: number
+  /** CORTEX_ADMIN_TOKEN, DOCKER_HOST and the variables models name (apiKeyEnv); default process.env. */
+  env?: NodeJS.ProcessEnv
+  /** Where the generated admin token is announced, once (never through the logger); default stderr. */
+  announce?: (message: string) => void
 }
 
 /** Builds the headless core without listening: the caller decides where (STYLE.md §1). */
 export async function createCore(config: CortexConfig, options: CoreOptions = {}): Promise<Core> {
   const logger = options.logger ?? createLogger(config.logging.level)
+  const env = options.env ?? process.env
   const store = openStore(config.dataDir, { logger })
+  let docker: DockerRuntime | undefined
   try {
+    const adminToken = loadAdminToken({
+      dataDir: config.dataDir,
+      env,
+      announce: options.announce ?? ((message) => process.stderr.write(`${message}\n`)),
+    })
     const models = store.models.syncFromConfig(config.models)
+    // No nvidia-smi means no GPUs (ARCHITECTURE.md): llama.cpp containers then default to the CPU image.
+    const hasGpus = (await findExecutable('nvidia-smi', env.PATH ?? '')) !== null
+    const dockerRuntime = createDockerRuntime({ instance: store.instanceId, logger, dockerHost: env.DOCKER_HOST, hasGpus })
+    docker = dockerRuntime
     const engines = createEngineManager({
       models,
       pids: store.pids,
@@ -40,19 +63,31 @@ export async function createCore(config: CortexConfig, options: CoreOptions = {}
       llamaServer: config.engines.llamaServer,
       stopOnExit: config.engines.stopOnExit,
       coldStartWaitMs: options.coldStartWaitMs,
+      drivers: { docker: (def) => dockerRuntime.driver(def) },
     })
     await engines.reapLeftovers()
-    const http = buildApp({ config, registry: engines, usage: store.usage, logger, isReady: () => true })
+    engines.adopt(await dockerRuntime.reconcile(models))
+    const modelService = createModelService({ repo: store.models, engines, logger, env, docker: dockerRuntime })
+    const http = buildApp({
+      config,
+      registry: engines,
+      usage: store.usage,
+      logger,
+      isReady: () => true,
+      admin: { token: adminToken, models: modelService, images: dockerRuntime },
+    })
     let closing: Promise<void> | undefined
     const close = () =>
       (closing ??= (async () => {
         await closeHttp(http, config.server.shutdownTimeoutMs, logger)
         await engines.close()
+        await dockerRuntime.close()
         store.close()
         await new Promise<void>((resolve) => logger.flush(() => resolve()))
       })())
-    return { config, http, engines, store, logger, close }
+    return { config, http, engines, models: modelService, docker: dockerRuntime, store, logger, close }
   } catch (err) {
+    await docker?.close()
     store.close()
     throw err
   }

@@ -21,6 +21,7 @@ let driver: FakeDriver
 let service: ModelService
 let events: AdminEvent[]
 let dockerListener: ((s: DockerStatus) => void) | undefined
+let pullListener: ((p: Omit<Extract<AdminEvent, { type: 'image_pull' }>, 'type'>) => void) | undefined
 
 beforeEach(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cortex-service-'))
@@ -43,7 +44,11 @@ beforeEach(() => {
     engines,
     logger,
     env: { TEAM_KEY: 'sk-team' },
-    docker: { status: () => ({ available: true, message: null }), onStatus: (fn) => ((dockerListener = fn), () => {}) },
+    docker: {
+      status: () => ({ available: true, message: null }),
+      onStatus: (fn) => ((dockerListener = fn), () => {}),
+      onPullProgress: (fn) => ((pullListener = fn), () => {}),
+    },
   })
   events = []
   service.subscribe((e) => events.push(e))
@@ -132,7 +137,7 @@ describe('model service', () => {
     expect(JSON.stringify(service.list())).not.toContain('sk-team')
   })
 
-  it('follows logs, and sends a snapshot with Docker status and Docker changes', async () => {
+  it('follows logs, and sends a snapshot with Docker status, Docker changes and pull progress', async () => {
     const { id } = await service.create(llama)
     const lines: string[] = []
     const off = service.followLogs(id, (l) => lines.push(l))
@@ -149,5 +154,8 @@ describe('model service', () => {
     expect(snap.models.map((m) => m.name)).toEqual(['from-config', 'tiny'])
     dockerListener!({ available: false, message: 'Docker is not running' })
     expect(events.at(-1)).toEqual({ type: 'docker', docker: { available: false, message: 'Docker is not running' } })
+    const progress = { image: 'vllm/vllm-openai:latest', layer: 'a1b2', status: 'Downloading', current: 5, total: 10 }
+    pullListener!(progress)
+    expect(events.at(-1)).toEqual({ type: 'image_pull', ...progress })
   })
 })

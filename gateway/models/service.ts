@@ -17,8 +17,12 @@ export interface ModelServiceOptions {
   engines: EngineManager
   logger: Logger
   env: NodeJS.ProcessEnv
-  /** The Docker daemon's availability, where a Docker runtime exists. */
-  docker: { status(): DockerStatus; onStatus(fn: (s: DockerStatus) => void): () => void } | null
+  /** The Docker daemon's availability and image pulls, where a Docker runtime exists. */
+  docker: {
+    status(): DockerStatus
+    onStatus(fn: (s: DockerStatus) => void): () => void
+    onPullProgress(fn: (p: Omit<Extract<AdminEvent, { type: 'image_pull' }>, 'type'>) => void): () => void
+  } | null
 }
 
 const NO_DOCKER: DockerStatus = { available: false, message: 'Docker is not configured in this Cortex' }
@@ -42,6 +46,7 @@ export function createModelService(o: ModelServiceOptions): ModelService {
     emit({ type: 'model_state', id: e.id, name: e.model, state: e.state, replica: e.replica, diagnosis: e.diagnosis }),
   )
   o.docker?.onStatus((docker) => emit({ type: 'docker', docker }))
+  o.docker?.onPullProgress((p) => emit({ type: 'image_pull', ...p }))
 
   const find = (id: string): ModelDefinition => {
     const def = defs.find((d) => d.id === id)

@@ -52,11 +52,13 @@ export function createDockerRuntime(opts: DockerRuntimeOptions): DockerRuntime {
     pull: (image) => images.pull(image),
 
     async reconcile(defs) {
+      const byId = new Map(defs.filter((d) => d.runtime === 'docker').map((d) => [d.id, d]))
       if (!(await client.ensure())) {
-        logger.warn({ docker: client.address }, 'Docker is unavailable: its containers are reconciled at their first start')
+        // Only worth a warning to someone who has Docker models; everyone else may simply not run Docker.
+        const level = byId.size > 0 ? 'warn' : 'debug'
+        logger[level]({ docker: client.address }, 'Docker is unavailable: its containers are reconciled at their first start')
         return []
       }
-      const byId = new Map(defs.filter((d) => d.runtime === 'docker').map((d) => [d.id, d]))
       const hashes = new Map([...byId.values()].map((d) => [d.id, hashOf(d)]))
       const kept = new Map<string, Set<number>>()
       const containers = await listOwn(client.docker, instance).catch((err: unknown) => {
