@@ -66,6 +66,21 @@ function parseServeFlags(args: string[]) {
 }
 
 async function serve(flags: Exclude<ReturnType<typeof parseServeFlags>, 'help'>, io: CliIO): Promise<number> {
+  // Signal handlers go in before anything is announced: whoever reads "listening on" may signal at once, and a
+  // signal that lands before its handler would kill the process without the drain. A second signal exits at once.
+  let first: NodeJS.Signals | null = null
+  const signalled = new Promise<NodeJS.Signals>((resolve) => {
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (first) {
+        io.stderr(`cortex serve: second ${signal}: exiting without waiting\n`)
+        process.exit(130)
+      }
+      first = signal
+      resolve(signal)
+    }
+    process.on('SIGINT', onSignal)
+    process.on('SIGTERM', onSignal)
+  })
   let server
   try {
     // Loaded here, not at the top: the client commands (models, status) need none of the core.
@@ -81,26 +96,15 @@ async function serve(flags: Exclude<ReturnType<typeof parseServeFlags>, 'help'>,
     `Cortex ${version()} listening on ${url} — OpenAI API at ${url}/v1 — ${names.length} model(s)` +
       `${names.length ? `: ${names.join(', ')}` : ''} — data in ${core.config.dataDir}\n`,
   )
-  return new Promise<number>((resolve) => {
-    let stopping = false
-    const stop = (signal: NodeJS.Signals) => {
-      if (stopping) {
-        core.logger.warn({ signal }, 'second signal: exiting without waiting')
-        process.exit(130)
-      }
-      stopping = true
-      core.logger.info({ signal }, 'shutting down')
-      server.close().then(
-        () => resolve(0),
-        (err: unknown) => {
-          core.logger.error({ err }, 'shutdown failed')
-          resolve(1)
-        },
-      )
-    }
-    process.on('SIGINT', stop)
-    process.on('SIGTERM', stop)
-  })
+  const signal = await signalled
+  core.logger.info({ signal }, 'shutting down')
+  try {
+    await server.close()
+    return 0
+  } catch (err) {
+    core.logger.error({ err }, 'shutdown failed')
+    return 1
+  }
 }
 
 function version(): string {
