@@ -1,4 +1,14 @@
-import type { AdminEvent, DockerStatus, ImageView, ModelCreateBody, ModelPatchBody, ModelView } from '../contract/index.js'
+import type {
+  AdminEvent,
+  DockerStatus,
+  ImageView,
+  ModelCreateBody,
+  ModelPatchBody,
+  ModelView,
+  RecipeView,
+  SettingsPutBody,
+  SettingsView,
+} from '../contract/index.js'
 
 /**
  * What the admin API needs to manage models. Every method that names a model takes its opaque `id` and throws
@@ -35,4 +45,29 @@ export interface ImageService {
   load(path: string): Promise<string[]>
   /** Pulls with per-layer progress on the events stream; resolves when done. */
   pull(image: string): Promise<void>
+}
+
+/** Cortex-wide settings. Secrets are write-only: nothing here returns their values. */
+export interface SettingsService {
+  get(): SettingsView
+  /** Changes the fields present (`null` clears one) and returns what `get()` now shows; a value that breaks a rule
+   *  throws `invalid_request` with `param` at the field, and a message that never repeats a secret. */
+  update(body: SettingsPutBody): SettingsView
+}
+
+/**
+ * Model recipes: shipped with Cortex (read-only) and imported ones, saved in `<data-dir>/recipes/`. Errors are
+ * CortexError `invalid_request` with `param` at the field to fix.
+ */
+export interface RecipeService {
+  /** Shipped recipes first, then imported ones; each group by id. */
+  list(): RecipeView[]
+  /** The model entry a recipe gives with `overrides` applied (see `fromRecipe`). An unknown id is param `recipe`; a
+   *  source that neither the recipe nor the overrides give, where the engine needs one, is `overrides.source`. */
+  modelBody(recipe: string, overrides: ModelPatchBody): ModelCreateBody
+  /** A model as recipe YAML: no API key, no secret-looking env values, defaults left out. */
+  export(model: ModelView): string
+  /** Checks recipe YAML and saves it under its `id` (an imported recipe with that id is replaced; a shipped one never
+   *  is). A problem's param is its path in the YAML and the message names the line. */
+  import(yaml: string): Promise<RecipeView>
 }

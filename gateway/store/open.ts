@@ -7,7 +7,8 @@ import { acquireLock } from './lock.js'
 import { migrate } from './migrations.js'
 import { createModelRepo } from './models.js'
 import { createPidRepo } from './pids.js'
-import type { Store } from './types.js'
+import { createSettingsRepo } from './settings.js'
+import type { SettingsRepo, Store } from './types.js'
 import { createUsageWriter } from './usage.js'
 
 export interface OpenStoreOptions {
@@ -35,11 +36,13 @@ export function openStore(dataDir: string, opts: OpenStoreOptions = {}): Store {
     if (migrated.from !== migrated.to) logger.info(migrated, 'database migrated')
     const usage = createUsageWriter(db, { logger })
     const openDb = db
+    const settings = createSettingsRepo(db)
     let closed = false
     return {
-      instanceId: instanceId(db),
+      instanceId: instanceId(settings),
       models: createModelRepo(db, now),
       pids: createPidRepo(db),
+      settings,
       usage,
       close() {
         if (closed) return
@@ -60,10 +63,10 @@ export function openStore(dataDir: string, opts: OpenStoreOptions = {}): Store {
 }
 
 /** Made at the first open of a data directory and kept in its settings: the same id after every restart. */
-function instanceId(db: Database.Database): string {
-  const row = db.prepare<[], { value: string }>("SELECT value FROM settings WHERE key = 'instance_id'").get()
-  if (row) return row.value
+function instanceId(settings: SettingsRepo): string {
+  const known = settings.get('instance_id')
+  if (known) return known
   const id = randomBytes(6).toString('hex')
-  db.prepare("INSERT INTO settings (key, value) VALUES ('instance_id', ?)").run(id)
+  settings.set('instance_id', id)
   return id
 }

@@ -30,6 +30,13 @@ export interface PidRepo {
   list(): EngineProcessRecord[]
 }
 
+/** The `settings` table: text values by key. Keys are the callers' (the store's `instance_id`, the settings service's). */
+export interface SettingsRepo {
+  get(key: string): string | null
+  set(key: string, value: string): void
+  delete(key: string): void
+}
+
 export interface UsageWriter extends UsageSink {
   /** Writes what is buffered in one transaction. */
   flush(): void
@@ -40,6 +47,7 @@ export interface Store {
   instanceId: string
   models: ModelRepo
   pids: PidRepo
+  settings: SettingsRepo
   usage: UsageWriter
   /** Flushes usage, closes the database and releases the data-directory lock. */
   close(): void

@@ -1,9 +1,15 @@
 /** Test doubles for the admin API suites: in-memory model and image services, and an app that serves them. */
+import { randomUUID } from 'node:crypto'
+import os from 'node:os'
+import path from 'node:path'
 import type { AdminEvent, DockerStatus, ImageView, ModelCreateBody, ModelPatchBody, ModelView } from '../../contract/index.js'
 import { CortexError } from '../../contract/errors.js'
 import { modelDefinition } from '../../contract/model.test-support.js'
 import type { ModelDefinition } from '../../contract/model.js'
-import type { ImageService, ModelService } from '../../models/service-types.js'
+import { createRecipeService } from '../../models/recipes.js'
+import { createSettings } from '../../models/settings.js'
+import type { ImageService, ModelService, RecipeService } from '../../models/service-types.js'
+import { memorySettingsRepo } from '../../store/settings.test-support.js'
 import { buildApp } from '../app.js'
 import { FakeRegistry, MemoryUsage, memoryLogger, testConfig } from '../fakes.test-support.js'
 
@@ -189,20 +195,31 @@ export class FakeImageService implements ImageService {
   }
 }
 
-/** buildApp with the admin API over the fakes; `lines` holds everything logged. */
+/**
+ * buildApp with the admin API over the fakes; `lines` holds everything logged. Recipes are the real service over the
+ * shipped ones, with an import folder that only an import creates (suites that import pass their own).
+ */
 export function adminApp(
   views: ModelView[] = [modelView({ id: 'id-cfg', name: 'cfg' }), modelView({ id: 'id-api', name: 'api', origin: 'api' })],
+  recipes?: RecipeService,
 ) {
   const { logger, lines } = memoryLogger()
   const models = new FakeModelService(views)
   const images = new FakeImageService()
+  const settings = createSettings(memorySettingsRepo())
   const app = buildApp({
     config: testConfig(),
     registry: new FakeRegistry([]),
     usage: new MemoryUsage(),
     logger,
     isReady: () => true,
-    admin: { token: TOKEN, models, images },
+    admin: {
+      token: TOKEN,
+      models,
+      images,
+      settings,
+      recipes: recipes ?? createRecipeService({ importDir: path.join(os.tmpdir(), `cortex-no-imports-${randomUUID()}`), logger }),
+    },
   })
-  return { app, lines, models, images }
+  return { app, lines, models, images, settings }
 }

@@ -2,10 +2,12 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { FastifyBaseLogger, FastifyInstance, RawServerDefault } from 'fastify'
 import { CortexError } from '../../contract/errors.js'
-import type { ImageService, ModelService } from '../../models/service-types.js'
+import type { ImageService, ModelService, RecipeService, SettingsService } from '../../models/service-types.js'
 import { adminAuth } from './auth.js'
 import { imageRoutes } from './images.js'
 import { modelRoutes } from './models.js'
+import { recipeRoutes } from './recipes.js'
+import { settingsRoutes } from './settings.js'
 import { SseStreams } from './sse.js'
 import { validatorCompiler } from './validation.js'
 
@@ -14,6 +16,8 @@ export interface AdminOptions {
   token: string
   models: ModelService
   images: ImageService
+  settings: SettingsService
+  recipes: RecipeService
 }
 
 export type AdminApp = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>
@@ -33,8 +37,10 @@ export async function adminRoutes(fastify: FastifyInstance, opts: AdminOptions) 
     done()
   })
 
-  modelRoutes(app, opts.models, streams)
+  modelRoutes(app, opts.models, streams, opts.recipes)
   imageRoutes(app, opts.images)
+  settingsRoutes(app, opts.settings)
+  recipeRoutes(app, opts.recipes, opts.models)
 
   // A snapshot first, then every change; both are synchronous, so no change falls between them.
   app.get('/events', { exposeHeadRoute: false }, (_req, reply) => {

@@ -1,7 +1,8 @@
 import Type from 'typebox'
-import { ModelCreateBody, ModelPatchBody } from '../../contract/index.js'
-import type { ModelService } from '../../models/service-types.js'
+import { ModelPatchBody } from '../../contract/index.js'
+import type { ModelService, RecipeService } from '../../models/service-types.js'
 import type { AdminApp } from './index.js'
+import { createModel } from './recipes.js'
 import type { SseStreams } from './sse.js'
 
 const Params = Type.Object({ id: Type.String({ minLength: 1 }) })
@@ -9,11 +10,10 @@ const StartQuery = Type.Object({ wait: Type.Optional(Type.Boolean()) })
 const LogsQuery = Type.Object({ follow: Type.Optional(Type.Boolean()) })
 
 /** `/models…`: definitions, lifecycle and logs. Ids are the opaque ids the service assigns. */
-export function modelRoutes(app: AdminApp, models: ModelService, streams: SseStreams): void {
+export function modelRoutes(app: AdminApp, models: ModelService, streams: SseStreams, recipes: RecipeService): void {
   app.get('/models', async () => ({ data: models.list() }))
-  app.post('/models', { schema: { body: ModelCreateBody } }, async (req, reply) =>
-    reply.code(201).send(await models.create(req.body)),
-  )
+  // A config-file entry or `{ recipe, overrides }`: createModel checks the body against the schema of the one it is.
+  app.post('/models', async (req, reply) => reply.code(201).send(await createModel(req.body, models, recipes)))
   app.get('/models/:id', { schema: { params: Params } }, async (req) => models.get(req.params.id))
   // The schema is built from ModelConfig's properties at run time, so its static type is loose: it is ModelPatchBody.
   app.patch('/models/:id', { schema: { params: Params, body: ModelPatchBody } }, async (req) =>
