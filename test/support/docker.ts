@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { createReadStream, readFileSync } from 'node:fs'
+import { createReadStream } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import Docker from 'dockerode'
@@ -8,6 +8,8 @@ import { dockerTarget } from '../../gateway/engines/docker/client.js'
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const buildScript = path.join(repoRoot, 'scripts/build-test-image.sh')
+const standinBuildScript = path.join(repoRoot, 'scripts/build-vllm-standin-image.sh')
+const standinScript = path.join(repoRoot, 'test/support/vllm-standin.mjs')
 
 /** What global setup found: a daemon and the test image, or why there is none (`broken`: there is a daemon, but
  *  the image could not be made, which is a failure everywhere, not a reason to skip). */
@@ -29,20 +31,50 @@ export async function prepareDocker(llamaServer: string): Promise<DockerForTests
     const why = (err as { code?: string }).code ?? (err as Error).message
     return { host, unavailable: `no Docker daemon answers at ${host} (${why}): start one, or set DOCKER_HOST`, broken: false }
   }
-  // Named by the binary and the script that packs it: a new build gives a new image, never a stale one.
+  return buildImage(docker, host, { repo: 'cortex-test/llama-server', script: buildScript, args: [llamaServer] })
+}
+
+/** Global setup, after prepareDocker: builds (once per Node binary and script) the image that plays vLLM's. */
+export async function prepareVllmStandin(found: DockerForTests): Promise<DockerForTests> {
+  if ('unavailable' in found && !found.broken) return found
+  const { docker, host } = testDocker()
+  const image = { repo: 'cortex-test/vllm-standin', script: standinBuildScript, args: [process.execPath] }
+  return buildImage(docker, host, { ...image, alsoHashed: [standinScript] })
+}
+
+interface ImageBuild {
+  repo: string
+  /** Run as `bash script ...args tag`. */
+  script: string
+  /** Files, like the binary the image packs. */
+  args: string[]
+  /** Other files the image is made of. */
+  alsoHashed?: string[]
+}
+
+/**
+ * `repo:<hash>`, built by the script unless the daemon already has it. Named by the bytes of the script and of every
+ * file that goes into the image: a changed input gives a new image, never a stale one.
+ */
+async function buildImage(
+  docker: Docker,
+  host: string,
+  { repo, script, args, alsoHashed = [] }: ImageBuild,
+): Promise<DockerForTests> {
   const hash = createHash('sha256')
-  hash.update(readFileSync(buildScript))
-  for await (const chunk of createReadStream(llamaServer)) hash.update(chunk as Buffer)
-  const image = `cortex-test/llama-server:${hash.digest('hex').slice(0, 12)}`
+  for (const file of [script, ...alsoHashed, ...args])
+    for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer)
+  const image = `${repo}:${hash.digest('hex').slice(0, 12)}`
   try {
     await docker.getImage(image).inspect()
     return { host, image }
   } catch (err) {
     if ((err as { statusCode?: number }).statusCode !== 404) throw err
   }
-  const { code, stderr } = await run('bash', [buildScript, llamaServer, image])
+  const { code, stderr } = await run('bash', [script, ...args, image])
   if (code !== 0) {
-    return { host, unavailable: `scripts/build-test-image.sh failed (exit ${code}):\n${stderr.trim()}`, broken: true }
+    const name = path.relative(repoRoot, script)
+    return { host, unavailable: `${name} failed (exit ${code}):\n${stderr.trim()}`, broken: true }
   }
   return { host, image }
 }

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import { existsSync, mkdirSync } from 'node:fs'
 import path from 'node:path'
 import type { TestProject } from 'vitest/node'
-import { prepareDocker, type DockerForTests } from './docker.js'
+import { prepareDocker, prepareVllmStandin, type DockerForTests } from './docker.js'
 import { encodeGguf, tinyLlamaSpec, writeGguf } from './gguf-writer.js'
 import { cortexCacheDir, findLlamaServer, llamaSourceDir } from './substrate.js'
 
@@ -16,6 +16,8 @@ declare module 'vitest' {
     llamaSrc: string
     /** The Docker daemon and an image running `llamaServer` as `/app/llama-server`, or why there is none. */
     docker: DockerForTests
+    /** The same daemon and an image that plays vllm/vllm-openai (test/support/vllm-standin.mjs), or why there is none. */
+    vllmStandin: DockerForTests
   }
 }
 
@@ -26,7 +28,9 @@ export default async function setup(project: TestProject): Promise<void> {
   project.provide('llamaServer', llamaServer)
   project.provide('llamaSrc', llamaSourceDir(llamaServer))
   project.provide('tinyModel', await tinyModel())
-  project.provide('docker', await prepareDocker(llamaServer))
+  const docker = await prepareDocker(llamaServer)
+  project.provide('docker', docker)
+  project.provide('vllmStandin', await prepareVllmStandin(docker))
 }
 
 // Named by a hash of its bytes: a change to the writer gives a new file, and tests never see a stale one.
