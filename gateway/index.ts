@@ -1,3 +1,4 @@
+import path from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
 import { loadConfig } from './config/load.js'
@@ -8,7 +9,9 @@ import { createEngineManager, type EngineManager } from './engines/manager.js'
 import { findExecutable } from './engines/process/os.js'
 import { buildApp } from './http/app.js'
 import { createLogger } from './logger.js'
+import { createRecipeService } from './models/recipes.js'
 import { createModelService } from './models/service.js'
+import { createSettings } from './models/settings.js'
 import type { ModelService } from './models/service-types.js'
 import { loadAdminToken } from './store/admin-token.js'
 import { openStore } from './store/open.js'
@@ -54,7 +57,15 @@ export async function createCore(config: CortexConfig, options: CoreOptions = {}
     const models = store.models.syncFromConfig(config.models)
     // No nvidia-smi means no GPUs (ARCHITECTURE.md): llama.cpp containers then default to the CPU image.
     const hasGpus = (await findExecutable('nvidia-smi', env.PATH ?? '')) !== null
-    const dockerRuntime = createDockerRuntime({ instance: store.instanceId, logger, dockerHost: env.DOCKER_HOST, hasGpus })
+    const settings = createSettings(store.settings)
+    const dockerRuntime = createDockerRuntime({
+      instance: store.instanceId,
+      logger,
+      dockerHost: env.DOCKER_HOST,
+      hasGpus,
+      hfCache: settings.hfCache() ?? undefined,
+      secretEnv: settings.secretEnv,
+    })
     docker = dockerRuntime
     const engines = createEngineManager({
       models,
@@ -68,13 +79,14 @@ export async function createCore(config: CortexConfig, options: CoreOptions = {}
     await engines.reapLeftovers()
     engines.adopt(await dockerRuntime.reconcile(models))
     const modelService = createModelService({ repo: store.models, engines, logger, env, docker: dockerRuntime })
+    const recipes = createRecipeService({ importDir: path.join(config.dataDir, 'recipes'), logger })
     const http = buildApp({
       config,
       registry: engines,
       usage: store.usage,
       logger,
       isReady: () => true,
-      admin: { token: adminToken, models: modelService, images: dockerRuntime },
+      admin: { token: adminToken, models: modelService, images: dockerRuntime, settings, recipes },
     })
     let closing: Promise<void> | undefined
     const close = () =>
