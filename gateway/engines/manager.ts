@@ -7,6 +7,7 @@ import { StartFailure, type Driver } from './driver.js'
 import { ModelEngine, type EngineEvent } from './model.js'
 import { createProcessDriver } from './process/driver.js'
 import { reapLeftovers } from './process/reap.js'
+import { PlacementGate, type PlacementOptions } from './placement.js'
 import { createRemoteDriver } from './remote/driver.js'
 import type { Lease, ModelRegistry } from './types.js'
 
@@ -31,6 +32,8 @@ export interface EngineManagerOptions {
   stopGraceMs?: number
   /** Per-runtime driver override: the Docker driver plugs in here; tests pass fakes. */
   drivers?: Partial<Record<Runtime, DriverFactory>>
+  /** GPU memory admission and eviction; unset = starts are never checked against GPU memory. */
+  placement?: Pick<PlacementOptions, 'readGpus' | 'need'>
 }
 
 export interface EngineManager extends ModelRegistry {
@@ -71,7 +74,38 @@ export function createEngineManager(opts: EngineManagerOptions): EngineManager {
   let byName = new Map<string, ModelEngine>()
   let closed = false
 
-  const driverFor = (def: ModelDefinition): Driver => {
+  const gate =
+    opts.placement &&
+    new PlacementGate({
+      ...opts.placement,
+      logger,
+      residents: () =>
+        [...engines.values()].map((e) => ({
+          def: e.def,
+          state: e.status().state,
+          busy: e.busy(),
+          lastUsedAt: e.status().lastUsedAt,
+        })),
+      evict: async (id) => engines.get(id)?.stop(),
+    })
+
+  /** Each replica start passes the placement gate first (which may stop idle models to make room). */
+  const gated = (def: ModelDefinition, d: Driver): Driver =>
+    gate
+      ? {
+          runningCheckMs: d.runningCheckMs,
+          unreachableAfter: d.unreachableAfter,
+          probe: (url, signal) => d.probe(url, signal),
+          contextLength: d.contextLength && ((url, signal) => d.contextLength!(url, signal)),
+          start: async (ctx) => {
+            await gate.admit(def)
+            return d.start(ctx)
+          },
+        }
+      : d
+
+  const driverFor = (def: ModelDefinition): Driver => gated(def, baseDriver(def))
+  const baseDriver = (def: ModelDefinition): Driver => {
     const custom = opts.drivers?.[def.runtime]
     if (custom) return custom(def)
     if (def.runtime === 'process' && def.engine !== 'openai') {
@@ -82,6 +116,7 @@ export function createEngineManager(opts: EngineManagerOptions): EngineManager {
   }
 
   const emit = (e: EngineEvent) => {
+    if (e.state === 'stopped' || e.state === 'failed') gate?.release(e.id)
     for (const fn of listeners) {
       try {
         fn(e)
@@ -130,6 +165,7 @@ export function createEngineManager(opts: EngineManagerOptions): EngineManager {
     logs: (name) => get(name).logs(),
     followLogs: (name, fn) => get(name).followLogs(fn),
     adopt(ids) {
+      gate?.skipOnce(ids)
       for (const id of ids) {
         const e = engines.get(id)
         if (!e) continue

@@ -349,7 +349,8 @@ export class ModelEngine {
     this.recoverTimers.add(t)
   }
 
-  private busy(): boolean {
+  /** Serving, queueing or admitting a request: such a model is never stopped for being idle, nor evicted. */
+  busy(): boolean {
     return this.pending > 0 || this.queue.length > 0 || this.replicas.some((r) => r.inFlight > 0)
   }
 

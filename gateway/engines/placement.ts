@@ -1,0 +1,116 @@
+import type { Logger } from 'pino'
+import type { EngineState, ModelDefinition } from '../contract/index.js'
+import { gib, type ModelNeed } from '../models/need.js'
+import { planPlacement, type Resident, type Shortfall } from '../router/placement.js'
+import type { GpuSample } from '../system/nvidia-smi.js'
+import { StartFailure } from './driver.js'
+
+/** What placement needs to know of a model the manager runs. */
+export interface ResidentState {
+  def: ModelDefinition
+  state: EngineState
+  busy: boolean
+  lastUsedAt: number | null
+}
+
+export interface PlacementOptions {
+  readGpus(): Promise<GpuSample[]>
+  need(def: ModelDefinition, gpus: readonly GpuSample[]): Promise<ModelNeed>
+  residents(): ResidentState[]
+  /** Stops an idle model to make room; resolves once its engines are gone. */
+  evict(id: string): Promise<void>
+  logger: Logger
+}
+
+/**
+ * Admission of replica starts against GPU memory (ARCHITECTURE: "evicts least-recently-used idle unpinned models";
+ * starting models count as reserved). Starts are admitted one at a time, so two cold starts never both count the
+ * same free memory. No GPUs (no nvidia-smi) means nothing to place.
+ */
+export class PlacementGate {
+  /** Estimated bytes per GPU of each model's admitted replicas, until the model stops or fails. */
+  private readonly held = new Map<string, Map<number, number>>()
+  /** Models whose running engines were found at start-up: their memory is already in use, not to be reserved again. */
+  private readonly adopting = new Set<string>()
+  private queue: Promise<unknown> = Promise.resolve()
+
+  constructor(private readonly o: PlacementOptions) {}
+
+  skipOnce(ids: readonly string[]): void {
+    for (const id of ids) this.adopting.add(id)
+  }
+
+  /** The model stopped or failed: what it held is free again. */
+  release(id: string): void {
+    this.held.delete(id)
+  }
+
+  /** Resolves when the replica may start (after evicting what had to go); throws StartFailure when it cannot fit. */
+  admit(def: ModelDefinition): Promise<void> {
+    const run = this.queue.then(() => this.place(def))
+    this.queue = run.catch(() => undefined)
+    return run
+  }
+
+  private async place(def: ModelDefinition): Promise<void> {
+    if (this.adopting.delete(def.id)) return
+    let gpus: GpuSample[]
+    try {
+      gpus = await this.o.readGpus()
+    } catch (err) {
+      this.o.logger.warn({ err, model: def.name }, 'could not read GPU memory: starting without a placement check')
+      return
+    }
+    if (gpus.length === 0) return
+    const need = await this.o.need(def, gpus)
+    if (need.perGpu.size === 0) return
+    const others = this.o.residents().filter((r) => r.def.id !== def.id)
+    const plan = planPlacement(
+      need.perGpu,
+      gpus.map((g) => ({ index: g.index, freeBytes: g.memoryFreeBytes ?? 0 })),
+      others.flatMap((r) => this.resident(r)),
+    )
+    if (!plan.fits) throw new StartFailure(insufficient(def, plan.shortfalls))
+    for (const victim of plan.evict) {
+      this.o.logger.info({ model: victim.name, for: def.name }, 'stopping an idle model to free GPU memory')
+      await this.o.evict(victim.id)
+    }
+    const mine = this.held.get(def.id) ?? new Map<number, number>()
+    for (const [gpu, bytes] of need.perGpu) mine.set(gpu, (mine.get(gpu) ?? 0) + bytes)
+    this.held.set(def.id, mine)
+  }
+
+  private resident(r: ResidentState): Resident[] {
+    const bytes = this.held.get(r.def.id)
+    if (!bytes || r.state === 'stopped' || r.state === 'failed') return []
+    return [
+      {
+        id: r.def.id,
+        name: r.def.name,
+        bytes,
+        starting: r.state === 'starting' || r.state === 'loading',
+        busy: r.busy || r.state === 'stopping',
+        pinned: r.def.pinned,
+        lastUsedAt: r.lastUsedAt,
+      },
+    ]
+  }
+}
+
+function insufficient(def: ModelDefinition, shortfalls: Shortfall[]) {
+  const parts = shortfalls.map((s) => {
+    const held = s.heldBy.map((h) => `${h.name} (${gib(h.bytes)} GiB, ${h.why})`).join(', ')
+    return (
+      `needs about ${gib(s.needBytes)} GiB on GPU ${s.gpu} but ${gib(Math.max(0, s.freeBytes))} GiB would be free ` +
+      `even after stopping every idle model${held ? `; held by ${held}` : ''}, the rest by other processes`
+    )
+  })
+  return {
+    cause: 'insufficient_vram',
+    message:
+      `model "${def.name}" does not fit: it ${parts.join('; it ')}. Stop or unpin a model, lower the context (-c) or ` +
+      'parallel slots (-np), keep some layers on the CPU (-ngl), or give it another GPU.',
+    exitCode: null,
+    logTail: [],
+  }
+}
