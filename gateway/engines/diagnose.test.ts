@@ -52,6 +52,54 @@ const LOGS = {
   badValue: ['error while handling argument "-c": stoi', '', 'usage:', '-c, --ctx-size N  size of the prompt context'],
 }
 
+// What vLLM (0.x, Python) and huggingface_hub print for the failures a person meets first.
+const VLLM_LOGS = {
+  gated: [
+    'INFO 11-22 10:00:01 [api_server.py:1090] vLLM API server version 0.11.0',
+    'huggingface_hub.errors.GatedRepoError: 401 Client Error. (Request ID: Root=1-6740)',
+    'Cannot access gated repo for url https://huggingface.co/meta-llama/Llama-3.1-8B-Instruct/resolve/main/config.json.',
+  ],
+  notFound: [
+    'huggingface_hub.errors.RepositoryNotFoundError: 404 Client Error. (Request ID: Root=1-6741)',
+    'Repository Not Found for url: https://huggingface.co/Qwen/Qwen2.5-7B-Instruc/resolve/main/config.json.',
+  ],
+  offline: [
+    'huggingface_hub.errors.LocalEntryNotFoundError: An error happened while trying to locate the file on the Hub and we cannot find the requested files in the local cache.',
+  ],
+  oom: [
+    'ERROR 11-22 10:01:13 [core.py:700] torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 1.02 GiB. GPU 0 has a total capacity of 79.10 GiB',
+  ],
+  kv: [
+    "ValueError: The model's max seq len (131072) is larger than the maximum number of tokens that can be stored in KV cache (45312). Try increasing `gpu_memory_utilization` or decreasing `max_model_len` when initializing the engine.",
+  ],
+  quant: ["ValueError: Unknown quantization method: awq_v9. Must be one of ['aqlm', 'awq', 'fp8', 'gptq']."],
+  arch: [
+    "ValueError: Model architectures ['FancyForCausalLM'] are not supported for now. Supported architectures: dict_keys(['LlamaForCausalLM'])",
+  ],
+  shm: [
+    'ERROR: Unexpected bus error encountered in worker. This might be caused by insufficient shared memory (shm).',
+    'Bus error (core dumped)',
+  ],
+}
+
+describe('diagnoseExit for vLLM', () => {
+  const vllm = { ...def, engine: 'vllm' as const, runtime: 'docker' as const, source: 'Qwen/Qwen2.5-7B-Instruct' }
+  it.each([
+    ['gated model', VLLM_LOGS.gated, 'model_gated', /gated or private.*hfToken/],
+    ['unknown repo', VLLM_LOGS.notFound, 'model_not_found', /neither a Hugging Face model id nor a local model directory/],
+    ['offline, not cached', VLLM_LOGS.offline, 'model_not_downloaded', /huggingface-cli download/],
+    ['CUDA out of memory', VLLM_LOGS.oom, 'out_of_memory', /--max-model-len.*--gpu-memory-utilization/],
+    ['KV cache too small', VLLM_LOGS.kv, 'out_of_memory', /does not fit in GPU memory/],
+    ['unknown quantization', VLLM_LOGS.quant, 'unsupported_quantization', /Unknown quantization method: awq_v9/],
+    ['unsupported architecture', VLLM_LOGS.arch, 'unsupported_model', /architecture 'FancyForCausalLM'/],
+    ['shared memory', VLLM_LOGS.shm, 'shm_too_small', /\/dev\/shm/],
+  ] as const)('%s', (_name, log, cause, message) => {
+    const d = diagnoseExit({ def: vllm, code: 1, signal: null, log, phase: 'start' })
+    expect(d.cause).toBe(cause)
+    expect(d.message).toMatch(message)
+  })
+})
+
 describe('diagnoseExit', () => {
   it.each([
     ['unknown flag', LOGS.badFlag, null, 'unknown_flag', /does not know the flag "--no-such-flag".*`args` of model "tiny"/],

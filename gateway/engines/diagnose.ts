@@ -24,10 +24,54 @@ const engineName = (def: ModelDefinition) => (def.engine === 'vllm' ? 'vllm' : '
 
 /**
  * Patterns are what this llama.cpp version prints (common/arg.cpp, tools/server/server-http.cpp,
- * ggml/src/gguf.cpp, src/llama.cpp, ggml-cuda); the first rule whose pattern appears anywhere in the log wins,
- * so the more specific causes come first.
+ * ggml/src/gguf.cpp, src/llama.cpp, ggml-cuda) and what vLLM and huggingface_hub raise; the first rule whose pattern
+ * appears anywhere in the log wins, so the more specific causes come first.
  */
 const RULES: Array<{ cause: string; pattern: RegExp; message: (def: ModelDefinition, m: RegExpMatchArray) => string }> = [
+  // vLLM (Python) and the Hugging Face hub it downloads through.
+  {
+    cause: 'model_gated',
+    pattern: /GatedRepoError|gated repo|is restricted|401 Client Error|403 Client Error/,
+    message: (def) =>
+      `Hugging Face refused access to ${def.source} (a gated or private model): accept its licence on huggingface.co, ` +
+      'then give Cortex a token with read access: PUT /admin/api/settings {"hfToken": "hf_…"}',
+  },
+  {
+    cause: 'model_not_downloaded',
+    pattern: /LocalEntryNotFoundError|couldn't connect to 'https:\/\/huggingface\.co'|HF_HUB_OFFLINE/,
+    message: (def) =>
+      `${def.source} is not in the Hugging Face cache and huggingface.co cannot be reached: download it where there is ` +
+      'internet (`huggingface-cli download <repo>`) into the cache Cortex mounts, or use a local model directory as `source`',
+  },
+  {
+    cause: 'model_not_found',
+    pattern:
+      /RepositoryNotFoundError|Repository Not Found|404 Client Error|is not a local folder and is not a valid model identifier/,
+    message: (def) =>
+      `${def.source} is neither a Hugging Face model id nor a local model directory: check \`source\` of model "${def.name}" ` +
+      '(e.g. Qwen/Qwen2.5-7B-Instruct)',
+  },
+  {
+    cause: 'unsupported_quantization',
+    pattern:
+      /Unknown quantization method[^\n]*|quantization method[^\n]* is not supported[^\n]*|does not match the quantization method[^\n]*/,
+    message: (def, m) =>
+      `${engineName(def)} cannot run the quantization of ${def.source} (${m[0].trim()}): pick a model quantized with a method ` +
+      'this engine supports, or fix `--quantization` in `args`',
+  },
+  {
+    cause: 'unsupported_model',
+    pattern: /Model architectures \[([^\]]*)\] (?:are|is) not supported/,
+    message: (def, m) =>
+      `this vLLM does not support the architecture ${m[1]} of ${def.source}: use a newer vLLM image or another model`,
+  },
+  {
+    cause: 'shm_too_small',
+    pattern: /Bus error|\/dev\/shm|unable to write to file <\/torch_/,
+    message: (def) =>
+      `model "${def.name}" ran out of shared memory (/dev/shm): vLLM containers need the host's IPC namespace or a large ` +
+      'shared memory size; Cortex runs vLLM with `ipc: host` — for another image, give the container more /dev/shm',
+  },
   {
     cause: 'unknown_flag',
     pattern: /error: invalid argument: (\S+)/,
@@ -59,10 +103,14 @@ const RULES: Array<{ cause: string; pattern: RegExp; message: (def: ModelDefinit
   },
   {
     cause: 'out_of_memory',
-    pattern: /cudaMalloc failed|out of memory|failed to allocate|unable to allocate|ErrorOutOfDeviceMemory|std::bad_alloc/i,
+    pattern:
+      /cudaMalloc failed|out of memory|failed to allocate|unable to allocate|ErrorOutOfDeviceMemory|std::bad_alloc|No available memory for the cache blocks|larger than the maximum number of tokens that can be stored in KV cache/i,
     message: (def) =>
-      `model "${def.name}" ran out of memory: use a smaller quantization, a smaller context (\`-c\` in \`args\`), ` +
-      `fewer GPU layers, or stop other models`,
+      def.engine === 'vllm'
+        ? `model "${def.name}" does not fit in GPU memory: lower \`--max-model-len\`, raise \`--gpu-memory-utilization\`, ` +
+          `use a quantized model, spread it over more GPUs (\`--tensor-parallel-size\`), or stop other models`
+        : `model "${def.name}" ran out of memory: use a smaller quantization, a smaller context (\`-c\` in \`args\`), ` +
+          `fewer GPU layers, or stop other models`,
   },
   {
     cause: 'not_gguf',
