@@ -10,11 +10,15 @@ import { findExecutable } from './engines/process/os.js'
 import { buildApp } from './http/app.js'
 import { createLogger } from './logger.js'
 import { createRecipeService } from './models/recipes.js'
+import { modelNeed } from './models/need.js'
 import { createModelService } from './models/service.js'
 import { createSettings } from './models/settings.js'
 import type { ModelService } from './models/service-types.js'
 import { loadAdminToken } from './store/admin-token.js'
 import { openStore } from './store/open.js'
+import { createAttribution } from './system/attribute.js'
+import { readGpus } from './system/gpus.js'
+import { createSystemMonitor } from './system/monitor.js'
 import type { Store } from './store/types.js'
 
 export type { CortexConfig, CliFlags } from './config/types.js'
@@ -75,10 +79,25 @@ export async function createCore(config: CortexConfig, options: CoreOptions = {}
       stopOnExit: config.engines.stopOnExit,
       coldStartWaitMs: options.coldStartWaitMs,
       drivers: { docker: (def) => dockerRuntime.driver(def) },
+      placement: { readGpus: () => readGpus(), need: modelNeed },
     })
     await engines.reapLeftovers()
     engines.adopt(await dockerRuntime.reconcile(models))
-    const modelService = createModelService({ repo: store.models, engines, logger, env, docker: dockerRuntime })
+    const modelService = createModelService({
+      repo: store.models,
+      engines,
+      logger,
+      env,
+      docker: dockerRuntime,
+      dryRun: { llamaServer: config.engines.llamaServer, containerPlan: (def) => dockerRuntime.plan(def) },
+    })
+    const system = createSystemMonitor({
+      attribute: createAttribution({
+        statuses: () => engines.statuses(),
+        modelOfContainer: (id) => dockerRuntime.modelOfContainer(id),
+      }),
+      logger,
+    })
     const recipes = createRecipeService({ importDir: path.join(config.dataDir, 'recipes'), logger })
     const http = buildApp({
       config,
@@ -86,12 +105,13 @@ export async function createCore(config: CortexConfig, options: CoreOptions = {}
       usage: store.usage,
       logger,
       isReady: () => true,
-      admin: { token: adminToken, models: modelService, images: dockerRuntime, settings, recipes },
+      admin: { token: adminToken, models: modelService, images: dockerRuntime, settings, recipes, system },
     })
     let closing: Promise<void> | undefined
     const close = () =>
       (closing ??= (async () => {
         await closeHttp(http, config.server.shutdownTimeoutMs, logger)
+        await system.close()
         await engines.close()
         await dockerRuntime.close()
         store.close()

@@ -1,6 +1,7 @@
 import Type, { type Static } from 'typebox'
 import { ModelConfig } from './config.js'
 import type { Diagnosis, EngineState, ModelDefinition, ModelStatus, ReplicaStatus } from './model.js'
+import type { SystemSample } from './system.js'
 
 /** `POST /admin/api/models`: a model entry exactly as in the config file; `source` must be an absolute path. */
 export const ModelCreateBody = ModelConfig
@@ -63,3 +64,35 @@ export type AdminEvent =
   | { type: 'docker'; docker: DockerStatus }
   /** Pull progress per layer. */
   | { type: 'image_pull'; image: string; layer: string | null; status: string; current: number | null; total: number | null }
+  /** Every monitor tick while someone watches (GPUs with the models using them, and CPU, memory, disks). */
+  | { type: 'gpu_sample'; sample: SystemSample }
+
+/** `POST /admin/api/models/{id}/dry-run`: what a start would do, starting nothing. */
+export interface DryRunView {
+  id: string
+  name: string
+  /** How the engine would run; `${PORT}` stands for the port picked at start. */
+  plan:
+    | { kind: 'process'; command: string; args: string[]; env: Record<string, string> }
+    | {
+        kind: 'container'
+        image: string
+        cmd: string[]
+        env: Record<string, string>
+        mounts: Array<{ source: string; target: string; readOnly: boolean }>
+        network: 'host' | 'bridge'
+        gpus: 'all' | 'none' | string[]
+      }
+    | { kind: 'remote'; baseUrls: string[] }
+    | null
+  /** The GPUs it would use, with what nvidia-smi says is free and what the model needs there. */
+  gpus: Array<{ index: number; name: string; totalBytes: number | null; freeBytes: number | null; needBytes: number }>
+  /** The engine-specific breakdown (weights, KV cache, compute, …), or null when there is nothing to estimate. */
+  estimate: unknown
+  /** Whether it fits now (after evicting `wouldEvict`); null when it takes no GPU memory here. */
+  fits: boolean | null
+  /** Idle models a start would stop to make room, least recently used first. */
+  wouldEvict: string[]
+  /** Everything a person should look at before starting. */
+  warnings: string[]
+}

@@ -7,7 +7,7 @@ import { StartFailure, type Driver } from './driver.js'
 import { ModelEngine, type EngineEvent } from './model.js'
 import { createProcessDriver } from './process/driver.js'
 import { reapLeftovers } from './process/reap.js'
-import { PlacementGate, type PlacementOptions } from './placement.js'
+import { PlacementGate, type PlacementOptions, type PlacementPreview } from './placement.js'
 import { createRemoteDriver } from './remote/driver.js'
 import type { Lease, ModelRegistry } from './types.js'
 
@@ -52,6 +52,8 @@ export interface EngineManager extends ModelRegistry {
   close(): Promise<void>
   /** The model's recent engine output (all replicas). */
   logs(nameOrAlias: string): string[]
+  /** What starting the model would do to GPU memory now (nothing is started or stopped); null without placement. */
+  placementPreview(nameOrAlias: string): Promise<PlacementPreview | null>
   /** Every new line of the model's engine output; returns the unsubscribe function. */
   followLogs(nameOrAlias: string, fn: (line: string) => void): () => void
   /** State changes; returns the unsubscribe function. */
@@ -164,6 +166,7 @@ export function createEngineManager(opts: EngineManagerOptions): EngineManager {
     stop: async (name) => get(name).stop(),
     logs: (name) => get(name).logs(),
     followLogs: (name, fn) => get(name).followLogs(fn),
+    placementPreview: async (name) => (gate ? gate.preview(get(name).def) : null),
     adopt(ids) {
       gate?.skipOnce(ids)
       for (const id of ids) {

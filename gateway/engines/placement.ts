@@ -1,9 +1,17 @@
 import type { Logger } from 'pino'
 import type { EngineState, ModelDefinition } from '../contract/index.js'
 import { gib, type ModelNeed } from '../models/need.js'
-import { planPlacement, type Resident, type Shortfall } from '../router/placement.js'
+import { planPlacement, type PlacementPlan, type Resident, type Shortfall } from '../router/placement.js'
 import type { GpuSample } from '../system/nvidia-smi.js'
 import { StartFailure } from './driver.js'
+
+export interface PlacementPreview {
+  gpus: GpuSample[]
+  /** Null without GPUs. */
+  need: ModelNeed | null
+  /** Null when the model takes no GPU memory here. */
+  plan: PlacementPlan | null
+}
 
 /** What placement needs to know of a model the manager runs. */
 export interface ResidentState {
@@ -52,24 +60,32 @@ export class PlacementGate {
     return run
   }
 
-  private async place(def: ModelDefinition): Promise<void> {
-    if (this.adopting.delete(def.id)) return
-    let gpus: GpuSample[]
-    try {
-      gpus = await this.o.readGpus()
-    } catch (err) {
-      this.o.logger.warn({ err, model: def.name }, 'could not read GPU memory: starting without a placement check')
-      return
-    }
-    if (gpus.length === 0) return
+  /** What a start would do now, doing none of it: the GPUs, the model's need, and the placement plan. */
+  async preview(def: ModelDefinition): Promise<PlacementPreview> {
+    const gpus = await this.o.readGpus()
+    if (gpus.length === 0) return { gpus, need: null, plan: null }
     const need = await this.o.need(def, gpus)
-    if (need.perGpu.size === 0) return
+    if (need.perGpu.size === 0) return { gpus, need, plan: null }
     const others = this.o.residents().filter((r) => r.def.id !== def.id)
     const plan = planPlacement(
       need.perGpu,
       gpus.map((g) => ({ index: g.index, freeBytes: g.memoryFreeBytes ?? 0 })),
       others.flatMap((r) => this.resident(r)),
     )
+    return { gpus, need, plan }
+  }
+
+  private async place(def: ModelDefinition): Promise<void> {
+    if (this.adopting.delete(def.id)) return
+    let preview: PlacementPreview
+    try {
+      preview = await this.preview(def)
+    } catch (err) {
+      this.o.logger.warn({ err, model: def.name }, 'could not check GPU memory: starting without a placement check')
+      return
+    }
+    const { need, plan } = preview
+    if (!need || !plan) return
     if (!plan.fits) throw new StartFailure(insufficient(def, plan.shortfalls))
     for (const victim of plan.evict) {
       this.o.logger.info({ model: victim.name, for: def.name }, 'stopping an idle model to free GPU memory')

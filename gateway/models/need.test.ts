@@ -90,6 +90,14 @@ describe('modelNeed', () => {
     ])
   })
 
+  it('vLLM: warns about a quantization vLLM does not know, from the flag or the config', async () => {
+    const def = modelDefinition({ engine: 'vllm', runtime: 'docker', source: hfDir, gpus: [0], args: ['--quantization', 'awq9'] })
+    expect((await modelNeed(def, two)).warnings).toEqual([
+      expect.stringMatching(/^vLLM does not know the quantization "awq9": use one of aqlm, awq/),
+    ])
+    expect((await modelNeed({ ...def, args: ['--quantization', 'awq'] }, two)).warnings).toEqual([])
+  })
+
   it('nothing for remote models, CPU-only models, machines without GPUs; a bad flag is a warning', async () => {
     expect((await modelNeed(modelDefinition({ runtime: 'remote', source: undefined }), two)).perGpu.size).toBe(0)
     expect((await modelNeed(modelDefinition({ source: gguf, gpus: 'none' }), two)).perGpu.size).toBe(0)

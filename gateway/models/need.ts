@@ -65,6 +65,10 @@ async function vllmNeed(def: ModelDefinition, used: GpuSample[], warnings: strin
   }
   const mine = used.slice(0, cards)
   const config = await localConfig(def.source!)
+  const quantization = settings.quantization ?? quantMethod(config)
+  if (quantization !== null && !VLLM_QUANTIZATIONS.has(quantization)) {
+    warnings.push(`vLLM does not know the quantization "${quantization}": use one of ${[...VLLM_QUANTIZATIONS].join(', ')}`)
+  }
   let estimate: VllmEstimate | null = null
   if (config) {
     estimate = estimateVllm(config, settings, { cardBytes: mine[0]?.memoryTotalBytes ?? undefined })
@@ -81,6 +85,47 @@ async function vllmNeed(def: ModelDefinition, used: GpuSample[], warnings: strin
   }
   const perGpu = new Map(mine.map((g) => [g.index, settings.gpuMemoryUtilization * (g.memoryTotalBytes ?? 0)]))
   return { perGpu, estimate: estimate && { vllm: estimate }, warnings }
+}
+
+/** The `--quantization` methods of vLLM 0.11 (vllm/model_executor/layers/quantization/__init__.py). */
+const VLLM_QUANTIZATIONS = new Set([
+  'aqlm',
+  'awq',
+  'deepspeedfp',
+  'tpu_int8',
+  'fp8',
+  'ptpc_fp8',
+  'fbgemm_fp8',
+  'modelopt',
+  'modelopt_fp4',
+  'marlin',
+  'bitblas',
+  'gguf',
+  'gptq_marlin_24',
+  'gptq_marlin',
+  'gptq_bitblas',
+  'awq_marlin',
+  'gptq',
+  'compressed-tensors',
+  'bitsandbytes',
+  'qqq',
+  'hqq',
+  'experts_int8',
+  'neuron_quant',
+  'ipex',
+  'quark',
+  'moe_wna16',
+  'torchao',
+  'auto-round',
+  'rtn',
+  'inc',
+  'mxfp4',
+])
+
+function quantMethod(config: HfConfig | null): string | null {
+  const q = config?.['quantization_config']
+  const method = typeof q === 'object' && q !== null ? (q as HfConfig)['quant_method'] : undefined
+  return typeof method === 'string' ? method : null
 }
 
 /** A local model directory's config.json; null for a Hugging Face repo id (not downloaded here) or a missing file. */

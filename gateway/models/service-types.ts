@@ -1,6 +1,7 @@
 import type {
   AdminEvent,
   DockerStatus,
+  DryRunView,
   ImageView,
   ModelCreateBody,
   ModelPatchBody,
@@ -8,6 +9,8 @@ import type {
   RecipeView,
   SettingsPutBody,
   SettingsView,
+  SystemSample,
+  SystemSnapshot,
 } from '../contract/index.js'
 
 /**
@@ -27,6 +30,8 @@ export interface ModelService {
   start(id: string, opts: { wait: boolean }): Promise<ModelView>
   stop(id: string): Promise<ModelView>
   setPinned(id: string, pinned: boolean): Promise<ModelView>
+  /** What a start would do (plan, estimate, evictions, warnings), starting nothing. */
+  dryRun(id: string): Promise<DryRunView>
   /** The last lines of the engines' output (all replicas). */
   logs(id: string): string[]
   /** Every new line from now on; returns the unsubscribe function. */
@@ -70,4 +75,19 @@ export interface RecipeService {
   /** Checks recipe YAML and saves it under its `id` (an imported recipe with that id is replaced; a shipped one never
    *  is). A problem's param is its path in the YAML and the message names the line. */
   import(yaml: string): Promise<RecipeView>
+}
+
+/**
+ * The GPUs and the host: hardware read once, live samples in a ring. Reading never throws for want of a GPU: no
+ * nvidia-smi means no GPUs, and a failing one leaves a sample with `gpus: []` and an `error`.
+ */
+export interface SystemMonitor {
+  /** The hardware: CPU, total memory, and the GPUs of the first reading. */
+  snapshot(): Promise<SystemSnapshot>
+  /** The newest sample, taken now when the last one is older than the sampling interval. */
+  latest(): Promise<SystemSample>
+  /** Recent samples, oldest first (only from times someone was looking). */
+  history(): SystemSample[]
+  /** A sample every interval while anyone is subscribed; returns the unsubscribe function. */
+  subscribe(fn: (sample: SystemSample) => void): () => void
 }

@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { AdminEvent, CortexError, DockerStatus } from '../contract/index.js'
 import { modelDefinition } from '../contract/model.test-support.js'
 import { rejection } from '../../test/support/rejection.js'
+import { containerPlan } from '../engines/backends/container.js'
 import { FakeDriver } from '../engines/fakes.test-support.js'
 import { createEngineManager, type EngineManager } from '../engines/manager.js'
 import { openStore } from '../store/open.js'
@@ -44,6 +45,7 @@ beforeEach(() => {
     engines,
     logger,
     env: { TEAM_KEY: 'sk-team' },
+    dryRun: { llamaServer: '/opt/llama-server', containerPlan: (def) => containerPlan(def, { hasGpus: false, hfCache: '/hf' }) },
     docker: {
       status: () => ({ available: true, message: null }),
       onStatus: (fn) => ((dockerListener = fn), () => {}),
@@ -157,5 +159,32 @@ describe('model service', () => {
     const progress = { image: 'vllm/vllm-openai:latest', layer: 'a1b2', status: 'Downloading', current: 5, total: 10 }
     pullListener!(progress)
     expect(events.at(-1)).toEqual({ type: 'image_pull', ...progress })
+  })
+})
+
+describe('dry-run', () => {
+  it('shows the command or container a start would run, and warns about what would stop it, starting nothing', async () => {
+    const cfg = service.list()[0]!
+    const processRun = await service.dryRun(cfg.id)
+    expect(processRun).toMatchObject({
+      name: 'from-config',
+      plan: { kind: 'process', command: '/opt/llama-server' },
+      gpus: [],
+      fits: null,
+      wouldEvict: [],
+    })
+    if (processRun.plan?.kind !== 'process') throw new Error('expected a process plan')
+    expect(processRun.plan.args).toEqual(expect.arrayContaining(['-m', '/m/c.gguf', '--port', '${PORT}']))
+    expect(processRun.warnings).toEqual(['model file /m/c.gguf cannot be read (ENOENT): check the path'])
+
+    const { id } = await service.create(llama)
+    const containerRun = await service.dryRun(id)
+    expect(containerRun.plan).toMatchObject({
+      kind: 'container',
+      image: 'ghcr.io/ggml-org/llama.cpp:server',
+      mounts: [{ source: '/models/tiny.gguf', target: '/models/tiny.gguf', readOnly: true }],
+    })
+    expect(driver.starts).toBe(0)
+    expect(service.get(id).status.state).toBe('stopped')
   })
 })

@@ -10,6 +10,7 @@ import {
 import type { EngineManager } from '../engines/manager.js'
 import type { ModelRepo } from '../store/types.js'
 import { apiModelSpec, patched } from './definitions.js'
+import { dryRun, type DryRunDeps } from './dry-run.js'
 import type { ModelService } from './service-types.js'
 
 export interface ModelServiceOptions {
@@ -17,6 +18,8 @@ export interface ModelServiceOptions {
   engines: EngineManager
   logger: Logger
   env: NodeJS.ProcessEnv
+  /** How dry-runs describe a container and find llama-server. */
+  dryRun: Pick<DryRunDeps, 'llamaServer' | 'containerPlan'>
   /** The Docker daemon's availability and image pulls, where a Docker runtime exists. */
   docker: {
     status(): DockerStatus
@@ -132,6 +135,12 @@ export function createModelService(o: ModelServiceOptions): ModelService {
       editable(id)
       return service.update(id, { pinned })
     },
+    dryRun: async (id) =>
+      dryRun(find(id), {
+        ...o.dryRun,
+        docker: o.docker?.status() ?? NO_DOCKER,
+        preview: (def) => engines.placementPreview(def.name),
+      }),
     logs: (id) => engines.logs(find(id).name),
     followLogs: (id, onLine) => engines.followLogs(find(id).name, onLine),
     subscribe(fn) {

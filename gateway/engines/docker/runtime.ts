@@ -5,6 +5,7 @@ import { containerPlan, planHash } from '../backends/container.js'
 import { DockerClient, isConnectionError } from './client.js'
 import { adoptablePort, LABELS, listOwn, removeContainer } from './containers.js'
 import { createDockerDriver, type DockerDriverDeps } from './driver.js'
+import { modelOfContainer } from './attribution.js'
 import { DeathWatch } from './events.js'
 import { ImageStore } from './images.js'
 import type { DockerRuntime, DockerRuntimeOptions, PullProgress } from './types.js'
@@ -41,6 +42,8 @@ export function createDockerRuntime(opts: DockerRuntimeOptions): DockerRuntime {
 
   return {
     driver: (def) => createDockerDriver(def, deps),
+    plan: (def) => containerPlan(def, deps.planOptions),
+    modelOfContainer: modelOfContainer(client, instance),
     status: () => client.status(),
     onStatus: (fn) => client.subscribe(fn),
     onPullProgress(fn) {

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino'
 import type { AdminEvent, DockerStatus, ModelDefinition } from '../../contract/index.js'
 import type { ImageService } from '../../models/service-types.js'
+import type { ContainerPlan } from '../backends/container.js'
 import type { Driver } from '../driver.js'
 
 export interface DockerRuntimeOptions {
@@ -40,6 +41,10 @@ export interface DockerRuntime extends ImageService {
    * unavailable it removes nothing and returns [] (the drivers sort their own containers out at their first start).
    */
   reconcile(defs: ModelDefinition[]): Promise<string[]>
+  /** The model id of one of this instance's containers, else null (attributes GPU memory to models). */
+  modelOfContainer(containerId: string): Promise<string | null>
+  /** The container a start of `def` would create (the port left as `${PORT}`); throws for a definition without one. */
+  plan(def: ModelDefinition): ContainerPlan
   /** Daemon availability changes (`available` flips, or the reason it is unavailable changes); returns the
    *  unsubscribe function. */
   onStatus(fn: (s: DockerStatus) => void): () => void

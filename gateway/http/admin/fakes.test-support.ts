@@ -2,13 +2,23 @@
 import { randomUUID } from 'node:crypto'
 import os from 'node:os'
 import path from 'node:path'
-import type { AdminEvent, DockerStatus, ImageView, ModelCreateBody, ModelPatchBody, ModelView } from '../../contract/index.js'
+import type {
+  AdminEvent,
+  DockerStatus,
+  DryRunView,
+  ImageView,
+  ModelCreateBody,
+  ModelPatchBody,
+  ModelView,
+  SystemSample,
+  SystemSnapshot,
+} from '../../contract/index.js'
 import { CortexError } from '../../contract/errors.js'
 import { modelDefinition } from '../../contract/model.test-support.js'
 import type { ModelDefinition } from '../../contract/model.js'
 import { createRecipeService } from '../../models/recipes.js'
 import { createSettings } from '../../models/settings.js'
-import type { ImageService, ModelService, RecipeService } from '../../models/service-types.js'
+import type { ImageService, ModelService, RecipeService, SystemMonitor } from '../../models/service-types.js'
 import { memorySettingsRepo } from '../../store/settings.test-support.js'
 import { buildApp } from '../app.js'
 import { FakeRegistry, MemoryUsage, memoryLogger, testConfig } from '../fakes.test-support.js'
@@ -100,6 +110,12 @@ export class FakeModelService implements ModelService {
     const view = { ...this.get(id), pinned }
     this.views.set(id, view)
     return view
+  }
+
+  async dryRun(id: string): Promise<DryRunView> {
+    this.calls.push(['dryRun', id])
+    const view = this.get(id)
+    return { id, name: view.name, plan: null, gpus: [], estimate: null, fits: null, wouldEvict: [], warnings: [] }
   }
 
   logs(id: string): string[] {
@@ -195,6 +211,84 @@ export class FakeImageService implements ImageService {
   }
 }
 
+/** A machine with one H100 serving model `id-api` (pid 4756) and one process of something else. */
+export function systemSample(at: number, utilizationPercent: number): SystemSample {
+  const GiB = 1024 ** 3
+  return {
+    at,
+    gpus: [
+      {
+        index: 0,
+        uuid: 'GPU-5cc11802-2925-d306-8cb2-48ec5728120e',
+        name: 'NVIDIA H100 80GB HBM3',
+        memoryTotalBytes: 80 * GiB,
+        memoryUsedBytes: 3 * GiB,
+        memoryFreeBytes: 77 * GiB,
+        utilizationPercent,
+        temperatureC: 40,
+        powerDrawW: 129.44,
+        powerLimitW: 700,
+        processes: [
+          { pid: 4756, processName: '/usr/local/bin/llama-server', usedBytes: 2 * GiB, model: { id: 'id-api', name: 'api' } },
+          { pid: 900, processName: 'python3', usedBytes: GiB, model: null },
+        ],
+      },
+    ],
+    host: {
+      cpuLoadPercent: 12.5,
+      memory: { totalBytes: 64 * GiB, usedBytes: 10 * GiB, availableBytes: 54 * GiB },
+      disks: [
+        { mount: '/', fs: '/dev/nvme0n1p2', type: 'ext4', sizeBytes: 900 * GiB, usedBytes: 300 * GiB, availableBytes: 600 * GiB },
+      ],
+    },
+    error: null,
+  }
+}
+
+/** A monitor whose samples the test sets; `emit` plays a tick of the sampling loop. */
+export class FakeSystemMonitor implements SystemMonitor {
+  samples: SystemSample[] = [systemSample(1_000, 10), systemSample(3_000, 45)]
+  readonly hardware: SystemSnapshot = {
+    cpu: { model: 'AMD EPYC 9654', cores: 192, physicalCores: 96 },
+    memoryTotalBytes: 64 * 1024 ** 3,
+    gpus: [
+      {
+        index: 0,
+        uuid: 'GPU-5cc11802-2925-d306-8cb2-48ec5728120e',
+        name: 'NVIDIA H100 80GB HBM3',
+        memoryTotalBytes: 80 * 1024 ** 3,
+      },
+    ],
+  }
+  private readonly subscribers = new Set<(sample: SystemSample) => void>()
+
+  async snapshot(): Promise<SystemSnapshot> {
+    return this.hardware
+  }
+
+  async latest(): Promise<SystemSample> {
+    return this.samples.at(-1)!
+  }
+
+  history(): SystemSample[] {
+    return this.samples
+  }
+
+  subscribe(fn: (sample: SystemSample) => void): () => void {
+    this.subscribers.add(fn)
+    return () => this.subscribers.delete(fn)
+  }
+
+  emit(sample: SystemSample): void {
+    this.samples.push(sample)
+    for (const fn of this.subscribers) fn(sample)
+  }
+
+  get subscriberCount(): number {
+    return this.subscribers.size
+  }
+}
+
 /**
  * buildApp with the admin API over the fakes; `lines` holds everything logged. Recipes are the real service over the
  * shipped ones, with an import folder that only an import creates (suites that import pass their own).
@@ -207,6 +301,7 @@ export function adminApp(
   const models = new FakeModelService(views)
   const images = new FakeImageService()
   const settings = createSettings(memorySettingsRepo())
+  const system = new FakeSystemMonitor()
   const app = buildApp({
     config: testConfig(),
     registry: new FakeRegistry([]),
@@ -219,7 +314,8 @@ export function adminApp(
       images,
       settings,
       recipes: recipes ?? createRecipeService({ importDir: path.join(os.tmpdir(), `cortex-no-imports-${randomUUID()}`), logger }),
+      system,
     },
   })
-  return { app, lines, models, images, settings }
+  return { app, lines, models, images, settings, system }
 }

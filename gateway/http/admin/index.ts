@@ -2,13 +2,15 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { FastifyBaseLogger, FastifyInstance, RawServerDefault } from 'fastify'
 import { CortexError } from '../../contract/errors.js'
-import type { ImageService, ModelService, RecipeService, SettingsService } from '../../models/service-types.js'
+import type { AdminEvent } from '../../contract/index.js'
+import type { ImageService, ModelService, RecipeService, SettingsService, SystemMonitor } from '../../models/service-types.js'
 import { adminAuth } from './auth.js'
 import { imageRoutes } from './images.js'
 import { modelRoutes } from './models.js'
 import { recipeRoutes } from './recipes.js'
 import { settingsRoutes } from './settings.js'
 import { SseStreams } from './sse.js'
+import { systemRoutes } from './system.js'
 import { validatorCompiler } from './validation.js'
 
 export interface AdminOptions {
@@ -18,6 +20,7 @@ export interface AdminOptions {
   images: ImageService
   settings: SettingsService
   recipes: RecipeService
+  system: SystemMonitor
 }
 
 export type AdminApp = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>
@@ -41,12 +44,17 @@ export async function adminRoutes(fastify: FastifyInstance, opts: AdminOptions) 
   imageRoutes(app, opts.images)
   settingsRoutes(app, opts.settings)
   recipeRoutes(app, opts.recipes, opts.models)
+  systemRoutes(app, opts.system)
 
-  // A snapshot first, then every change; both are synchronous, so no change falls between them.
+  // A snapshot first, then every change; both are synchronous, so no change falls between them. Subscribing to the
+  // system monitor is what makes it sample (every interval, while any stream is open).
   app.get('/events', { exposeHeadRoute: false }, (_req, reply) => {
     const snapshot = opts.models.snapshot()
     const stream = streams.start(reply)
     stream.event(snapshot.type, snapshot)
     stream.onClose(opts.models.subscribe((e) => stream.event(e.type, e)))
+    stream.onClose(
+      opts.system.subscribe((sample) => stream.event('gpu_sample', { type: 'gpu_sample', sample } satisfies AdminEvent)),
+    )
   })
 }

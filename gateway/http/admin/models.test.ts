@@ -61,6 +61,14 @@ describe('admin models: edits', () => {
     expect(res.json().error).toMatchObject({ code: 'model_managed_by_config', message: expect.stringContaining('config file') })
   })
 
+  it('dry-runs a model, and 404s an unknown one', async () => {
+    const ok = await call('POST', '/models/id-api/dry-run')
+    expect(ok.res.statusCode).toBe(200)
+    expect(ok.res.json()).toMatchObject({ id: 'id-api', fits: null, warnings: [] })
+    expect(ok.models.calls.at(-1)).toEqual(['dryRun', 'id-api'])
+    expect((await call('POST', '/models/nope/dry-run')).res.statusCode).toBe(404)
+  })
+
   it('deletes with 204 and no body; 409 for a config model, 404 for an unknown id', async () => {
     const { res, models } = await call('DELETE', '/models/id-api')
     expect(res.statusCode).toBe(204)

@@ -33,6 +33,7 @@ export function modelRoutes(app: AdminApp, models: ModelService, streams: SseStr
   app.post('/models/:id/stop', { schema: { params: Params } }, async (req) => models.stop(req.params.id))
   app.post('/models/:id/pin', { schema: { params: Params } }, async (req) => models.setPinned(req.params.id, true))
   app.post('/models/:id/unpin', { schema: { params: Params } }, async (req) => models.setPinned(req.params.id, false))
+  app.post('/models/:id/dry-run', { schema: { params: Params } }, async (req) => models.dryRun(req.params.id))
 
   // A HEAD would open a stream with no body that never ends.
   app.get('/models/:id/logs', { schema: { params: Params, querystring: LogsQuery }, exposeHeadRoute: false }, (req, reply) => {

@@ -1,0 +1,23 @@
+import Type from 'typebox'
+import type { GpusResponse, SystemResponse } from '../../contract/index.js'
+import type { SystemMonitor } from '../../models/service-types.js'
+import type { AdminApp } from './index.js'
+
+const HistoryQuery = Type.Object({ history: Type.Optional(Type.Boolean()) })
+
+/** `/gpus` and `/system`: the latest sample (taken now if the monitor is idle), and with `?history=1` the recent ones. */
+export function systemRoutes(app: AdminApp, system: SystemMonitor): void {
+  app.get('/gpus', { schema: { querystring: HistoryQuery } }, async (req): Promise<GpusResponse> => {
+    const { at, gpus, error } = await system.latest()
+    const body: GpusResponse = { data: gpus, at, error }
+    if (req.query.history === true) body.history = system.history().map((s) => ({ at: s.at, gpus: s.gpus }))
+    return body
+  })
+
+  app.get('/system', { schema: { querystring: HistoryQuery } }, async (req): Promise<SystemResponse> => {
+    const { at, host, error } = await system.latest()
+    const body: SystemResponse = { snapshot: await system.snapshot(), host, at, error }
+    if (req.query.history === true) body.history = system.history().map((s) => ({ at: s.at, host: s.host }))
+    return body
+  })
+}
