@@ -5,6 +5,7 @@ import path from 'node:path'
 import { pino } from 'pino'
 import { afterAll, afterEach, describe, expect, inject, it } from 'vitest'
 import type { ModelDefinition } from '../../gateway/contract/index.js'
+import { modelDefinition } from '../../gateway/contract/model.test-support.js'
 import { bindPort, containerPlan, planHash } from '../../gateway/engines/backends/container.js'
 import { createDockerRuntime } from '../../gateway/engines/docker/runtime.js'
 import type { DockerRuntime, DockerRuntimeOptions } from '../../gateway/engines/docker/types.js'
@@ -24,27 +25,22 @@ const logged: string[] = []
 const logger = pino({ level: 'debug' }, { write: (line: string) => void logged.push(line) })
 const runtimes: DockerRuntime[] = []
 
-const def = (over: Partial<ModelDefinition> = {}): ModelDefinition => ({
-  id: 'qwen-id',
-  name: 'qwen',
-  aliases: ['qwen-small', 'q'],
-  engine: 'vllm',
-  runtime: 'docker',
-  source: SOURCE,
-  args: ['--max-model-len', '4096'],
-  env: {},
-  replicas: 1,
-  ttlMs: 0,
-  pinned: false,
-  queue: { size: 8, timeoutMs: 30_000 },
-  startTimeoutMs: 60_000,
-  gpus: 'none',
-  image: suite.image ?? undefined,
-  network: 'host',
-  baseUrls: [],
-  origin: 'config',
-  ...over,
-})
+const def = (over: Partial<ModelDefinition> = {}): ModelDefinition =>
+  modelDefinition({
+    id: 'qwen-id',
+    name: 'qwen',
+    aliases: ['qwen-small', 'q'],
+    engine: 'vllm',
+    runtime: 'docker',
+    source: SOURCE,
+    args: ['--max-model-len', '4096'],
+    queue: { size: 8, timeoutMs: 30_000 },
+    startTimeoutMs: 60_000,
+    gpus: 'none',
+    image: suite.image ?? undefined,
+    network: 'host',
+    ...over,
+  })
 
 function runtime(opts: Partial<DockerRuntimeOptions> = {}): DockerRuntime {
   const rt = createDockerRuntime({ instance, logger, dockerHost: process.env.DOCKER_HOST, hasGpus: false, hfCache, ...opts })

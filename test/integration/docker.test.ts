@@ -12,6 +12,7 @@ import { createDockerRuntime } from '../../gateway/engines/docker/runtime.js'
 import type { DockerRuntime, PullProgress } from '../../gateway/engines/docker/types.js'
 import type { Driver, DriverHandle, StartFailure } from '../../gateway/engines/driver.js'
 import { dockerSuite, testDocker } from '../support/docker.js'
+import { modelDefinition } from '../../gateway/contract/model.test-support.js'
 import { rejection } from '../support/rejection.js'
 
 const suite = dockerSuite(inject('docker'))
@@ -22,28 +23,23 @@ const tiny = path.join(dir, 'tiny.gguf')
 const logger = pino({ level: 'silent' })
 const runtimes: DockerRuntime[] = []
 
-const def = (over: Partial<ModelDefinition> = {}): ModelDefinition => ({
-  id: 'tiny-id',
-  name: 'tiny',
-  aliases: [],
-  engine: 'llamacpp',
-  runtime: 'docker',
-  source: tiny,
-  // One slot and a small context keep each engine light on a two-core machine.
-  args: ['-c', '256', '-np', '1', '-t', '1'],
-  env: {},
-  replicas: 1,
-  ttlMs: 0,
-  pinned: false,
-  queue: { size: 8, timeoutMs: 30_000 },
-  startTimeoutMs: 60_000,
-  gpus: 'none',
-  image: suite.image ?? undefined,
-  network: 'host',
-  baseUrls: [],
-  origin: 'config',
-  ...over,
-})
+const def = (over: Partial<ModelDefinition> = {}): ModelDefinition =>
+  modelDefinition({
+    id: 'tiny-id',
+    name: 'tiny',
+    aliases: [],
+    engine: 'llamacpp',
+    runtime: 'docker',
+    source: tiny,
+    // One slot and a small context keep each engine light on a two-core machine.
+    args: ['-c', '256', '-np', '1', '-t', '1'],
+    queue: { size: 8, timeoutMs: 30_000 },
+    startTimeoutMs: 60_000,
+    gpus: 'none',
+    image: suite.image ?? undefined,
+    network: 'host',
+    ...over,
+  })
 
 function runtime(): DockerRuntime {
   const rt = createDockerRuntime({ instance, logger, dockerHost: process.env.DOCKER_HOST, hasGpus: false, hfCache: dir })

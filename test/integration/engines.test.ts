@@ -8,6 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vi
 import type { CortexError, EngineState, ModelDefinition } from '../../gateway/contract/index.js'
 import { createEngineManager, type EngineManager } from '../../gateway/engines/manager.js'
 import type { EngineProcessRecord, PidRepo } from '../../gateway/store/types.js'
+import { modelDefinition } from '../../gateway/contract/model.test-support.js'
 import { rejection } from '../support/rejection.js'
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'cortex-engines-'))
@@ -36,26 +37,21 @@ const memoryPids = (): PidRepo & { rows: Map<number, EngineProcessRecord> } => {
   return { rows, add: (r) => rows.set(r.pid, r), remove: (pid) => rows.delete(pid), list: () => [...rows.values()] }
 }
 
-const def = (over: Partial<ModelDefinition> = {}): ModelDefinition => ({
-  id: 'tiny-id',
-  name: 'tiny',
-  aliases: ['tiny-alias'],
-  engine: 'llamacpp',
-  runtime: 'process',
-  source: tiny,
-  // One slot and a small context keep each engine light on a two-core machine.
-  args: ['-c', '256', '-np', '1', '-t', '1'],
-  env: {},
-  replicas: 1,
-  ttlMs: 0,
-  pinned: false,
-  queue: { size: 8, timeoutMs: 30_000 },
-  startTimeoutMs: 60_000,
-  gpus: 'none',
-  baseUrls: [],
-  origin: 'config',
-  ...over,
-})
+const def = (over: Partial<ModelDefinition> = {}): ModelDefinition =>
+  modelDefinition({
+    id: 'tiny-id',
+    name: 'tiny',
+    aliases: ['tiny-alias'],
+    engine: 'llamacpp',
+    runtime: 'process',
+    source: tiny,
+    // One slot and a small context keep each engine light on a two-core machine.
+    args: ['-c', '256', '-np', '1', '-t', '1'],
+    queue: { size: 8, timeoutMs: 30_000 },
+    startTimeoutMs: 60_000,
+    gpus: 'none',
+    ...over,
+  })
 
 function setup(over: Partial<ModelDefinition> = {}, llamaServer: string = inject('llamaServer')) {
   const pids = memoryPids()
