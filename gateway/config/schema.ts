@@ -1,4 +1,5 @@
-import { Compile } from 'typebox/compile'
+import type { TSchema } from 'typebox'
+import { Compile, type Validator } from 'typebox/compile'
 import type { TLocalizedValidationError } from 'typebox/error'
 import { Settings } from 'typebox/system'
 import { ByteSize, ConfigFile, Duration, ModelConfig } from '../contract/index.js'
@@ -23,48 +24,61 @@ export function isValidModel(value: unknown): value is ModelConfig {
 /** Every schema problem of a parsed config file, each phrased for a person. */
 export function schemaProblems(value: unknown): Problem[] {
   if (configValidator.Check(value)) return []
-  const errors = allErrors(value)
-  // A failed union reports one error per branch as well: keep the union's own error, described as a whole.
-  const unions = errors.filter((e) => e.keyword === 'anyOf').map((e) => e.schemaPath)
-  const kept = errors.filter((e) => !unions.some((u) => e.schemaPath.startsWith(`${u}/anyOf/`)))
-  const problems = kept.flatMap((e) => toProblems(e, value))
+  // A missing key is placed at its parent mapping, which has a line in the file.
+  const problems = problemsAgainst(ConfigFile, configValidator, value, { noun: 'key', requiredAt: 'parent', object: 'a mapping' })
   return problems.filter((p, i) => problems.findIndex((q) => q.path === p.path && q.expected === p.expected) === i)
 }
 
-function allErrors(value: unknown): TLocalizedValidationError[] {
+/** How problems are worded: config files and recipes have keys and mappings, HTTP bodies fields and JSON objects. */
+export interface ProblemStyle {
+  noun: 'key' | 'field'
+  /** Where a missing property is reported: at the object that lacks it, or at the property's own path. */
+  requiredAt: 'parent' | 'key'
+  object: string
+}
+
+/** Every problem TypeBox finds in `value` against `schema`, each phrased for a person, in TypeBox's order. */
+export function problemsAgainst(schema: TSchema, validator: Validator, value: unknown, style: ProblemStyle): Problem[] {
+  const errors = allErrors(validator, value)
+  // A failed union also reports one error per branch: keep the union's own error, described as a whole.
+  // `additionalProperties: false` also reports each extra key as a `boolean` error; its own error names them.
+  const unions = errors.filter((e) => e.keyword === 'anyOf').map((e) => e.schemaPath)
+  return errors
+    .filter((e) => e.keyword !== 'boolean' && !unions.some((u) => e.schemaPath.startsWith(`${u}/anyOf/`)))
+    .flatMap((e) => toProblems(e, schema, value, style))
+}
+
+function allErrors(validator: Validator, value: unknown): TLocalizedValidationError[] {
   // TypeBox stops collecting at the global maxErrors (8 by default); every problem is wanted here. TypeBox
   // itself swaps this setting around its parse errors; Errors() is synchronous, so nothing else sees it.
   const previous = Settings.Get().maxErrors
   Settings.Set({ maxErrors: 1000 })
   try {
-    return configValidator.Errors(value)
+    return validator.Errors(value)
   } finally {
     Settings.Set({ maxErrors: previous })
   }
 }
 
-function toProblems(error: TLocalizedValidationError, root: unknown): Problem[] {
+function toProblems(error: TLocalizedValidationError, root: TSchema, value: unknown, style: ProblemStyle): Problem[] {
   switch (error.keyword) {
-    case 'boolean':
-      // `additionalProperties: false` reports each extra key twice; the additionalProperties error names them.
-      return []
     case 'additionalProperties': {
-      const allowed = Object.keys(schemaAt(error.schemaPath).properties ?? {}).join(', ')
+      const allowed = Object.keys(schemaAt(root, error.schemaPath).properties ?? {}).join(', ')
       return error.params.additionalProperties.map((key) => ({
         path: joinPointer(error.instancePath, key),
-        expected: `unknown key "${key}" (allowed: ${allowed})`,
+        expected: `unknown ${style.noun} "${key}" (allowed: ${allowed})`,
       }))
     }
     case 'required':
       return error.params.requiredProperties.map((key) => ({
-        path: error.instancePath,
-        expected: `missing required key "${key}"`,
+        path: style.requiredAt === 'key' ? joinPointer(error.instancePath, key) : error.instancePath,
+        expected: `missing required ${style.noun} "${key}"`,
       }))
     default: {
-      const schema = schemaAt(error.schemaPath)
-      const expected = describeSchema(schema, splitPointer(error.instancePath).at(-1))
+      const schema = schemaAt(root, error.schemaPath)
+      const expected = schema.type === 'object' ? style.object : describeSchema(schema, splitPointer(error.instancePath).at(-1))
       return [
-        { path: error.instancePath, expected: `expected ${expected} (got ${describeValue(valueAt(root, error.instancePath))})` },
+        { path: error.instancePath, expected: `expected ${expected} (got ${describeValue(valueAt(value, error.instancePath))})` },
       ]
     }
   }
@@ -84,8 +98,8 @@ interface SchemaNode {
   description?: string
 }
 
-function schemaAt(schemaPath: string): SchemaNode {
-  let node: unknown = ConfigFile
+function schemaAt(root: TSchema, schemaPath: string): SchemaNode {
+  let node: unknown = root
   for (const segment of splitPointer(schemaPath.replace(/^#/, ''))) node = (node as Record<string, unknown>)[segment]
   return node as SchemaNode
 }
@@ -117,7 +131,9 @@ export function describeSchema(schema: SchemaNode, key?: string): string {
     case 'number':
       return `${schema.type === 'integer' ? 'an integer' : 'a number'}${range(schema)}`
     case 'string':
-      if (schema.pattern !== undefined) return BY_PATTERN[schema.pattern] ?? `a string matching ${schema.pattern}`
+      if (schema.pattern !== undefined) {
+        return BY_PATTERN[schema.pattern] ?? schema.description ?? `a string matching ${schema.pattern}`
+      }
       return schema.minLength ? 'a non-empty string' : 'a string'
     case 'boolean':
       return 'true or false'

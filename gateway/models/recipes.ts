@@ -4,8 +4,6 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Logger } from 'pino'
 import { Compile } from 'typebox/compile'
-import type { TLocalizedValidationError } from 'typebox/error'
-import { Settings } from 'typebox/system'
 import { stringify } from 'yaml'
 import {
   CortexError,
@@ -16,10 +14,10 @@ import {
   type ModelView,
   type RecipeView,
 } from '../contract/index.js'
-import { describeValue, displayPath, joinPointer, splitPointer, valueAt, type Problem } from '../config/issues.js'
+import { displayPath, type Problem } from '../config/issues.js'
 import { DEFAULTS } from '../config/normalize.js'
 import { crossFieldProblems } from '../config/rules.js'
-import { describeSchema } from '../config/schema.js'
+import { problemsAgainst } from '../config/schema.js'
 import { parseYaml } from '../config/yaml.js'
 import { toModelConfig } from './definitions.js'
 import type { RecipeService } from './service-types.js'
@@ -264,54 +262,5 @@ function recipeProblems(value: unknown): Problem[] {
 }
 
 function schemaProblems(value: unknown): Problem[] {
-  // TypeBox stops at the global maxErrors (8), which could cut off a union's own error; Errors() is synchronous, so
-  // nothing else sees the raised limit (config/schema.ts does the same).
-  const previous = Settings.Get().maxErrors
-  Settings.Set({ maxErrors: 1000 })
-  let errors: TLocalizedValidationError[]
-  try {
-    errors = recipeValidator.Errors(value)
-  } finally {
-    Settings.Set({ maxErrors: previous })
-  }
-  // A failed union also reports one error per branch: the union's own error describes it as a whole. Each extra key
-  // is reported as a `boolean` error as well as by its additionalProperties error, which names them all.
-  const unions = errors.filter((e) => e.keyword === 'anyOf').map((e) => e.schemaPath)
-  return errors
-    .filter((e) => e.keyword !== 'boolean' && !unions.some((u) => e.schemaPath.startsWith(`${u}/anyOf/`)))
-    .flatMap((e) => describeError(e, value))
-}
-
-function describeError(error: TLocalizedValidationError, root: unknown): Problem[] {
-  switch (error.keyword) {
-    case 'additionalProperties': {
-      const allowed = Object.keys(schemaAt(error.schemaPath).properties ?? {}).join(', ')
-      return error.params.additionalProperties.map((key) => ({
-        path: joinPointer(error.instancePath, key),
-        expected: `unknown key "${key}" (allowed: ${allowed})`,
-      }))
-    }
-    case 'required':
-      return error.params.requiredProperties.map((key) => ({
-        path: joinPointer(error.instancePath, key),
-        expected: `missing required key "${key}"`,
-      }))
-    default: {
-      // The id's pattern reads better in words than as a regular expression.
-      const schema = schemaAt(error.schemaPath)
-      const expected =
-        error.instancePath === '/id' ? schema.description! : describeSchema(schema, splitPointer(error.instancePath).at(-1))
-      return [
-        { path: error.instancePath, expected: `expected ${expected} (got ${describeValue(valueAt(root, error.instancePath))})` },
-      ]
-    }
-  }
-}
-
-type SchemaNode = Parameters<typeof describeSchema>[0]
-
-function schemaAt(schemaPath: string): SchemaNode {
-  let node: unknown = Recipe
-  for (const segment of splitPointer(schemaPath.replace(/^#/, ''))) node = (node as Record<string, unknown>)[segment]
-  return node as SchemaNode
+  return problemsAgainst(Recipe, recipeValidator, value, { noun: 'key', requiredAt: 'key', object: 'a mapping' })
 }
