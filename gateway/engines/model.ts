@@ -366,7 +366,7 @@ export class ModelEngine {
   private idleCheck(): void {
     const from = Math.max(this.lastUsedAt ?? 0, this.readyAt ?? 0)
     if (!idleExpired(from, this.o.def.ttlMs, this.o.now(), this.busy(), this.o.def.pinned)) return this.scheduleIdle()
-    this.o.logger.info({ model: this.o.def.name }, 'stopping idle model')
-    this.stop().catch((err: unknown) => this.o.logger.error({ err, model: this.o.def.name }, 'idle stop failed'))
+    this.o.logger.info('stopping idle model')
+    this.stop().catch((err: unknown) => this.o.logger.error({ err }, 'idle stop failed'))
   }
 }

@@ -86,7 +86,7 @@ export class PlacementGate {
     }
     const { need, plan } = preview
     if (!need || !plan) return
-    if (!plan.fits) throw new StartFailure(insufficient(def, plan.shortfalls))
+    if (!plan.fits) throw new StartFailure(insufficient(plan.shortfalls))
     for (const victim of plan.evict) {
       this.o.logger.info({ model: victim.name, for: def.name }, 'stopping an idle model to free GPU memory')
       await this.o.evict(victim.id)
@@ -113,7 +113,8 @@ export class PlacementGate {
   }
 }
 
-function insufficient(def: ModelDefinition, shortfalls: Shortfall[]) {
+/** Read after `model "X" failed to start: `, which already names the model. */
+function insufficient(shortfalls: Shortfall[]) {
   const parts = shortfalls.map((s) => {
     const held = s.heldBy.map((h) => `${h.name} (${gib(h.bytes)} GiB, ${h.why})`).join(', ')
     return (
@@ -124,7 +125,7 @@ function insufficient(def: ModelDefinition, shortfalls: Shortfall[]) {
   return {
     cause: 'insufficient_vram',
     message:
-      `model "${def.name}" does not fit: it ${parts.join('; it ')}. Stop or unpin a model, lower the context (-c) or ` +
+      `not enough GPU memory: it ${parts.join('; it ')}. Stop or unpin a model, lower the context (-c) or ` +
       'parallel slots (-np), keep some layers on the CPU (-ngl), or give it another GPU.',
     exitCode: null,
     logTail: [],

@@ -114,10 +114,7 @@ export class Replica {
       await this.release(handle, outcome.kind === 'stopped' || stop.aborted)
       if (outcome.kind !== 'failed' || stop.aborted) return this.finish(null)
       if (outcome.diagnosis.cause === 'port_in_use' && attempt === 1) {
-        this.o.logger.warn(
-          { model: def.name, replica: this.index },
-          'engine lost its port before binding: retrying with a new one',
-        )
+        this.o.logger.warn({ replica: this.index }, 'engine lost its port before binding: retrying with a new one')
         continue
       }
       return this.finish(outcome.diagnosis)
@@ -236,16 +233,13 @@ export class Replica {
         this.contextLength = n
         this.emit()
       },
-      (err: unknown) =>
-        this.o.logger.warn({ err, model: this.o.def.name, replica: this.index }, 'could not read the context length'),
+      (err: unknown) => this.o.logger.warn({ err, replica: this.index }, 'could not read the context length'),
     )
   }
 
   /** The run's last step: release what it held, then `stopped` (asked for) or `failed` (with the diagnosis). */
   private finish(diagnosis: Diagnosis | null): void {
-    this.dispatcher
-      ?.close()
-      .catch((err: unknown) => this.o.logger.warn({ err, model: this.o.def.name }, 'closing the upstream pool failed'))
+    this.dispatcher?.close().catch((err: unknown) => this.o.logger.warn({ err }, 'closing the upstream pool failed'))
     this.dispatcher = undefined
     this.handle = undefined
     this.url = undefined
@@ -258,19 +252,16 @@ export class Replica {
     this.failures++
     this.retryAt = this.o.now() + restartDelay(this.failures)
     this.diagnosis = diagnosis
-    this.o.logger.warn(
-      { model: this.o.def.name, replica: this.index, cause: diagnosis.cause, logTail: diagnosis.logTail },
-      diagnosis.message,
-    )
+    this.o.logger.warn({ replica: this.index, cause: diagnosis.cause, logTail: diagnosis.logTail }, diagnosis.message)
     this.transition('failed')
   }
 
   /** A bug in the run (not an engine failure): end the engine and record a failure so no waiter is left hanging. */
   private crash(err: unknown): void {
-    this.o.logger.error({ err, model: this.o.def.name, replica: this.index }, 'replica lifecycle error')
+    this.o.logger.error({ err, replica: this.index }, 'replica lifecycle error')
     this.handle
       ?.stop(this.o.stopGraceMs)
-      .catch((e: unknown) => this.o.logger.error({ err: e, model: this.o.def.name }, 'could not stop the engine after an error'))
+      .catch((e: unknown) => this.o.logger.error({ err: e }, 'could not stop the engine after an error'))
     this.handle = undefined
     if (this.state === 'failed' || this.state === 'stopped') return
     if (this.state === 'stopping') {
