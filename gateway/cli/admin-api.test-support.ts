@@ -1,10 +1,15 @@
 /** Test doubles for the CLI suites: canned ModelViews, a real local HTTP server playing the admin API, captured output. */
+import fs from 'node:fs'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import os from 'node:os'
+import path from 'node:path'
+import { afterEach, beforeEach } from 'vitest'
 import type { DockerStatus, ModelView } from '../contract/admin.js'
 import type { ModelDefinition, ModelStatus } from '../contract/model.js'
 import { modelDefinition } from '../contract/model.test-support.js'
 import type { CliIO } from './io.js'
+import { main } from './main.js'
 
 /** A ModelView as `GET /admin/api/models` shows it; `status` fields replace the stopped defaults. */
 export function modelView(definition: Partial<ModelDefinition> = {}, status: Partial<ModelStatus> = {}): ModelView {
@@ -125,4 +130,35 @@ export function capture(env: NodeJS.ProcessEnv): Captured {
     stdout: () => out,
     stderr: () => err,
   }
+}
+
+/**
+ * Per test: a data directory holding the admin token as `cortex serve` writes it (with a newline), a fake admin API
+ * the test starts when it wants one, and `cortex(argv)` running the CLI against them; all cleaned up after each test.
+ */
+export function cliHarness(token: string, models: ModelView[]) {
+  const h = {
+    dataDir: '',
+    api: undefined as FakeAdminApi | undefined,
+    async startApi(options: Partial<FakeAdminApiOptions> = {}): Promise<FakeAdminApi> {
+      h.api = await new FakeAdminApi({ token, models, ...options }).listen()
+      return h.api
+    },
+    /** Runs `cortex <argv>` against the gateway the environment points at (the data dir's token, the fake's port). */
+    async cortex(argv: string[], env: NodeJS.ProcessEnv = {}) {
+      const out = capture({ CORTEX_DATA_DIR: h.dataDir, CORTEX_PORT: h.api ? String(h.api.port) : undefined, ...env })
+      const code = await main(argv, out.io)
+      return { code, stdout: out.stdout(), stderr: out.stderr() }
+    },
+  }
+  beforeEach(() => {
+    h.dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cortex-cli-'))
+    fs.writeFileSync(path.join(h.dataDir, 'admin-token'), `${token}\n`)
+  })
+  afterEach(async () => {
+    await h.api?.close()
+    h.api = undefined
+    fs.rmSync(h.dataDir, { recursive: true, force: true })
+  })
+  return h
 }

@@ -1,11 +1,9 @@
 import fs from 'node:fs'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import os from 'node:os'
 import path from 'node:path'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { capture, error, FakeAdminApi, modelView, runningView, type FakeAdminApiOptions } from './admin-api.test-support.js'
-import { main } from './main.js'
+import { describe, expect, it } from 'vitest'
+import { cliHarness, error, modelView, runningView } from './admin-api.test-support.js'
 import { USAGE } from './usage.js'
 
 const TOKEN = 'admin-secret'
@@ -19,35 +17,12 @@ const broken = modelView(
   },
 )
 
-let dataDir: string
-let api: FakeAdminApi | undefined
-beforeEach(() => {
-  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cortex-cli-'))
-  // As `cortex serve` writes it: the token and a newline.
-  fs.writeFileSync(path.join(dataDir, 'admin-token'), `${TOKEN}\n`)
-})
-afterEach(async () => {
-  await api?.close()
-  api = undefined
-  fs.rmSync(dataDir, { recursive: true, force: true })
-})
-
-async function startApi(options: Partial<FakeAdminApiOptions> = {}): Promise<FakeAdminApi> {
-  api = await new FakeAdminApi({ token: TOKEN, models: [tiny, qwen, broken], ...options }).listen()
-  return api
-}
-
-/** Runs `cortex <argv>` against the gateway the environment points at (the data dir's token, the fake's port). */
-async function cortex(argv: string[], env: NodeJS.ProcessEnv = {}) {
-  const out = capture({ CORTEX_DATA_DIR: dataDir, CORTEX_PORT: api ? String(api.port) : undefined, ...env })
-  const code = await main(argv, out.io)
-  return { code, stdout: out.stdout(), stderr: out.stderr() }
-}
+const h = cliHarness(TOKEN, [tiny, qwen, broken])
 
 describe('cortex models list', () => {
   it('prints a table of every model, sending the admin token from the data directory', async () => {
-    const server = await startApi()
-    const result = await cortex(['models', 'list'])
+    const server = await h.startApi()
+    const result = await h.cortex(['models', 'list'])
     expect(result).toEqual({
       code: 0,
       stderr: '',
@@ -61,29 +36,29 @@ describe('cortex models list', () => {
   })
 
   it('prints the raw ModelViews with --json', async () => {
-    await startApi()
-    const result = await cortex(['models', 'list', '--json'])
+    await h.startApi()
+    const result = await h.cortex(['models', 'list', '--json'])
     expect(result.code).toBe(0)
     expect(JSON.parse(result.stdout)).toEqual([tiny, qwen, broken])
   })
 
   it('says so when the gateway has no models', async () => {
-    await startApi({ models: [] })
-    expect((await cortex(['models', 'list'])).stdout).toMatch(/^no models: /)
+    await h.startApi({ models: [] })
+    expect((await h.cortex(['models', 'list'])).stdout).toMatch(/^no models: /)
   })
 
   it('connects to loopback when serve listens on every address, and prefers CORTEX_ADMIN_TOKEN to the file', async () => {
-    fs.writeFileSync(path.join(dataDir, 'admin-token'), 'stale-token\n')
-    const server = await startApi()
-    const result = await cortex(['models', 'list'], { CORTEX_HOST: '0.0.0.0', CORTEX_ADMIN_TOKEN: TOKEN })
+    fs.writeFileSync(path.join(h.dataDir, 'admin-token'), 'stale-token\n')
+    const server = await h.startApi()
+    const result = await h.cortex(['models', 'list'], { CORTEX_HOST: '0.0.0.0', CORTEX_ADMIN_TOKEN: TOKEN })
     expect(result.code).toBe(0)
     expect(server.requests[0]?.authorization).toBe(`Bearer ${TOKEN}`)
   })
 
   it('uses --url and CORTEX_ADMIN_TOKEN without reading the config', async () => {
-    const server = await startApi()
-    const missing = path.join(dataDir, 'missing.yaml')
-    const result = await cortex(['models', 'list', '--url', `${server.url}/`], {
+    const server = await h.startApi()
+    const missing = path.join(h.dataDir, 'missing.yaml')
+    const result = await h.cortex(['models', 'list', '--url', `${server.url}/`], {
       CORTEX_PORT: '1',
       CORTEX_CONFIG: missing,
       CORTEX_ADMIN_TOKEN: TOKEN,
@@ -95,8 +70,8 @@ describe('cortex models list', () => {
 
 describe('cortex models start', () => {
   it('resolves an alias to the model id, waits, and prints replicas and context', async () => {
-    const server = await startApi()
-    const result = await cortex(['models', 'start', 'qwen'])
+    const server = await h.startApi()
+    const result = await h.cortex(['models', 'start', 'qwen'])
     expect(result).toEqual({
       code: 0,
       stderr: '',
@@ -112,8 +87,8 @@ describe('cortex models start', () => {
   it('prints the diagnosis and the last log lines of a failed start and exits 1', async () => {
     const diagnosis = { cause: 'model_file_missing', exit_code: 1, log_tail: ['loading model', 'error: no such file'] }
     const message = 'model "tiny" failed to start: no file at /models/tiny.gguf'
-    await startApi({ start: () => error(503, 'model_start_failed', message, { diagnosis }) })
-    const result = await cortex(['models', 'start', 'tiny'])
+    await h.startApi({ start: () => error(503, 'model_start_failed', message, { diagnosis }) })
+    const result = await h.cortex(['models', 'start', 'tiny'])
     expect(result).toEqual({
       code: 1,
       stdout: 'starting tiny…\n',
@@ -122,17 +97,17 @@ describe('cortex models start', () => {
   })
 
   it('prints an API error without a diagnosis as it came and exits 1', async () => {
-    await startApi({
+    await h.startApi({
       start: () => error(503, 'docker_unavailable', 'Docker is not running: start it with `systemctl start docker`'),
     })
-    const result = await cortex(['models', 'start', 'qwen2.5-7b'])
+    const result = await h.cortex(['models', 'start', 'qwen2.5-7b'])
     expect(result.code).toBe(1)
     expect(result.stderr).toBe('Docker is not running: start it with `systemctl start docker`\n')
   })
 
   it('names the available models when the name is unknown, and starts nothing', async () => {
-    const server = await startApi()
-    const result = await cortex(['models', 'start', 'llama'])
+    const server = await h.startApi()
+    const result = await h.cortex(['models', 'start', 'llama'])
     expect(result).toEqual({
       code: 1,
       stdout: '',
@@ -144,8 +119,8 @@ describe('cortex models start', () => {
 
 describe('cortex models stop', () => {
   it('stops the model by name', async () => {
-    const server = await startApi()
-    const result = await cortex(['models', 'stop', 'tiny'])
+    const server = await h.startApi()
+    const result = await h.cortex(['models', 'stop', 'tiny'])
     expect(result).toEqual({ code: 0, stderr: '', stdout: 'stopping tiny…\ntiny is stopped\n' })
     expect(server.requests.at(-1)).toEqual({ method: 'POST', url: '/admin/api/models/m1/stop', authorization: `Bearer ${TOKEN}` })
   })
@@ -153,11 +128,11 @@ describe('cortex models stop', () => {
 
 describe('cortex models: errors a person can act on (exit 1)', () => {
   it('says Cortex is not running when nothing listens on the port', async () => {
-    const server = await startApi()
+    const server = await h.startApi()
     const port = server.port
     await server.close()
-    api = undefined
-    const result = await cortex(['models', 'list'], { CORTEX_PORT: String(port) })
+    h.api = undefined
+    const result = await h.cortex(['models', 'list'], { CORTEX_PORT: String(port) })
     expect(result).toEqual({
       code: 1,
       stdout: '',
@@ -166,22 +141,22 @@ describe('cortex models: errors a person can act on (exit 1)', () => {
   })
 
   it('names the token file when there is no admin token, and sends nothing', async () => {
-    fs.rmSync(path.join(dataDir, 'admin-token'))
-    const server = await startApi()
-    const result = await cortex(['models', 'stop', 'tiny'])
+    fs.rmSync(path.join(h.dataDir, 'admin-token'))
+    const server = await h.startApi()
+    const result = await h.cortex(['models', 'stop', 'tiny'])
     expect(result).toEqual({
       code: 1,
       stdout: '',
       stderr:
         'no admin token: set CORTEX_ADMIN_TOKEN or run on the machine where `cortex serve` wrote ' +
-        `${path.join(dataDir, 'admin-token')}\n`,
+        `${path.join(h.dataDir, 'admin-token')}\n`,
     })
     expect(server.requests).toEqual([])
   })
 
   it('says the token was refused, and where it came from, on 401', async () => {
-    const server = await startApi()
-    const result = await cortex(['models', 'list'], { CORTEX_ADMIN_TOKEN: 'wrong' })
+    const server = await h.startApi()
+    const result = await h.cortex(['models', 'list'], { CORTEX_ADMIN_TOKEN: 'wrong' })
     expect(result.code).toBe(1)
     expect(result.stdout).toBe('')
     expect(result.stderr).toBe(
@@ -196,7 +171,7 @@ describe('cortex models: errors a person can act on (exit 1)', () => {
     await new Promise<void>((resolve) => other.listen(0, '127.0.0.1', resolve))
     const url = `http://127.0.0.1:${(other.address() as AddressInfo).port}`
     try {
-      const result = await cortex(['models', 'list', '--url', url])
+      const result = await h.cortex(['models', 'list', '--url', url])
       expect(result).toEqual({
         code: 1,
         stdout: '',
@@ -219,7 +194,7 @@ describe('cortex models: usage errors (exit 2)', () => {
     [['models', 'start', 'tiny', '--json'], "cortex models start: Unknown option '--json'"],
     [['models', 'list', '--url', 'ftp://host'], 'cortex models list: --url expects an http:// or https:// URL'],
   ])('cortex %j', async (argv, message) => {
-    const result = await cortex(argv)
+    const result = await h.cortex(argv)
     expect(result.code).toBe(2)
     expect(result.stdout).toBe('')
     expect(result.stderr.startsWith(message)).toBe(true)
@@ -227,11 +202,11 @@ describe('cortex models: usage errors (exit 2)', () => {
   })
 
   it('prints the usage with --help and exits 0', async () => {
-    expect(await cortex(['models', 'start', '--help'])).toEqual({ code: 0, stdout: USAGE, stderr: '' })
+    expect(await h.cortex(['models', 'start', '--help'])).toEqual({ code: 0, stdout: USAGE, stderr: '' })
   })
 
   it('reports a config it cannot read as serve does (exit 2)', async () => {
-    const result = await cortex(['models', 'list'], { CORTEX_CONFIG: path.join(dataDir, 'missing.yaml') })
+    const result = await h.cortex(['models', 'list'], { CORTEX_CONFIG: path.join(h.dataDir, 'missing.yaml') })
     expect(result.code).toBe(2)
     expect(result.stderr).toContain('config file not found')
   })

@@ -1,39 +1,18 @@
 import fs from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { capture, FakeAdminApi, modelView, runningView, type FakeAdminApiOptions } from './admin-api.test-support.js'
-import { main } from './main.js'
+import { describe, expect, it } from 'vitest'
+import { cliHarness, modelView, runningView } from './admin-api.test-support.js'
 
 const TOKEN = 'admin-secret'
 const tiny = runningView(modelView({ id: 'm1', name: 'tiny' }), 4096)
 
-let dataDir: string
-let api: FakeAdminApi | undefined
-beforeEach(() => {
-  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cortex-cli-'))
-  fs.writeFileSync(path.join(dataDir, 'admin-token'), `${TOKEN}\n`)
-})
-afterEach(async () => {
-  await api?.close()
-  api = undefined
-  fs.rmSync(dataDir, { recursive: true, force: true })
-})
+const h = cliHarness(TOKEN, [tiny])
 
-async function startApi(options: Partial<FakeAdminApiOptions> = {}): Promise<FakeAdminApi> {
-  api = await new FakeAdminApi({ token: TOKEN, models: [tiny], ...options }).listen()
-  return api
-}
-
-async function status(env: NodeJS.ProcessEnv = {}) {
-  const out = capture({ CORTEX_DATA_DIR: dataDir, CORTEX_PORT: api ? String(api.port) : undefined, ...env })
-  const code = await main(['status'], out.io)
-  return { code, stdout: out.stdout(), stderr: out.stderr() }
-}
+const status = (env: NodeJS.ProcessEnv = {}) => h.cortex(['status'], env)
 
 describe('cortex status', () => {
   it('prints the gateway, Docker and each model from the event stream snapshot', async () => {
-    const server = await startApi()
+    const server = await h.startApi()
     expect(await status()).toEqual({
       code: 0,
       stderr: '',
@@ -51,17 +30,17 @@ describe('cortex status', () => {
   })
 
   it('says why Docker is not available, and when there are no models', async () => {
-    await startApi({ models: [], docker: { available: false, message: 'cannot reach /var/run/docker.sock: start Docker' } })
+    await h.startApi({ models: [], docker: { available: false, message: 'cannot reach /var/run/docker.sock: start Docker' } })
     const result = await status()
     expect(result.code).toBe(0)
     expect(result.stdout).toContain('Docker   not available: cannot reach /var/run/docker.sock: start Docker\nModels   none\n')
   })
 
   it('exits 1 with what to do when the gateway does not answer', async () => {
-    const server = await startApi()
+    const server = await h.startApi()
     const port = server.port
     await server.close()
-    api = undefined
+    h.api = undefined
     expect(await status({ CORTEX_PORT: String(port) })).toEqual({
       code: 1,
       stdout: '',
@@ -70,20 +49,20 @@ describe('cortex status', () => {
   })
 
   it('still exits 0 when the gateway answers but there is no admin token, and says how to get one', async () => {
-    fs.rmSync(path.join(dataDir, 'admin-token'))
-    const server = await startApi()
+    fs.rmSync(path.join(h.dataDir, 'admin-token'))
+    const server = await h.startApi()
     const result = await status()
     expect(result).toEqual({
       code: 0,
       stdout: `Gateway  ${server.url}  answering\n`,
       stderr:
         "cannot read Docker's status and the models: no admin token: set CORTEX_ADMIN_TOKEN or run on the machine " +
-        `where \`cortex serve\` wrote ${path.join(dataDir, 'admin-token')}\n`,
+        `where \`cortex serve\` wrote ${path.join(h.dataDir, 'admin-token')}\n`,
     })
   })
 
   it('still exits 0 when the gateway refuses the token, and says so', async () => {
-    await startApi()
+    await h.startApi()
     const result = await status({ CORTEX_ADMIN_TOKEN: 'wrong' })
     expect(result.code).toBe(0)
     expect(result.stderr).toMatch(
