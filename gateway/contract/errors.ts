@@ -6,6 +6,7 @@ export const ErrorStatus = {
   model_not_allowed: 403,
   ip_not_allowed: 403,
   host_not_allowed: 403,
+  origin_not_allowed: 403,
   not_found: 404,
   model_not_found: 404,
   model_managed_by_config: 409,

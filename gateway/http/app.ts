@@ -8,6 +8,7 @@ import type { ModelRegistry, UsageSink } from '../engines/types.js'
 import { defaultProxyOptions, type ProxyOptions } from '../proxy/forward.js'
 import { adminRoutes, type AdminOptions } from './admin/index.js'
 import { errorHandler, notFoundHandler } from './errors.js'
+import { protect } from './protect.js'
 import { healthRoutes } from './routes/health.js'
 import { v1Routes } from './routes/v1.js'
 
@@ -89,6 +90,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.setErrorHandler(errorHandler(config.server.bodyLimit))
   app.setNotFoundHandler(notFoundHandler)
 
+  // Before every route: DNS-rebinding Host check, CORS, and no foreign Origin on the admin API.
+  app.register(protect, { allowedHosts: config.server.allowedHosts, corsOrigins: config.server.corsOrigins })
   app.register(healthRoutes, { registry: deps.registry, isReady: deps.isReady })
   const options = { ...defaultProxyOptions, ...deps.proxy }
   app.register(v1Routes, { prefix: '/v1', registry: deps.registry, usage: deps.usage, options })
