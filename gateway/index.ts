@@ -8,7 +8,10 @@ import type { DockerRuntime } from './engines/docker/types.js'
 import { createEngineManager, type EngineManager } from './engines/manager.js'
 import { findExecutable } from './engines/process/os.js'
 import { buildApp } from './http/app.js'
+import { hostCheck } from './http/protect.js'
 import { createLogger } from './logger.js'
+import { createMetrics, metricsSink, type Metrics } from './metrics/registry.js'
+import { startMetricsServer, type MetricsServer } from './metrics/server.js'
 import { createRecipeService } from './models/recipes.js'
 import { modelNeed } from './models/need.js'
 import { createModelService } from './models/service.js'
@@ -31,6 +34,7 @@ export interface Core {
   models: ModelService
   docker: DockerRuntime
   store: Store
+  metrics: Metrics
   logger: Logger
   /** Stops accepting, lets in-flight requests finish (bounded), stops engines, flushes usage, closes. */
   close(): Promise<void>
@@ -98,26 +102,29 @@ export async function createCore(config: CortexConfig, options: CoreOptions = {}
       }),
       logger,
     })
+    const metrics = createMetrics({ engines, system })
     const recipes = createRecipeService({ importDir: path.join(config.dataDir, 'recipes'), logger })
     const http = buildApp({
       config,
       registry: engines,
-      usage: store.usage,
+      usage: metricsSink(store.usage, metrics),
       logger,
       isReady: () => true,
       admin: { token: adminToken, models: modelService, images: dockerRuntime, settings, recipes, system },
+      metrics: { registry: metrics.registry, token: adminToken },
     })
     let closing: Promise<void> | undefined
     const close = () =>
       (closing ??= (async () => {
         await closeHttp(http, config.server.shutdownTimeoutMs, logger)
+        metrics.close()
         await system.close()
         await engines.close()
         await dockerRuntime.close()
         store.close()
         await new Promise<void>((resolve) => logger.flush(() => resolve()))
       })())
-    return { config, http, engines, models: modelService, docker: dockerRuntime, store, logger, close }
+    return { config, http, engines, models: modelService, docker: dockerRuntime, store, metrics, logger, close }
   } catch (err) {
     await docker?.close()
     store.close()
@@ -180,5 +187,27 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const address = core.http.server.address()
   const boundPort = typeof address === 'object' && address ? address.port : port
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${boundPort}`
-  return { core, url, close: () => core.close() }
+  const metricsPort = config.metrics.port
+  let metricsServer: MetricsServer | null = null
+  if (metricsPort !== null) {
+    try {
+      metricsServer = await startMetricsServer({
+        registry: core.metrics.registry,
+        port: metricsPort,
+        hostAllowed: hostCheck(config.server.allowedHosts),
+        logger: core.logger,
+      })
+    } catch (err) {
+      await core.close()
+      throw err
+    }
+  }
+  return {
+    core,
+    url,
+    close: async () => {
+      await metricsServer?.close()
+      await core.close()
+    },
+  }
 }

@@ -53,6 +53,11 @@ export interface UsageRecord {
   completionTokens: number | null
   ttftMs: number | null
   totalMs: number
+  /** Milliseconds waiting for a cold start or a queue slot (Lease.waitedMs); null when the request was never admitted. */
+  queueMs: number | null
+  /** The gateway's own milliseconds before the engine got the body (parsing, routing, rewriting), without the queue
+   *  wait; null when the body was never sent. */
+  overheadMs: number | null
   bytesIn: number
   bytesOut: number
 }

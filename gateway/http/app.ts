@@ -5,6 +5,7 @@ import type { Logger } from 'pino'
 import { CortexError } from '../contract/errors.js'
 import type { CortexConfig } from '../config/types.js'
 import type { ModelRegistry, UsageSink } from '../engines/types.js'
+import { metricsRoute, type MetricsRouteOptions } from '../metrics/route.js'
 import { defaultProxyOptions, type ProxyOptions } from '../proxy/forward.js'
 import { adminRoutes, type AdminOptions } from './admin/index.js'
 import { errorHandler, notFoundHandler } from './errors.js'
@@ -23,6 +24,8 @@ export interface AppDeps {
   proxy?: Partial<ProxyOptions>
   /** The admin API under /admin/api; not served without it. */
   admin?: AdminOptions
+  /** GET /metrics behind the admin token; not served without it. */
+  metrics?: MetricsRouteOptions
 }
 
 /** A client's own request id is kept when it is short and plain, so it can be logged and echoed safely. */
@@ -96,6 +99,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   const options = { ...defaultProxyOptions, ...deps.proxy }
   app.register(v1Routes, { prefix: '/v1', registry: deps.registry, usage: deps.usage, options })
   if (deps.admin) app.register(adminRoutes, { prefix: '/admin/api', ...deps.admin })
+  if (deps.metrics) app.register(metricsRoute, deps.metrics)
   return app
 }
 

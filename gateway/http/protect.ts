@@ -197,3 +197,9 @@ export const protect = Object.assign(protectPlugin, {
   [Symbol.for('skip-override')]: true,
   [Symbol.for('fastify.display-name')]: 'cortex-protect',
 })
+
+/** The Host check alone, for the keyless metrics port (metrics/server.ts), which is no part of this app. */
+export function hostCheck(allowedHosts: readonly string[]): (header: string | undefined) => boolean {
+  const rules = hostRules(allowedHosts)
+  return (header) => hostAllowed(header, rules)
+}

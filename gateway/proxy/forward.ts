@@ -138,22 +138,29 @@ export async function proxy(ctx: ProxyContext, req: FastifyRequest, reply: Fasti
     completionTokens: null,
     ttftMs: null,
     totalMs: 0,
+    queueMs: null,
+    overheadMs: null,
     bytesIn: raw.length,
     bytesOut: 0,
   })
 
   let lease: Lease
+  const admitting = performance.now()
   try {
     lease = await ctx.registry.acquire(def.name, abort.signal)
   } catch (err) {
     return flight.failed(err, reply, abort.signal, err instanceof CortexError ? err : null)
   }
+  // performance.now() on both sides of the wait: waitedMs is whole milliseconds, too coarse for the overhead.
+  const admitted = performance.now()
   flight.record.replica = lease.target.replica
+  flight.record.queueMs = lease.waitedMs
   try {
     const { body, hideUsage } = upstreamBody(raw, fields, {
       requestUsage: endpoint.requestUsage,
       upstreamModel: lease.target.upstreamModel,
     })
+    flight.record.overheadMs = admitting - t0 + (performance.now() - admitted)
     let upstream: Dispatcher.ResponseData
     try {
       upstream = await send(ctx.options, req, lease, body, endpoint.path, abort.signal)

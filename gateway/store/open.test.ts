@@ -122,6 +122,8 @@ describe('openStore', () => {
       completionTokens: 2,
       ttftMs: null,
       totalMs: 5,
+      queueMs: 0,
+      overheadMs: 0.1,
       bytesIn: 10,
       bytesOut: 20,
     })

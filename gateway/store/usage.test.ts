@@ -39,6 +39,8 @@ const row = (i: number): UsageRecord => ({
   completionTokens: i,
   ttftMs: 12.5,
   totalMs: 100,
+  queueMs: 0,
+  overheadMs: 0.2,
   bytesIn: 300,
   bytesOut: 900,
 })

@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3'
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { copyFileSync, readFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import OpenAI from 'openai'
@@ -204,6 +204,19 @@ describe('cortex serve with a real llama-server', () => {
     const generated = after.reduce((sum, n, i) => sum + n - before[i]!, 0)
     expect(generated).toBeGreaterThan(0)
     expect(generated).toBeLessThan(60_000)
+  })
+
+  it('exposes Prometheus metrics of what it served, behind the admin token', async () => {
+    const url = `${cortex.url}/metrics`
+    expect((await fetch(url)).status).toBe(401)
+    const token = readFileSync(path.join(dir, 'data', 'admin-token'), 'utf8').trim()
+    const res = await fetch(url, { headers: { authorization: `Bearer ${token}` } })
+    expect(res.status).toBe(200)
+    const text = await res.text()
+    expect(text).toMatch(/^cortex_requests_total\{model="tiny",endpoint="\/v1\/chat\/completions",status="200"\} [1-9]/m)
+    expect(text).toMatch(/^cortex_tokens_total\{model="tiny",direction="completion"\} [1-9]/m)
+    expect(text).toMatch(/^cortex_engine_state\{model="tiny",state="running"\} 1$/m)
+    expect(text).toMatch(/^cortex_process_resident_memory_bytes [1-9]/m)
   })
 
   it('records one usage row per request with the replica and a 499 for aborted streams', async () => {

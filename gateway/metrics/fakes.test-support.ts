@@ -1,0 +1,72 @@
+/** Test doubles for the metrics suites: an engine manager whose statuses and events a test sets, a system monitor. */
+import type { EngineState, GpuSample, ModelStatus, ReplicaStatus, SystemSample } from '../contract/index.js'
+import type { EngineEvent } from '../engines/manager.js'
+import type { UsageRecord } from '../engines/types.js'
+import type { EngineSource, GpuSource } from './collectors.js'
+
+export class FakeEngines implements EngineSource {
+  models: ModelStatus[] = []
+  readonly listeners = new Set<(e: EngineEvent) => void>()
+
+  statuses(): ModelStatus[] {
+    return this.models
+  }
+
+  subscribe(fn: (e: EngineEvent) => void): () => void {
+    this.listeners.add(fn)
+    return () => this.listeners.delete(fn)
+  }
+
+  /** One replica's transition, as the manager reports it. */
+  emit(id: string, model: string, replica: number, state: EngineState): void {
+    for (const fn of this.listeners) fn({ id, model, state, replica: { index: replica, state, inFlight: 0 } })
+  }
+}
+
+export function modelStatus(name: string, state: EngineState, replicas: Array<Partial<ReplicaStatus>> = []): ModelStatus {
+  return {
+    id: `id-${name}`,
+    name,
+    aliases: [],
+    engine: 'llamacpp',
+    runtime: 'process',
+    state,
+    replicas: replicas.map((r, index) => ({ index, state, inFlight: 0, ...r })),
+    contextLength: null,
+    diagnosis: null,
+    consecutiveFailures: 0,
+    retryAt: null,
+    lastUsedAt: null,
+    pinned: false,
+  }
+}
+
+/** A monitor whose every sample holds `gpus`. */
+export class FakeSystem implements GpuSource {
+  constructor(public gpus: GpuSample[] = []) {}
+
+  async latest(): Promise<SystemSample> {
+    return { at: Date.now(), gpus: this.gpus, host: null, error: this.gpus.length === 0 ? 'nvidia-smi was not found' : null }
+  }
+}
+
+export function usageRecord(overrides: Partial<UsageRecord> = {}): UsageRecord {
+  return {
+    ts: 0,
+    requestId: 'req-1',
+    model: 'tiny',
+    replica: 0,
+    endpoint: '/v1/chat/completions',
+    status: 200,
+    stream: true,
+    promptTokens: null,
+    completionTokens: null,
+    ttftMs: null,
+    totalMs: 0,
+    queueMs: null,
+    overheadMs: null,
+    bytesIn: 0,
+    bytesOut: 0,
+    ...overrides,
+  }
+}

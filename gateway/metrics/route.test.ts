@@ -1,0 +1,58 @@
+import Fastify from 'fastify'
+import { afterEach, describe, expect, it } from 'vitest'
+import { errorHandler } from '../http/errors.js'
+import { parseExposition, valueOf } from './exposition.test-support.js'
+import { FakeEngines, FakeSystem, modelStatus, usageRecord } from './fakes.test-support.js'
+import { createMetrics, type Metrics } from './registry.js'
+import { metricsRoute } from './route.js'
+
+const TOKEN = 'ctx_admin_metrics_test'
+const opened: Metrics[] = []
+afterEach(() => {
+  for (const m of opened.splice(0)) m.close()
+})
+
+/** A bare app with the gateway's error handler, the metrics plugin and one route outside it. */
+function setup() {
+  const engines = new FakeEngines()
+  engines.models = [modelStatus('tiny', 'running')]
+  const metrics = createMetrics({ engines, system: new FakeSystem() })
+  opened.push(metrics)
+  const app = Fastify()
+  app.setErrorHandler(errorHandler(1024))
+  app.register(metricsRoute, { registry: metrics.registry, token: TOKEN })
+  app.get('/health', async () => ({ status: 'ok' }))
+  return { app, metrics }
+}
+
+describe('GET /metrics on the main port', () => {
+  it.each([
+    ['no Authorization header', {}],
+    ['a wrong token', { authorization: 'Bearer ctx_admin_wrong' }],
+    ['an API key-style header', { 'x-api-key': TOKEN }],
+  ])('answers %s with 401 invalid_api_key', async (_name, headers) => {
+    const { app } = setup()
+    const res = await app.inject({ url: '/metrics', headers })
+    expect(res.statusCode).toBe(401)
+    expect(res.headers['www-authenticate']).toBe('Bearer realm="cortex admin"')
+    expect(res.json().error).toMatchObject({ code: 'invalid_api_key', type: 'invalid_request_error', param: null })
+    expect(res.body).not.toMatch(/cortex_/)
+  })
+
+  it('answers the admin token with the registry’s text exposition', async () => {
+    const { app, metrics } = setup()
+    metrics.observe(usageRecord({ status: 200 }))
+    const res = await app.inject({ url: '/metrics', headers: { authorization: `Bearer ${TOKEN}` } })
+    expect(res.statusCode).toBe(200)
+    expect(res.headers['content-type']).toBe(metrics.registry.contentType)
+    expect(res.headers['content-type']).toMatch(/^text\/plain; version=0\.0\.4/)
+    const s = parseExposition(res.body)
+    expect(valueOf(s, 'cortex_requests_total', { model: 'tiny', endpoint: '/v1/chat/completions', status: '200' })).toBe(1)
+    expect(valueOf(s, 'cortex_engine_state', { model: 'tiny', state: 'running' })).toBe(1)
+  })
+
+  it('asks for the token on /metrics only, not on the app’s other routes', async () => {
+    const { app } = setup()
+    expect((await app.inject('/health')).statusCode).toBe(200)
+  })
+})
