@@ -6,31 +6,8 @@ import os from 'node:os'
 import path from 'node:path'
 import { afterEach, beforeEach } from 'vitest'
 import type { DockerStatus, ModelView } from '../contract/admin.js'
-import type { ModelDefinition, ModelStatus } from '../contract/model.js'
-import { modelDefinition } from '../contract/model.test-support.js'
 import type { CliIO } from './io.js'
 import { main } from './main.js'
-
-/** A ModelView as `GET /admin/api/models` shows it; `status` fields replace the stopped defaults. */
-export function modelView(definition: Partial<ModelDefinition> = {}, status: Partial<ModelStatus> = {}): ModelView {
-  const { apiKey, ...rest } = modelDefinition(definition)
-  const { id, name, aliases, engine, runtime, pinned } = rest
-  return {
-    ...rest,
-    hasApiKey: apiKey !== undefined,
-    status: {
-      ...{ id, name, aliases, engine, runtime, pinned },
-      state: 'stopped',
-      replicas: [],
-      contextLength: null,
-      diagnosis: null,
-      consecutiveFailures: 0,
-      retryAt: null,
-      lastUsedAt: null,
-      ...status,
-    },
-  }
-}
 
 /** The same model with every replica running and the context the engine reported. */
 export function runningView(view: ModelView, contextLength = 4096): ModelView {

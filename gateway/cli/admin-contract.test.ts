@@ -2,9 +2,10 @@
 import type { AddressInfo } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import { CortexError } from '../contract/errors.js'
-import { adminApp, modelView, TOKEN } from '../http/admin/fakes.test-support.js'
+import { adminApp, TOKEN } from '../http/admin/fakes.test-support.js'
 import { capture } from './admin-api.test-support.js'
 import { main } from './main.js'
+import { modelView } from '../contract/admin.test-support.js'
 
 let close: (() => Promise<void>) | undefined
 afterEach(async () => {

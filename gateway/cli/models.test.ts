@@ -3,8 +3,9 @@ import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { cliHarness, error, modelView, runningView } from './admin-api.test-support.js'
+import { cliHarness, error, runningView } from './admin-api.test-support.js'
 import { USAGE } from './usage.js'
+import { modelView } from '../contract/admin.test-support.js'
 
 const TOKEN = 'admin-secret'
 const tiny = runningView(modelView({ id: 'm1', name: 'tiny', aliases: ['t'] }), 4096)

@@ -1,7 +1,8 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { cliHarness, modelView, runningView } from './admin-api.test-support.js'
+import { cliHarness, runningView } from './admin-api.test-support.js'
+import { modelView } from '../contract/admin.test-support.js'
 
 const TOKEN = 'admin-secret'
 const tiny = runningView(modelView({ id: 'm1', name: 'tiny' }), 4096)

@@ -7,9 +7,10 @@ import { modelDefinition } from '../contract/model.test-support.js'
 import { createRecipeService } from '../models/recipes.js'
 import { createSettings } from '../models/settings.js'
 import { memorySettingsRepo } from '../store/settings.test-support.js'
-import { FakeImageService, FakeModelService, FakeSystemMonitor, TOKEN, auth, modelView } from './admin/fakes.test-support.js'
+import { FakeImageService, FakeModelService, FakeSystemMonitor, TOKEN, auth } from './admin/fakes.test-support.js'
 import { buildApp } from './app.js'
 import { FakeRegistry, MemoryUsage, MockUpstream, json, memoryLogger, testConfig } from './fakes.test-support.js'
+import { modelView } from '../contract/admin.test-support.js'
 
 const upstream = new MockUpstream()
 let models: FakeModelService

@@ -14,8 +14,7 @@ import type {
   SystemSnapshot,
 } from '../../contract/index.js'
 import { CortexError } from '../../contract/errors.js'
-import { modelDefinition } from '../../contract/model.test-support.js'
-import type { ModelDefinition } from '../../contract/model.js'
+import { modelView } from '../../contract/admin.test-support.js'
 import { createRecipeService } from '../../models/recipes.js'
 import { createSettings } from '../../models/settings.js'
 import type { ImageService, ModelService, RecipeService, SystemMonitor } from '../../models/service-types.js'
@@ -25,29 +24,6 @@ import { FakeRegistry, MemoryUsage, memoryLogger, testConfig } from '../fakes.te
 
 export const TOKEN = 'ctx_admin_unit-test-token-0123456789'
 export const auth = { authorization: `Bearer ${TOKEN}` }
-
-export function modelView(overrides: Partial<ModelDefinition> = {}): ModelView {
-  const { apiKey, ...definition } = modelDefinition(overrides)
-  return {
-    ...definition,
-    hasApiKey: apiKey !== undefined,
-    status: {
-      id: definition.id,
-      name: definition.name,
-      aliases: definition.aliases,
-      engine: definition.engine,
-      runtime: definition.runtime,
-      state: 'stopped',
-      replicas: [],
-      contextLength: null,
-      diagnosis: null,
-      consecutiveFailures: 0,
-      retryAt: null,
-      lastUsedAt: null,
-      pinned: definition.pinned,
-    },
-  }
-}
 
 /** Models in a map; `fromConfig` ones refuse edits with 409 as the real service does. Records every call. */
 export class FakeModelService implements ModelService {

@@ -3,7 +3,8 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { Pool } from 'undici'
 import type { FastifyInstance } from 'fastify'
 import { eventually } from '../fakes.test-support.js'
-import { adminApp, auth, modelView, type FakeModelService } from './fakes.test-support.js'
+import { adminApp, auth, type FakeModelService } from './fakes.test-support.js'
+import { modelView } from '../../contract/admin.test-support.js'
 
 let app: FastifyInstance
 let models: FakeModelService
