@@ -100,7 +100,7 @@ export function createEngineManager(opts: EngineManagerOptions): EngineManager {
           probe: (url, signal) => d.probe(url, signal),
           contextLength: d.contextLength && ((url, signal) => d.contextLength!(url, signal)),
           start: async (ctx) => {
-            await gate.admit(def)
+            await gate.admit(def, ctx.replica)
             return d.start(ctx)
           },
         }

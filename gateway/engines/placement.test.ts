@@ -97,16 +97,42 @@ describe('placement on GPU memory', () => {
     await starting
   })
 
-  it('checks nothing on a machine without GPUs, or for models found running at start-up', async () => {
+  it('checks nothing on a machine without GPUs', async () => {
     const { m, state } = setup({ a: 500 })
     state.gpus = false
     await m.start('a')
     expect(state.needs).toBe(0)
-    await m.stop('a')
-    state.gpus = true
-    state.free = 1
+    expect(modelState(m, 'a')).toBe('running')
+  })
+
+  it('takes over models found running at start-up without checking them, and can still evict them', async () => {
+    const { m, state } = setup({ a: 60, b: 30 }, { a: { replicas: 2 } })
+    state.free = 1 // a's two replicas already hold the card
     m.adopt(['id-a'])
     await expect.poll(() => modelState(m, 'a')).toBe('running')
-    expect(state.needs).toBe(0)
+    await m.start('b')
+    expect([modelState(m, 'a'), modelState(m, 'b')]).toEqual(['stopped', 'running'])
+  })
+
+  it('counts a replica that starts again once, not once per start', async () => {
+    const { m, driver, state } = setup({ a: 30, b: 40 }, { a: { replicas: 2, pinned: true } })
+    await m.start('a')
+    await expect.poll(() => m.statuses()[0]!.replicas.every((r) => r.state === 'running')).toBe(true)
+    driver.handles[0]!.exit(1) // replica 0 dies; the next request starts it again while replica 1 keeps running
+    await expect.poll(() => m.statuses()[0]!.replicas[0]!.state).toBe('failed')
+    state.free = 80 - 30 // replica 1 holds its share; replica 0's is free again
+    await expect
+      .poll(
+        async () => {
+          const lease = await m.acquire('a', signal()).catch(() => null)
+          lease?.release()
+          return m.statuses()[0]!.replicas.every((r) => r.state === 'running')
+        },
+        { timeout: 10_000 },
+      )
+      .toBe(true)
+    state.free = 80 - 60
+    const err = (await rejection(m.start('b'))) as CortexError
+    expect(err.message).toContain('held by a (60.0 GiB, pinned)')
   })
 })

@@ -36,16 +36,18 @@ export interface PlacementOptions {
  * same free memory. No GPUs (no nvidia-smi) means nothing to place.
  */
 export class PlacementGate {
-  /** Estimated bytes per GPU of each model's admitted replicas, until the model stops or fails. */
-  private readonly held = new Map<string, Map<number, number>>()
-  /** Models whose running engines were found at start-up: their memory is already in use, not to be reserved again. */
-  private readonly adopting = new Set<string>()
+  /** Estimated bytes per GPU of each admitted replica, by model id then replica, until the model stops or fails. A
+   *  replica that starts again replaces its own entry, so restarts never count twice. */
+  private readonly held = new Map<string, Map<number, ReadonlyMap<number, number>>>()
+  /** Models whose running engines were found at start-up, with the replicas already taken over: their memory is in
+   *  use already, so it is recorded but neither checked nor made room for. */
+  private readonly adopting = new Map<string, Set<number>>()
   private queue: Promise<unknown> = Promise.resolve()
 
   constructor(private readonly o: PlacementOptions) {}
 
   skipOnce(ids: readonly string[]): void {
-    for (const id of ids) this.adopting.add(id)
+    for (const id of ids) this.adopting.set(id, new Set())
   }
 
   /** The model stopped or failed: what it held is free again. */
@@ -54,8 +56,8 @@ export class PlacementGate {
   }
 
   /** Resolves when the replica may start (after evicting what had to go); throws StartFailure when it cannot fit. */
-  admit(def: ModelDefinition): Promise<void> {
-    const run = this.queue.then(() => this.place(def))
+  admit(def: ModelDefinition, replica: number): Promise<void> {
+    const run = this.queue.then(() => this.place(def, replica))
     this.queue = run.catch(() => undefined)
     return run
   }
@@ -75,8 +77,8 @@ export class PlacementGate {
     return { gpus, need, plan }
   }
 
-  private async place(def: ModelDefinition): Promise<void> {
-    if (this.adopting.delete(def.id)) return
+  private async place(def: ModelDefinition, replica: number): Promise<void> {
+    const adopted = this.takeAdoption(def, replica)
     let preview: PlacementPreview
     try {
       preview = await this.preview(def)
@@ -86,19 +88,31 @@ export class PlacementGate {
     }
     const { need, plan } = preview
     if (!need || !plan) return
-    if (!plan.fits) throw new StartFailure(insufficient(plan.shortfalls))
-    for (const victim of plan.evict) {
-      this.o.logger.info({ model: victim.name, for: def.name }, 'stopping an idle model to free GPU memory')
-      await this.o.evict(victim.id)
+    if (!adopted) {
+      if (!plan.fits) throw new StartFailure(insufficient(plan.shortfalls))
+      for (const victim of plan.evict) {
+        this.o.logger.info({ model: victim.name, for: def.name }, 'stopping an idle model to free GPU memory')
+        await this.o.evict(victim.id)
+      }
     }
-    const mine = this.held.get(def.id) ?? new Map<number, number>()
-    for (const [gpu, bytes] of need.perGpu) mine.set(gpu, (mine.get(gpu) ?? 0) + bytes)
-    this.held.set(def.id, mine)
+    const replicas = this.held.get(def.id) ?? new Map<number, ReadonlyMap<number, number>>()
+    this.held.set(def.id, replicas.set(replica, need.perGpu))
+  }
+
+  /** Whether this replica start takes over an engine found running at start-up (once per replica). */
+  private takeAdoption(def: ModelDefinition, replica: number): boolean {
+    const taken = this.adopting.get(def.id)
+    if (!taken || taken.has(replica)) return false
+    taken.add(replica)
+    if (taken.size >= def.replicas) this.adopting.delete(def.id)
+    return true
   }
 
   private resident(r: ResidentState): Resident[] {
-    const bytes = this.held.get(r.def.id)
-    if (!bytes || r.state === 'stopped' || r.state === 'failed') return []
+    const replicas = this.held.get(r.def.id)
+    if (!replicas || r.state === 'stopped' || r.state === 'failed') return []
+    const bytes = new Map<number, number>()
+    for (const perGpu of replicas.values()) for (const [gpu, b] of perGpu) bytes.set(gpu, (bytes.get(gpu) ?? 0) + b)
     return [
       {
         id: r.def.id,
