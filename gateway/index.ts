@@ -1,6 +1,7 @@
 import path from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
+import { createMemoryLimiter } from './auth/limits.js'
 import { loadConfig } from './config/load.js'
 import type { CliFlags, CortexConfig } from './config/types.js'
 import { createDockerRuntime } from './engines/docker/runtime.js'
@@ -103,14 +104,28 @@ export async function createCore(config: CortexConfig, options: CoreOptions = {}
       logger,
     })
     const metrics = createMetrics({ engines, system })
+    // Daily token limits count from the UTC day's start, so they survive a restart.
+    const limiter = createMemoryLimiter({ usedToday: store.keys.tokensSince(Math.floor(Date.now() / 86_400_000) * 86_400_000) })
     const recipes = createRecipeService({ importDir: path.join(config.dataDir, 'recipes'), logger })
     const http = buildApp({
       config,
       registry: engines,
       usage: metricsSink(store.usage, metrics),
+      keys: store.keys,
+      limiter,
+      onRefused: (reason) => metrics.refused(reason),
       logger,
       isReady: () => true,
-      admin: { token: adminToken, models: modelService, images: dockerRuntime, settings, recipes, system },
+      admin: {
+        token: adminToken,
+        accounts: store,
+        usage: (query) => store.usageReport(query),
+        models: modelService,
+        images: dockerRuntime,
+        settings,
+        recipes,
+        system,
+      },
       metrics: { registry: metrics.registry, token: adminToken },
     })
     let closing: Promise<void> | undefined
@@ -166,10 +181,10 @@ export interface RunningServer {
 export async function startServer(options: StartOptions): Promise<RunningServer> {
   const config = loadConfig({ flags: options.flags, env: options.env })
   const { host, port, allowRemote } = config.server
-  if (!LOOPBACK.test(host) && !allowRemote) {
+  if (!LOOPBACK.test(host) && !config.auth.required && !allowRemote) {
     throw new Error(
-      `refusing to listen on ${host}: /v1 has no API keys yet, so anyone who can reach this address could use your GPUs. ` +
-        'Listen on 127.0.0.1, or pass --allow-remote if that is what you want.',
+      `refusing to listen on ${host}: auth.required is false, so anyone who can reach this address could use your GPUs ` +
+        'without a key. Turn auth.required back on, listen on 127.0.0.1, or pass --allow-remote if that is what you want.',
     )
   }
   const core = await createCore(config, options)

@@ -3,7 +3,9 @@ import { parseArgs } from 'node:util'
 import { ConfigError } from '../config/load.js'
 import { configJsonSchema } from '../config/schema.js'
 import { processIO, type CliIO } from './io.js'
+import { keysCommand } from './keys.js'
 import { modelsCommand } from './models.js'
+import { orgsCommand } from './orgs.js'
 import { statusCommand } from './status.js'
 import { USAGE } from './usage.js'
 
@@ -24,6 +26,8 @@ export async function main(argv: string[], io: CliIO = processIO()): Promise<num
   }
   if (command === 'models') return modelsCommand(rest, io)
   if (command === 'status') return statusCommand(rest, io)
+  if (command === 'keys') return keysCommand(rest, io)
+  if (command === 'orgs') return orgsCommand(rest, io)
   if (command !== 'serve') {
     io.stderr(`cortex: unknown command "${command}"\n\n${USAGE}`)
     return 2

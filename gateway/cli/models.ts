@@ -3,6 +3,7 @@ import { AdminError, type AdminClient, type StartDiagnosis } from './admin-clien
 import { parseClientArgs, withClient, type ClientArgs } from './connection.js'
 import { CliError, type CliIO } from './io.js'
 import { USAGE, usageError } from './usage.js'
+import { table } from './table.js'
 
 const SUBCOMMANDS = ['list', 'start', 'stop'] as const
 type Subcommand = (typeof SUBCOMMANDS)[number]
@@ -113,18 +114,4 @@ export function modelsTable(models: ModelView[]): string {
     m.status.state === 'failed' ? (m.status.diagnosis?.cause ?? '') : '',
   ])
   return table([header, ...rows])
-}
-
-/** Columns padded to their widest cell, two spaces apart, no trailing blanks. */
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)))
-  return rows
-    .map(
-      (row) =>
-        `${row
-          .map((cell, i) => cell.padEnd(widths[i]!))
-          .join('  ')
-          .trimEnd()}\n`,
-    )
-    .join('')
 }

@@ -13,6 +13,7 @@ export function modelView(definition: Partial<ModelDefinition> = {}, status: Par
       ...{ id, name, aliases, engine, runtime, pinned },
       state: 'stopped',
       replicas: [],
+      queued: 0,
       contextLength: null,
       diagnosis: null,
       consecutiveFailures: 0,

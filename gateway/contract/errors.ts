@@ -4,6 +4,7 @@ export const ErrorStatus = {
   invalid_request: 400,
   invalid_api_key: 401,
   model_not_allowed: 403,
+  scope_not_allowed: 403,
   ip_not_allowed: 403,
   host_not_allowed: 403,
   origin_not_allowed: 403,

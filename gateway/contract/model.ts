@@ -58,6 +58,8 @@ export interface ModelStatus {
   runtime: Runtime
   state: EngineState
   replicas: ReplicaStatus[]
+  /** Requests waiting in the model's queue for a free slot. */
+  queued: number
   /** n_ctx the engine reports once running (or the GGUF's trained context when known), else null. */
   contextLength: number | null
   /** Plain-words reason of the last failed start, with the fix, and the last log lines. */

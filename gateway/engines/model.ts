@@ -209,6 +209,7 @@ export class ModelEngine {
       runtime: def.runtime,
       state,
       replicas: this.replicas.map((r) => r.status()),
+      queued: this.queue.length,
       contextLength: this.replicas.find((r) => r.state === 'running' && r.contextLength !== null)?.contextLength ?? null,
       diagnosis: state === 'running' ? null : this.lastDiagnosis,
       consecutiveFailures: Math.max(0, ...this.replicas.map((r) => r.failures)),

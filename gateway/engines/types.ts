@@ -44,6 +44,10 @@ export interface ModelRegistry {
 export interface UsageRecord {
   ts: number
   requestId: string
+  /** The API key's id; null for a keyless caller (auth off, or loopback with allowLoopbackWithoutKey). */
+  keyId: string | null
+  /** The key's organization, when it has one. */
+  orgId: string | null
   model: string
   replica: number | null
   endpoint: string

@@ -3,7 +3,16 @@ import { Pool } from 'undici'
 import { CortexError } from '../contract/errors.js'
 import { modelDefinition } from '../contract/model.test-support.js'
 import { buildApp } from './app.js'
-import { FakeRegistry, MemoryUsage, MockUpstream, eventually, json, memoryLogger, testConfig } from './fakes.test-support.js'
+import {
+  FakeRegistry,
+  MemoryUsage,
+  MockUpstream,
+  eventually,
+  json,
+  memoryLogger,
+  noKeys,
+  testConfig,
+} from './fakes.test-support.js'
 
 const upstream = new MockUpstream()
 let registry: FakeRegistry
@@ -33,6 +42,7 @@ function app(opts: { bodyLimit?: number; ready?: boolean; prompts?: boolean; hea
     usage,
     logger,
     isReady: () => opts.ready ?? true,
+    ...noKeys(),
     proxy: opts.headersTimeoutMs ? { headersTimeoutMs: opts.headersTimeoutMs } : {},
   })
   return { server, lines }

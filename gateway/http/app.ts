@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto'
 import type { Socket } from 'node:net'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify'
 import type { Logger } from 'pino'
+import type { Limiter } from '../auth/limits.js'
+import type { ApiKeyRecord } from '../auth/types.js'
 import { CortexError } from '../contract/errors.js'
 import type { CortexConfig } from '../config/types.js'
 import type { ModelRegistry, UsageSink } from '../engines/types.js'
@@ -17,6 +19,11 @@ export interface AppDeps {
   config: CortexConfig
   registry: ModelRegistry
   usage: UsageSink
+  /** The API keys, looked up by hash on every /v1 request (KeyRepo.findByHash). */
+  keys: { findByHash(hash: string): ApiKeyRecord | undefined }
+  limiter: Limiter
+  /** Counts each refused request by reason: an auth error code, or the rate limit hit. */
+  onRefused?: (reason: string) => void
   logger: Logger
   /** True once the database is open. */
   isReady: () => boolean
@@ -50,6 +57,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     logController: new LogController({ disableRequestLogging: true }),
   })
   app.decorateRequest('cortexModel', null)
+  app.decorateRequest('cortexKey', null)
   const sockets = new Set<Socket>()
   app.server.on('connection', (socket: Socket) => {
     // Node's default already, made explicit: Nagle + delayed ACK would hold small SSE frames for up to 40 ms.
@@ -90,14 +98,21 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     reply.raw.once('close', () => logLine(req, reply.raw.writableEnded ? reply.raw.statusCode : 499, t0, config.logging.prompts))
     done()
   })
-  app.setErrorHandler(errorHandler(config.server.bodyLimit))
+  app.setErrorHandler(errorHandler(config.server.bodyLimit, deps.onRefused))
   app.setNotFoundHandler(notFoundHandler)
 
   // Before every route: DNS-rebinding Host check, CORS, and no foreign Origin on the admin API.
   app.register(protect, { allowedHosts: config.server.allowedHosts, corsOrigins: config.server.corsOrigins })
   app.register(healthRoutes, { registry: deps.registry, isReady: deps.isReady })
   const options = { ...defaultProxyOptions, ...deps.proxy }
-  app.register(v1Routes, { prefix: '/v1', registry: deps.registry, usage: deps.usage, options })
+  app.register(v1Routes, {
+    prefix: '/v1',
+    registry: deps.registry,
+    usage: deps.usage,
+    options,
+    access: { ...config.auth, findByHash: (hash: string) => deps.keys.findByHash(hash) },
+    limiter: deps.limiter,
+  })
   if (deps.admin) app.register(adminRoutes, { prefix: '/admin/api', ...deps.admin })
   if (deps.metrics) app.register(metricsRoute, deps.metrics)
   return app
@@ -111,6 +126,8 @@ function logLine(req: FastifyRequest, status: number, t0: number, prompts: boole
     status,
     ms: Math.round((performance.now() - t0) * 100) / 100,
     model: req.cortexModel,
+    // The key's name, never the key.
+    key: req.cortexKey?.name,
   }
   if (prompts && Buffer.isBuffer(req.body)) line.body = req.body.toString('utf8')
   req.log.info(line, 'request')

@@ -17,6 +17,8 @@ interface HttpError {
   status: number
   body: ErrorBody
   retryAfterSeconds?: number
+  /** e.g. a 429's `x-ratelimit-*`. */
+  headers?: Record<string, string>
 }
 
 function envelope(status: number, code: string, message: string, param: string | null = null): HttpError {
@@ -63,20 +65,35 @@ function toHttpError(err: unknown, bodyLimit: number): HttpError | null {
       out.body.error.diagnosis = { cause: diagnosis.cause, exit_code: diagnosis.exitCode, log_tail: diagnosis.logTail }
     }
     const retry = err.details?.retryAfterSeconds
-    return typeof retry === 'number' ? { ...out, retryAfterSeconds: Math.max(1, Math.ceil(retry)) } : out
+    if (typeof retry === 'number') out.retryAfterSeconds = Math.max(1, Math.ceil(retry))
+    out.headers = err.details?.headers as Record<string, string> | undefined
+    return out
   }
   if (err instanceof Error) return fromFastify(err as FastifyError, bodyLimit)
   return null
 }
 
-export function errorHandler(bodyLimit: number) {
+/** Refusals an operator wants counted: the key checks' codes, and each rate limit by name. */
+const REFUSALS = new Set(['invalid_api_key', 'ip_not_allowed', 'scope_not_allowed', 'model_not_allowed'])
+
+function refusal(err: unknown): string | null {
+  if (!(err instanceof CortexError)) return null
+  if (err.code === 'rate_limit_exceeded') return typeof err.details?.limit === 'string' ? err.details.limit : err.code
+  return REFUSALS.has(err.code) ? err.code : null
+}
+
+/** `onRefused` counts a refused request by its reason (metrics). */
+export function errorHandler(bodyLimit: number, onRefused: (reason: string) => void = () => {}) {
   return (err: unknown, req: FastifyRequest, reply: FastifyReply) => {
+    const reason = refusal(err)
+    if (reason !== null) onRefused(reason)
     let out = toHttpError(err, bodyLimit)
     if (out === null) {
       req.log.error({ err }, 'request failed')
       out = envelope(500, 'internal_error', `the gateway failed on this request (id ${req.id}); its log has the details`)
     }
     if (out.retryAfterSeconds !== undefined) reply.header('retry-after', out.retryAfterSeconds)
+    if (out.headers !== undefined) reply.headers(out.headers)
     return reply.code(out.status).send(out.body)
   }
 }

@@ -4,6 +4,9 @@ import type { AddressInfo } from 'node:net'
 import { Writable } from 'node:stream'
 import pino from 'pino'
 import { Pool } from 'undici'
+import { hashKey } from '../auth/keys.js'
+import { createMemoryLimiter, type Limiter } from '../auth/limits.js'
+import type { ApiKeyRecord } from '../auth/types.js'
 import type { CortexConfig } from '../config/types.js'
 import type { ModelDefinition, ModelStatus } from '../contract/model.js'
 import type { Lease, ModelRegistry, UpstreamTarget, UsageRecord, UsageSink } from '../engines/types.js'
@@ -76,6 +79,7 @@ export class FakeRegistry implements ModelRegistry {
       runtime: m.runtime,
       state: 'running',
       replicas: [],
+      queued: 0,
       contextLength: 4096,
       diagnosis: null,
       consecutiveFailures: 0,
@@ -98,6 +102,40 @@ export class MemoryUsage implements UsageSink {
   record(row: UsageRecord): void {
     this.rows.push(row)
   }
+}
+
+/** API keys by hash, for suites that test what keys allow; `add` makes a key with every scope and no limit. */
+export class MemoryKeys {
+  readonly byHash = new Map<string, ApiKeyRecord>()
+
+  add(secret: string, overrides: Partial<ApiKeyRecord> = {}): ApiKeyRecord {
+    const record: ApiKeyRecord = {
+      id: `key_${this.byHash.size + 1}`,
+      name: `key-${this.byHash.size + 1}`,
+      hash: hashKey(secret),
+      prefix: secret.slice(0, 14),
+      orgId: null,
+      models: null,
+      scopes: ['inference', 'embeddings', 'admin:read'],
+      limits: { rpm: null, tpm: null, concurrency: null, dailyTokens: null },
+      ips: null,
+      createdAt: 0,
+      expiresAt: null,
+      revokedAt: null,
+      ...overrides,
+    }
+    this.byHash.set(record.hash, record)
+    return record
+  }
+
+  findByHash(hash: string): ApiKeyRecord | undefined {
+    return this.byHash.get(hash)
+  }
+}
+
+/** What buildApp needs for keys and limits, with no key known (testConfig lets keyless callers in). */
+export function noKeys(keys = new MemoryKeys()): { keys: MemoryKeys; limiter: Limiter } {
+  return { keys, limiter: createMemoryLimiter({ usedToday: new Map() }) }
 }
 
 export function testConfig(server: Partial<CortexConfig['server']> = {}, prompts = false): CortexConfig {

@@ -9,8 +9,9 @@ import { createSettings } from '../models/settings.js'
 import { memorySettingsRepo } from '../store/settings.test-support.js'
 import { FakeImageService, FakeModelService, FakeSystemMonitor, TOKEN, auth } from './admin/fakes.test-support.js'
 import { buildApp } from './app.js'
-import { FakeRegistry, MemoryUsage, MockUpstream, json, memoryLogger, testConfig } from './fakes.test-support.js'
+import { FakeRegistry, MemoryUsage, MockUpstream, json, memoryLogger, noKeys, testConfig } from './fakes.test-support.js'
 import { modelView } from '../contract/admin.test-support.js'
+import { memoryAccounts } from '../store/memory.test-support.js'
 
 const upstream = new MockUpstream()
 let models: FakeModelService
@@ -32,14 +33,18 @@ function gateway(server: { allowedHosts?: string[]; corsOrigins?: string[] } = {
   const registry = new FakeRegistry([modelDefinition({ name: 'qwen' })])
   registry.target = { replica: 0, apiRoot: '/v1', dispatcher: upstream.pool }
   const recipes = createRecipeService({ importDir: path.join(os.tmpdir(), 'cortex-protect-test-no-imports'), logger })
+  const accounts = memoryAccounts()
   return buildApp({
     config: testConfig(server),
     registry,
     usage: new MemoryUsage(),
     logger,
     isReady: () => true,
+    ...noKeys(),
     admin: {
       token: TOKEN,
+      accounts,
+      usage: (query) => accounts.usageReport(query),
       models,
       images: new FakeImageService(),
       settings: createSettings(memorySettingsRepo()),

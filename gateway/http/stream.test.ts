@@ -4,7 +4,7 @@ import { Client } from 'undici'
 import type { FastifyInstance } from 'fastify'
 import { modelDefinition } from '../contract/model.test-support.js'
 import { buildApp } from './app.js'
-import { FakeRegistry, MemoryUsage, MockUpstream, eventually, memoryLogger, testConfig } from './fakes.test-support.js'
+import { FakeRegistry, MemoryUsage, MockUpstream, eventually, memoryLogger, noKeys, testConfig } from './fakes.test-support.js'
 
 const upstream = new MockUpstream()
 let registry: FakeRegistry
@@ -34,7 +34,7 @@ beforeEach(async () => {
   registry = new FakeRegistry([modelDefinition({ name: 'qwen' })])
   registry.target = { replica: 0, apiRoot: '/v1', dispatcher: upstream.pool }
   usage = new MemoryUsage()
-  app = buildApp({ config: testConfig(), registry, usage, logger: memoryLogger().logger, isReady: () => true })
+  app = buildApp({ config: testConfig(), registry, usage, logger: memoryLogger().logger, isReady: () => true, ...noKeys() })
   await app.listen({ port: 0, host: '127.0.0.1' })
   // Pipelining lets a request ride a stream's connection behind it (the shutdown test needs that).
   client = new Client(`http://127.0.0.1:${app.server.address() && (app.server.address() as { port: number }).port}`, {

@@ -50,6 +50,16 @@ export function registerEngineMetrics(registers: Registry[], engines: EngineSour
         )
     },
   })
+  new Gauge({
+    name: 'cortex_queued_requests',
+    help: 'Requests waiting in the model’s queue for a free slot',
+    labelNames: ['model'] as const,
+    registers,
+    collect() {
+      this.reset()
+      for (const s of engines.statuses()) this.set({ model: s.name }, s.queued)
+    },
+  })
   new Counter({
     name: 'cortex_engine_restarts_total',
     help: 'Replicas started again after they failed',

@@ -32,6 +32,7 @@ export function modelStatus(name: string, state: EngineState, replicas: Array<Pa
     runtime: 'process',
     state,
     replicas: replicas.map((r, index) => ({ index, state, inFlight: 0, ...r })),
+    queued: 0,
     contextLength: null,
     diagnosis: null,
     consecutiveFailures: 0,
@@ -54,6 +55,8 @@ export function usageRecord(overrides: Partial<UsageRecord> = {}): UsageRecord {
   return {
     ts: 0,
     requestId: 'req-1',
+    keyId: null,
+    orgId: null,
     model: 'tiny',
     replica: 0,
     endpoint: '/v1/chat/completions',

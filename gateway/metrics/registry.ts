@@ -14,6 +14,8 @@ export interface Metrics {
   readonly registry: Registry
   /** Counts one finished request: a few increments, nothing else, since it runs as each request ends. */
   observe(row: UsageRecord): void
+  /** Counts a request refused by the key checks (their error code) or a rate limit (its name). */
+  refused(reason: string): void
   /** Stops following the engine manager's events. */
   close(): void
 }
@@ -90,6 +92,12 @@ export function createMetrics(sources: MetricsSources): Metrics {
     buckets: OVERHEAD_BUCKETS,
     registers,
   })
+  const refusals = new Counter({
+    name: 'cortex_refused_requests_total',
+    help: 'Requests refused before an engine saw them: by key check (invalid_api_key, ip_not_allowed, scope_not_allowed, model_not_allowed) or rate limit (rpm, tpm, concurrency, dailyTokens)',
+    labelNames: ['reason'] as const,
+    registers,
+  })
   const unsubscribe = registerEngineMetrics(registers, sources.engines)
   registerGpuMetrics(registers, sources.system)
 
@@ -106,6 +114,7 @@ export function createMetrics(sources: MetricsSources): Metrics {
       if (row.queueMs !== null) queueWait.observe({ model }, row.queueMs / 1000)
       if (row.overheadMs !== null) overhead.observe(row.overheadMs / 1000)
     },
+    refused: (reason) => refusals.inc({ reason }),
     close: unsubscribe,
   }
 }

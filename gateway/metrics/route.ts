@@ -14,7 +14,7 @@ export interface MetricsRouteOptions {
  * the token hook then covers this route only.
  */
 export async function metricsRoute(app: FastifyInstance, opts: MetricsRouteOptions) {
-  app.addHook('onRequest', adminAuth(opts.token))
+  app.addHook('onRequest', adminAuth({ token: opts.token }))
   app.get('/metrics', async (_req, reply) => {
     const text = await opts.registry.metrics()
     return reply.type(opts.registry.contentType).send(text)

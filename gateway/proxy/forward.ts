@@ -1,6 +1,9 @@
 import type { ServerResponse } from 'node:http'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Dispatcher } from 'undici'
+import { modelAllowed } from '../auth/access.js'
+import { reservation, type Limiter, type Ticket } from '../auth/limits.js'
+import type { ApiKeyRecord } from '../auth/types.js'
 import { CortexError } from '../contract/errors.js'
 import type { Lease, ModelRegistry, UsageRecord, UsageSink } from '../engines/types.js'
 import { readRequest, type RequestFields } from './body.js'
@@ -12,6 +15,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** The configured name of the model a request was routed to (for the request log line); null before routing. */
     cortexModel: string | null
+    /** The caller's API key (set by the /v1 auth hook); null for a keyless caller. */
+    cortexKey: ApiKeyRecord | null
   }
 }
 
@@ -30,6 +35,8 @@ export interface ProxyContext {
   registry: ModelRegistry
   usage: UsageSink
   options: ProxyOptions
+  /** Per-key limits; keys without limits never reach it. */
+  limiter: Limiter
 }
 
 /** An inference endpoint, by its path after `/v1`. */
@@ -73,8 +80,12 @@ function requireFields(fields: RequestFields, endpoint: Endpoint): string {
   return fields.model
 }
 
-export function modelNotFound(registry: ModelRegistry, name: string): CortexError {
-  const names = registry.statuses().map((s) => (s.aliases.length > 0 ? `${s.name} (alias ${s.aliases.join(', ')})` : s.name))
+/** 404 listing the models this caller may use, and only those. */
+export function modelNotFound(registry: ModelRegistry, name: string, key: ApiKeyRecord | null): CortexError {
+  const names = registry
+    .statuses()
+    .filter((s) => modelAllowed(key, s))
+    .map((s) => (s.aliases.length > 0 ? `${s.name} (alias ${s.aliases.join(', ')})` : s.name))
   const available = names.length > 0 ? `available models: ${names.join('; ')}` : 'no models are configured'
   return new CortexError('model_not_found', `model "${name}" does not exist; ${available}`)
 }
@@ -116,7 +127,12 @@ export async function proxy(ctx: ProxyContext, req: FastifyRequest, reply: Fasti
   const fields = readRequest(raw)
   const asked = requireFields(fields, endpoint)
   const def = ctx.registry.resolve(asked)
-  if (def === undefined) throw modelNotFound(ctx.registry, asked)
+  const key = req.cortexKey
+  if (def === undefined) throw modelNotFound(ctx.registry, asked, key)
+  if (!modelAllowed(key, def)) {
+    const allowed = key!.models!.join(', ')
+    throw new CortexError('model_not_allowed', `the API key "${key!.name}" may not use model "${asked}"; it may use: ${allowed}`)
+  }
   req.cortexModel = def.name
 
   // The client leaving must stop generation at once: llama-server stops a slot when its connection closes.
@@ -129,6 +145,8 @@ export async function proxy(ctx: ProxyContext, req: FastifyRequest, reply: Fasti
   const flight = new Flight(ctx.usage, t0, {
     ts: Date.now(),
     requestId: req.id,
+    keyId: key?.id ?? null,
+    orgId: key?.orgId ?? null,
     model: def.name,
     replica: null,
     endpoint: `/v1${endpoint.path}`,
@@ -147,6 +165,11 @@ export async function proxy(ctx: ProxyContext, req: FastifyRequest, reply: Fasti
   let lease: Lease
   const admitting = performance.now()
   try {
+    // Checked before the model's queue, so a key over its concurrency never takes a queue place from another.
+    if (key !== null && hasLimits(key)) {
+      flight.ticket = await ctx.limiter.admit(key, reservation(fields.maxTokens ?? fields.maxCompletionTokens, raw.length))
+      reply.headers(flight.ticket.headers)
+    }
     lease = await ctx.registry.acquire(def.name, abort.signal)
   } catch (err) {
     return flight.failed(err, reply, abort.signal, err instanceof CortexError ? err : null)
@@ -172,11 +195,18 @@ export async function proxy(ctx: ProxyContext, req: FastifyRequest, reply: Fasti
     await relay(req, reply, upstream, flight, { hideUsage, renameModel, lease, signal: abort.signal })
   } finally {
     lease.release()
+    // Only if the request ended some way that recorded nothing: a concurrency slot must never leak.
+    flight.ticket?.settle(null)
   }
 }
 
+const hasLimits = (key: ApiKeyRecord) => Object.values(key.limits).some((limit) => limit !== null)
+
 /** One request's usage record, written exactly once when the request ends. */
 class Flight {
+  /** The request's hold on its key's limits, settled with its real tokens when it ends. */
+  ticket: Ticket | null = null
+
   constructor(
     private readonly sink: UsageSink,
     readonly t0: number,
@@ -188,6 +218,8 @@ class Flight {
     this.record.promptTokens = usage?.promptTokens ?? null
     this.record.completionTokens = usage?.completionTokens ?? null
     this.record.totalMs = performance.now() - this.t0
+    const known = usage !== null && (usage.promptTokens !== null || usage.completionTokens !== null)
+    this.ticket?.settle(known ? (usage.promptTokens ?? 0) + (usage.completionTokens ?? 0) : null)
     this.sink.record(this.record)
   }
 
@@ -253,7 +285,7 @@ async function relay(
   const headers: Record<string, string | number | string[] | undefined> = { ...reply.getHeaders(), 'content-type': contentType }
   // What a client needs to back off from a remote's 429/503 (the OpenAI SDK reads these).
   for (const [name, value] of Object.entries(upstream.headers)) {
-    if (name === 'retry-after' || name.startsWith('x-ratelimit-')) headers[name] = value
+    if ((name === 'retry-after' || name.startsWith('x-ratelimit-')) && headers[name] === undefined) headers[name] = value
   }
   if (sse !== null) Object.assign(headers, { 'cache-control': 'no-cache', 'x-accel-buffering': 'no' })
   else if (!hold && upstream.headers['content-length'] !== undefined)

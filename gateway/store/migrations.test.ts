@@ -17,6 +17,7 @@ afterEach(() => {
 })
 
 const now = () => Date.UTC(2025, 0, 31, 12, 0, 0)
+const latest = migrations.at(-1)!.version
 const tables = (db: Database.Database) =>
   (db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name").all() as Array<{ name: string }>).map(
     (r) => r.name,
@@ -27,13 +28,13 @@ describe('migrations', () => {
     expect(migrations.map((m) => m.version)).toEqual(migrations.map((_, i) => i + 1))
   })
 
-  it('bring a fresh database to v1 without a backup', () => {
+  it('bring a fresh database to v2 without a backup', () => {
     const db = new Database(dbFile)
-    expect(migrate(db, { dataDir: dir, now })).toEqual({ from: 0, to: 1, backup: null })
-    expect(db.pragma('user_version', { simple: true })).toBe(1)
-    expect(tables(db)).toEqual(['engine_processes', 'models', 'settings', 'usage'])
+    expect(migrate(db, { dataDir: dir, now })).toEqual({ from: 0, to: 2, backup: null })
+    expect(db.pragma('user_version', { simple: true })).toBe(2)
+    expect(tables(db)).toEqual(['api_keys', 'engine_processes', 'models', 'orgs', 'settings', 'usage', 'users'])
     const indexes = db.prepare("SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'usage' ORDER BY name").all()
-    expect(indexes).toEqual([{ name: 'usage_model_ts' }, { name: 'usage_ts' }])
+    expect(indexes).toEqual([{ name: 'usage_key_ts' }, { name: 'usage_model_ts' }, { name: 'usage_ts' }])
     db.close()
     expect(fs.existsSync(path.join(dir, 'backups'))).toBe(false)
   })
@@ -41,7 +42,7 @@ describe('migrations', () => {
   it('leave a current database alone', () => {
     openStore(dir).close()
     const db = new Database(dbFile)
-    expect(migrate(db, { dataDir: dir, now })).toEqual({ from: 1, to: 1, backup: null })
+    expect(migrate(db, { dataDir: dir, now })).toEqual({ from: latest, to: latest, backup: null })
     db.close()
   })
 
@@ -69,21 +70,24 @@ describe('migrations', () => {
     const failing: Migration[] = [
       ...migrations,
       {
-        version: 2,
+        version: latest + 1,
         up: (d) => {
           d.exec('CREATE TABLE half_done (x)')
-          throw new Error('migration 2 broke')
+          throw new Error('migration broke')
         },
       },
     ]
-    expect(() => migrate(db, { dataDir: dir, now, list: failing })).toThrow('migration 2 broke')
-    expect(db.pragma('user_version', { simple: true })).toBe(1)
+    expect(() => migrate(db, { dataDir: dir, now, list: failing })).toThrow('migration broke')
+    expect(db.pragma('user_version', { simple: true })).toBe(latest)
     expect(tables(db)).not.toContain('half_done')
-    expect(fs.readdirSync(path.join(dir, 'backups'))).toEqual(['cortex.db.v1-2025-01-31T12-00-00-000Z.bak'])
+    expect(fs.readdirSync(path.join(dir, 'backups'))).toEqual([`cortex.db.v${latest}-2025-01-31T12-00-00-000Z.bak`])
 
-    const working: Migration[] = [...migrations, { version: 2, up: (d) => d.exec('CREATE TABLE keys (id TEXT PRIMARY KEY)') }]
+    const working: Migration[] = [
+      ...migrations,
+      { version: latest + 1, up: (d) => d.exec('CREATE TABLE keys (id TEXT PRIMARY KEY)') },
+    ]
     const later = () => now() + 1000
-    expect(migrate(db, { dataDir: dir, now: later, list: working })).toMatchObject({ from: 1, to: 2 })
+    expect(migrate(db, { dataDir: dir, now: later, list: working })).toMatchObject({ from: latest, to: latest + 1 })
     expect(tables(db)).toContain('keys')
     db.close()
   })
@@ -92,8 +96,35 @@ describe('migrations', () => {
     const db = new Database(dbFile)
     db.pragma('user_version = 7')
     expect(() => migrate(db, { dataDir: dir, now })).toThrow(
-      'database schema v7 is newer than this Cortex (knows v1): upgrade Cortex or use another --data-dir',
+      `database schema v7 is newer than this Cortex (knows v${latest}): upgrade Cortex or use another --data-dir`,
     )
+    db.close()
+  })
+
+  it('v2 keeps the usage rows of v1, with no key and no organization', () => {
+    const db = new Database(dbFile)
+    migrate(db, { dataDir: dir, now, list: migrations.slice(0, 1) })
+    db.exec(`INSERT INTO usage (ts, request_id, model, endpoint, status, stream, total_ms, bytes_in, bytes_out)
+             VALUES (1, 'r1', 'm', '/v1/chat/completions', 200, 0, 5, 1, 2)`)
+    expect(migrate(db, { dataDir: dir, now })).toMatchObject({ from: 1, to: 2 })
+    expect(db.prepare('SELECT request_id, key_id, org_id FROM usage').all()).toEqual([
+      { request_id: 'r1', key_id: null, org_id: null },
+    ])
+    db.close()
+  })
+
+  it('v2 refuses invalid JSON in api_keys and a role other than admin or member', () => {
+    const db = new Database(dbFile)
+    migrate(db, { dataDir: dir, now })
+    const key = db.prepare(
+      "INSERT INTO api_keys (id, name, hash, prefix, scopes, created_at) VALUES ('key_1', 'k', 'h', 'p', ?, 1)",
+    )
+    expect(() => key.run('not json')).toThrow('CHECK constraint failed')
+    db.prepare("INSERT INTO orgs (id, name, created_at) VALUES ('org_1', 'acme', 1)").run()
+    const user = db.prepare(
+      "INSERT INTO users (id, org_id, name, role, password_hash, created_at) VALUES ('usr_1', 'org_1', 'ann', ?, 'x', 1)",
+    )
+    expect(() => user.run('owner')).toThrow('CHECK constraint failed')
     db.close()
   })
 })

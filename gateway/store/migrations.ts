@@ -52,6 +52,48 @@ export const migrations: readonly Migration[] = [
         ) STRICT;
       `),
   },
+  {
+    version: 2,
+    // Keys are revoked, never deleted, so usage rows keep naming them. usage.key_id has no foreign key: a batch of
+    // usage rows is history and must never fail as a whole because one row names a key this database lacks.
+    up: (db) =>
+      db.exec(`
+        CREATE TABLE orgs (
+          id TEXT PRIMARY KEY,
+          name TEXT NOT NULL UNIQUE,
+          created_at INTEGER NOT NULL
+        ) STRICT;
+        CREATE TABLE users (
+          id TEXT PRIMARY KEY,
+          org_id TEXT NOT NULL REFERENCES orgs (id),
+          name TEXT NOT NULL UNIQUE,
+          role TEXT NOT NULL CHECK (role IN ('admin', 'member')),
+          password_hash TEXT NOT NULL,
+          created_at INTEGER NOT NULL
+        ) STRICT;
+        CREATE INDEX users_org ON users (org_id);
+        CREATE TABLE api_keys (
+          id TEXT PRIMARY KEY,
+          name TEXT NOT NULL UNIQUE,
+          hash TEXT NOT NULL UNIQUE,
+          prefix TEXT NOT NULL,
+          org_id TEXT REFERENCES orgs (id),
+          models TEXT CHECK (models IS NULL OR json_valid(models)),
+          scopes TEXT NOT NULL CHECK (json_valid(scopes)),
+          ips TEXT CHECK (ips IS NULL OR json_valid(ips)),
+          rpm INTEGER,
+          tpm INTEGER,
+          concurrency INTEGER,
+          daily_tokens INTEGER,
+          created_at INTEGER NOT NULL,
+          expires_at INTEGER,
+          revoked_at INTEGER
+        ) STRICT;
+        ALTER TABLE usage ADD COLUMN key_id TEXT;
+        ALTER TABLE usage ADD COLUMN org_id TEXT;
+        CREATE INDEX usage_key_ts ON usage (key_id, ts);
+      `),
+  },
 ]
 
 export interface MigrateOptions {
@@ -81,10 +123,13 @@ export function migrate(db: Database.Database, { dataDir, now, list = migrations
   if (pending.length === 0) return { from, to: from, backup: null }
   const backup = isEmpty(db) ? null : backupTo(db, path.join(dataDir, 'backups'), `cortex.db.v${from}-${timestamp(now())}.bak`)
   for (const migration of pending) {
+    // IMMEDIATE takes the write lock before the version is read again: a CLI command opening the database without
+    // the data-directory lock (store/open.ts openDatabase) may be migrating it at the same moment.
     db.transaction(() => {
+      if ((db.pragma('user_version', { simple: true }) as number) >= migration.version) return
       migration.up(db)
       db.pragma(`user_version = ${migration.version}`)
-    })()
+    }).immediate()
   }
   return { from, to: latest, backup }
 }

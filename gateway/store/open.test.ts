@@ -5,7 +5,7 @@ import path from 'node:path'
 import Database from 'better-sqlite3'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { isAlive } from './lock.js'
-import { openStore } from './open.js'
+import { openDatabase, openStore } from './open.js'
 
 let dir: string
 beforeEach(() => {
@@ -25,7 +25,7 @@ describe('openStore', () => {
     expect(fs.statSync(dataDir).mode & 0o777).toBe(0o700)
     const db = new Database(path.join(dataDir, 'cortex.db'), { readonly: true })
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal')
-    expect(db.pragma('user_version', { simple: true })).toBe(1)
+    expect(db.pragma('user_version', { simple: true })).toBe(2)
     db.close()
   })
 
@@ -103,7 +103,7 @@ describe('openStore', () => {
     db.pragma('user_version = 7')
     db.close()
     expect(() => openStore(dir)).toThrow(
-      'database schema v7 is newer than this Cortex (knows v1): upgrade Cortex or use another --data-dir',
+      'database schema v7 is newer than this Cortex (knows v2): upgrade Cortex or use another --data-dir',
     )
     expect(fs.existsSync(lockFile())).toBe(false)
   })
@@ -113,6 +113,8 @@ describe('openStore', () => {
     store.usage.record({
       ts: 1,
       requestId: 'r1',
+      keyId: null,
+      orgId: null,
       model: 'm',
       replica: 0,
       endpoint: '/v1/chat/completions',
@@ -132,5 +134,42 @@ describe('openStore', () => {
     const db = new Database(path.join(dir, 'cortex.db'), { readonly: true })
     expect(db.prepare('SELECT request_id FROM usage').all()).toEqual([{ request_id: 'r1' }])
     db.close()
+  })
+})
+
+describe('openDatabase', () => {
+  it('opens a data directory that a running store holds, and each sees what the other writes at once', () => {
+    const store = openStore(dir)
+    const cli = openDatabase(dir)
+    try {
+      const org = cli.orgs.create('acme')
+      expect(store.orgs.get('acme')).toEqual(org)
+      store.orgs.create('globex')
+      expect(cli.orgs.list().map((o) => o.name)).toEqual(['acme', 'globex'])
+      expect(fs.readFileSync(lockFile(), 'utf8')).toBe(String(process.pid))
+    } finally {
+      cli.close()
+      store.close()
+    }
+  })
+
+  it('creates and migrates a data directory no store has opened yet, and takes no lock', () => {
+    const dataDir = path.join(dir, 'fresh')
+    const cli = openDatabase(dataDir)
+    expect(cli.keys.list()).toEqual([])
+    expect(fs.existsSync(path.join(dataDir, 'cortex.lock'))).toBe(false)
+    cli.close()
+    expect(fs.statSync(dataDir).mode & 0o777).toBe(0o700)
+    const db = new Database(path.join(dataDir, 'cortex.db'), { readonly: true })
+    expect(db.pragma('journal_mode', { simple: true })).toBe('wal')
+    expect(db.pragma('user_version', { simple: true })).toBe(2)
+    db.close()
+  })
+
+  it('refuses a database newer than the code', () => {
+    const db = new Database(path.join(dir, 'cortex.db'))
+    db.pragma('user_version = 7')
+    db.close()
+    expect(() => openDatabase(dir)).toThrow('database schema v7 is newer than this Cortex (knows v2)')
   })
 })

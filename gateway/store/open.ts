@@ -5,10 +5,13 @@ import Database from 'better-sqlite3'
 import { pino, type Logger } from 'pino'
 import { acquireLock } from './lock.js'
 import { migrate } from './migrations.js'
+import { createKeyRepo } from './keys.js'
 import { createModelRepo } from './models.js'
+import { createOrgRepo, createUserRepo } from './orgs.js'
 import { createPidRepo } from './pids.js'
 import { createSettingsRepo } from './settings.js'
-import type { SettingsRepo, Store } from './types.js'
+import type { Accounts, AccountsDatabase, SettingsRepo, Store } from './types.js'
+import { usageReport } from './usage-report.js'
 import { createUsageWriter } from './usage.js'
 
 export interface OpenStoreOptions {
@@ -27,13 +30,7 @@ export function openStore(dataDir: string, opts: OpenStoreOptions = {}): Store {
   const releaseLock = acquireLock(dataDir)
   let db: Database.Database | undefined
   try {
-    db = new Database(path.join(dataDir, 'cortex.db'))
-    db.pragma('journal_mode = WAL')
-    db.pragma('synchronous = NORMAL')
-    db.pragma('foreign_keys = ON')
-    db.pragma('busy_timeout = 5000')
-    const migrated = migrate(db, { dataDir, now })
-    if (migrated.from !== migrated.to) logger.info(migrated, 'database migrated')
+    db = connect(dataDir, now, logger)
     const usage = createUsageWriter(db, { logger })
     const openDb = db
     const settings = createSettingsRepo(db)
@@ -44,6 +41,8 @@ export function openStore(dataDir: string, opts: OpenStoreOptions = {}): Store {
       pids: createPidRepo(db),
       settings,
       usage,
+      usageReport: (query) => usageReport(openDb, query),
+      ...accounts(db, now),
       close() {
         if (closed) return
         closed = true
@@ -60,6 +59,44 @@ export function openStore(dataDir: string, opts: OpenStoreOptions = {}): Store {
     releaseLock()
     throw err
   }
+}
+
+/**
+ * Opens `cortex.db` without the data-directory lock, for the CLI's `keys` and `orgs` commands while `cortex serve`
+ * may be running: WAL lets both read, busy_timeout makes a writer wait for the other's transaction, and the gateway
+ * reads keys from the database on every request, so what the CLI writes applies at once. Migrates like openStore.
+ */
+export function openDatabase(dataDir: string, opts: OpenStoreOptions = {}): AccountsDatabase {
+  const now = opts.now ?? Date.now
+  fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 })
+  const db = connect(dataDir, now, opts.logger ?? pino({ level: 'silent' }))
+  try {
+    return { ...accounts(db, now), close: () => db.close() }
+  } catch (err) {
+    db.close()
+    throw err
+  }
+}
+
+function connect(dataDir: string, now: () => number, logger: Logger): Database.Database {
+  const db = new Database(path.join(dataDir, 'cortex.db'))
+  try {
+    // First: another process (serve beside a CLI command) may hold the write lock while the others run.
+    db.pragma('busy_timeout = 5000')
+    db.pragma('journal_mode = WAL')
+    db.pragma('synchronous = NORMAL')
+    db.pragma('foreign_keys = ON')
+    const migrated = migrate(db, { dataDir, now })
+    if (migrated.from !== migrated.to) logger.info(migrated, 'database migrated')
+    return db
+  } catch (err) {
+    db.close()
+    throw err
+  }
+}
+
+function accounts(db: Database.Database, now: () => number): Accounts {
+  return { keys: createKeyRepo(db, now), orgs: createOrgRepo(db, now), users: createUserRepo(db, now) }
 }
 
 /** Made at the first open of a data directory and kept in its settings: the same id after every restart. */

@@ -1,4 +1,5 @@
-import type { ModelDefinition } from '../contract/index.js'
+import type { KeyRepo, OrgRepo, UserRepo } from '../auth/types.js'
+import type { ModelDefinition, UsageReport, UsageReportQuery } from '../contract/index.js'
 import type { ModelSpec } from '../config/types.js'
 import type { UsageSink } from '../engines/types.js'
 
@@ -42,13 +43,27 @@ export interface UsageWriter extends UsageSink {
   flush(): void
 }
 
-export interface Store {
+/** API keys, organizations and users: what the CLI's `keys` and `orgs` commands change beside a running gateway. */
+export interface Accounts {
+  keys: KeyRepo
+  orgs: OrgRepo
+  users: UserRepo
+}
+
+/** The accounts of a database opened without the data-directory lock (store/open.ts openDatabase). */
+export interface AccountsDatabase extends Accounts {
+  close(): void
+}
+
+export interface Store extends Accounts {
   /** This data directory's id, made at first open: the `ai.cortex.instance` label on its containers. */
   instanceId: string
   models: ModelRepo
   pids: PidRepo
   settings: SettingsRepo
   usage: UsageWriter
+  /** Totals and percentiles of the usage rows written so far (store/usage-report.ts). */
+  usageReport(query: UsageReportQuery): UsageReport
   /** Flushes usage, closes the database and releases the data-directory lock. */
   close(): void
 }

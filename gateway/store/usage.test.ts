@@ -30,6 +30,8 @@ afterEach(() => {
 const row = (i: number): UsageRecord => ({
   ts: 1_700_000_000_000 + i,
   requestId: `req-${i}`,
+  keyId: i === 0 ? 'key_0123456789ab' : null,
+  orgId: i === 0 ? 'org_0123456789ab' : null,
   model: 'qwen',
   replica: i % 2,
   endpoint: '/v1/chat/completions',
@@ -71,6 +73,8 @@ describe('UsageWriter', () => {
         id: 1,
         ts: 1_700_000_000_000,
         request_id: 'req-0',
+        key_id: 'key_0123456789ab',
+        org_id: 'org_0123456789ab',
         model: 'qwen',
         replica: 0,
         endpoint: '/v1/chat/completions',
@@ -85,6 +89,8 @@ describe('UsageWriter', () => {
       },
       expect.objectContaining({
         request_id: 'req-1',
+        key_id: null,
+        org_id: null,
         replica: null,
         prompt_tokens: null,
         completion_tokens: null,

@@ -25,8 +25,8 @@ export interface ClosableUsageWriter extends UsageWriter {
 export function createUsageWriter(db: Database.Database, options: UsageBufferOptions): ClosableUsageWriter {
   const { logger, flushIntervalMs = 1000, batchSize = 512, maxBuffered = 100_000 } = options
   const insert = db.prepare(`
-    INSERT INTO usage (ts, request_id, model, replica, endpoint, status, stream, prompt_tokens, completion_tokens, ttft_ms, total_ms, bytes_in, bytes_out)
-    VALUES (@ts, @requestId, @model, @replica, @endpoint, @status, @stream, @promptTokens, @completionTokens, @ttftMs, @totalMs, @bytesIn, @bytesOut)`)
+    INSERT INTO usage (ts, request_id, key_id, org_id, model, replica, endpoint, status, stream, prompt_tokens, completion_tokens, ttft_ms, total_ms, bytes_in, bytes_out)
+    VALUES (@ts, @requestId, @keyId, @orgId, @model, @replica, @endpoint, @status, @stream, @promptTokens, @completionTokens, @ttftMs, @totalMs, @bytesIn, @bytesOut)`)
   const insertAll = db.transaction((rows: UsageRecord[]) => {
     for (const row of rows) insert.run({ ...row, stream: row.stream ? 1 : 0 })
   })

@@ -30,6 +30,7 @@ function status(id: string, runtime: Runtime, pids: number[]): ModelStatus {
     runtime,
     state: 'running',
     replicas: pids.map((pid, index) => ({ index, state: 'running', pid, inFlight: 0 })),
+    queued: 0,
     contextLength: null,
     diagnosis: null,
     consecutiveFailures: 0,

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { buildApp } from '../app.js'
-import { FakeRegistry, MemoryUsage, eventually, memoryLogger, testConfig } from '../fakes.test-support.js'
+import { FakeRegistry, MemoryUsage, eventually, memoryLogger, noKeys, testConfig } from '../fakes.test-support.js'
+import type { NewKey } from '../../auth/types.js'
 import { TOKEN, adminApp, auth } from './fakes.test-support.js'
 
 describe('admin API auth', () => {
@@ -52,9 +53,73 @@ describe('admin API auth', () => {
       usage: new MemoryUsage(),
       logger: memoryLogger().logger,
       isReady: () => true,
+      ...noKeys(),
     })
     const res = await app.inject({ url: '/admin/api/models', headers: auth })
     expect(res.statusCode).toBe(404)
     expect(res.json().error.code).toBe('not_found')
+  })
+})
+
+describe('admin API with an admin:read API key', () => {
+  /** The admin API over the cfg and api models, with keys made in its real (in-memory) key repo. */
+  function withKeys() {
+    const h = adminApp()
+    const key = (spec: Partial<NewKey>) =>
+      h.accounts.keys.create({
+        name: `k${Math.random()}`,
+        orgId: null,
+        models: null,
+        scopes: ['admin:read'],
+        limits: { rpm: null, tpm: null, concurrency: null, dailyTokens: null },
+        ips: null,
+        expiresAt: null,
+        ...spec,
+      }).secret
+    return { ...h, key }
+  }
+  const as = (key: string) => ({ authorization: `Bearer ${key}` })
+
+  it('reads model states, only of the models the key may use, and usage', async () => {
+    const { app, key } = withKeys()
+    const reader = key({ models: ['api'] })
+    const list = await app.inject({ url: '/admin/api/models', headers: as(reader) })
+    expect(list.statusCode).toBe(200)
+    expect(list.json().data.map((m: { name: string }) => m.name)).toEqual(['api'])
+    expect((await app.inject({ url: '/admin/api/models/id-api', headers: as(reader) })).statusCode).toBe(200)
+    expect((await app.inject({ url: '/admin/api/models/id-cfg', headers: as(reader) })).statusCode).toBe(404)
+    const usage = await app.inject({ url: '/admin/api/usage', headers: { 'x-api-key': reader } })
+    expect(usage.statusCode).toBe(200)
+    expect(usage.json()).toMatchObject({ groupBy: 'model', groups: [] })
+  })
+
+  it('may not change anything, read anything else, or come without the scope', async () => {
+    const { app, key, models } = withKeys()
+    const reader = key({})
+    for (const [method, url] of [
+      ['POST', '/admin/api/models/id-api/stop'],
+      ['GET', '/admin/api/keys'],
+      ['GET', '/admin/api/settings'],
+      ['GET', '/admin/api/models/id-api/logs'],
+    ] as const) {
+      const res = await app.inject({ method, url, headers: as(reader) })
+      expect(res.statusCode, url).toBe(403)
+      expect(res.json().error.code).toBe('scope_not_allowed')
+    }
+    const inference = await app.inject({ url: '/admin/api/models', headers: as(key({ scopes: ['inference'] })) })
+    expect(inference.statusCode).toBe(403)
+    expect(inference.json().error.message).toContain('"admin:read"')
+    expect(models.calls).toEqual([])
+  })
+
+  it('refuses a revoked or expired key, and one from outside its allowlist', async () => {
+    const { app, key, accounts } = withKeys()
+    const revoked = key({ name: 'gone' })
+    accounts.keys.revoke('gone')
+    expect((await app.inject({ url: '/admin/api/models', headers: as(revoked) })).statusCode).toBe(401)
+    expect((await app.inject({ url: '/admin/api/models', headers: as(key({ expiresAt: 1 })) })).statusCode).toBe(401)
+    const lan = key({ ips: ['10.0.0.0/8'] })
+    const res = await app.inject({ url: '/admin/api/models', headers: as(lan), remoteAddress: '192.0.2.1' })
+    expect(res.json().error.code).toBe('ip_not_allowed')
   })
 })

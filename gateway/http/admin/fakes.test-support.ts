@@ -20,7 +20,8 @@ import { createSettings } from '../../models/settings.js'
 import type { ImageService, ModelService, RecipeService, SystemMonitor } from '../../models/service-types.js'
 import { memorySettingsRepo } from '../../store/settings.test-support.js'
 import { buildApp } from '../app.js'
-import { FakeRegistry, MemoryUsage, memoryLogger, testConfig } from '../fakes.test-support.js'
+import { FakeRegistry, MemoryUsage, memoryLogger, noKeys, testConfig } from '../fakes.test-support.js'
+import { memoryAccounts } from '../../store/memory.test-support.js'
 
 export const TOKEN = 'ctx_admin_unit-test-token-0123456789'
 export const auth = { authorization: `Bearer ${TOKEN}` }
@@ -278,14 +279,18 @@ export function adminApp(
   const images = new FakeImageService()
   const settings = createSettings(memorySettingsRepo())
   const system = new FakeSystemMonitor()
+  const accounts = memoryAccounts()
   const app = buildApp({
     config: testConfig(),
     registry: new FakeRegistry([]),
     usage: new MemoryUsage(),
     logger,
     isReady: () => true,
+    ...noKeys(),
     admin: {
       token: TOKEN,
+      accounts,
+      usage: (query) => accounts.usageReport(query),
       models,
       images,
       settings,
@@ -293,5 +298,5 @@ export function adminApp(
       system,
     },
   })
-  return { app, lines, models, images, settings, system }
+  return { app, lines, models, images, settings, system, accounts }
 }

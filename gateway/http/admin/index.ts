@@ -2,20 +2,26 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { FastifyBaseLogger, FastifyInstance, RawServerDefault } from 'fastify'
 import { CortexError } from '../../contract/errors.js'
-import type { AdminEvent } from '../../contract/index.js'
+import type { KeyRepo, OrgRepo, UserRepo } from '../../auth/types.js'
+import type { AdminEvent, UsageReport, UsageReportQuery } from '../../contract/index.js'
 import type { ImageService, ModelService, RecipeService, SettingsService, SystemMonitor } from '../../models/service-types.js'
 import { adminAuth } from './auth.js'
 import { imageRoutes } from './images.js'
+import { keyRoutes } from './keys.js'
 import { modelRoutes } from './models.js'
 import { recipeRoutes } from './recipes.js'
 import { settingsRoutes } from './settings.js'
 import { SseStreams } from './sse.js'
 import { systemRoutes } from './system.js'
+import { usageRoutes } from './usage.js'
 import { validatorCompiler } from './validation.js'
 
 export interface AdminOptions {
   /** What `Authorization: Bearer …` must carry (store/admin-token.ts). */
   token: string
+  /** API keys, organizations and users; `admin:read` keys may read usage and model states. */
+  accounts: { keys: KeyRepo; orgs: OrgRepo; users: UserRepo }
+  usage: (query: UsageReportQuery) => UsageReport
   models: ModelService
   images: ImageService
   settings: SettingsService
@@ -29,7 +35,9 @@ export type AdminApp = FastifyInstance<RawServerDefault, IncomingMessage, Server
 export async function adminRoutes(fastify: FastifyInstance, opts: AdminOptions) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
   app.setValidatorCompiler(validatorCompiler)
-  app.addHook('onRequest', adminAuth(opts.token))
+  // Every admin request gets its caller from the hook below before any route reads it.
+  app.decorateRequest('adminCaller', null as never)
+  app.addHook('onRequest', adminAuth({ token: opts.token, keys: opts.accounts.keys }))
   app.setNotFoundHandler((req) => {
     throw new CortexError('not_found', `no admin API route for ${req.method} ${req.url.split('?', 1)[0]}`)
   })
@@ -45,6 +53,8 @@ export async function adminRoutes(fastify: FastifyInstance, opts: AdminOptions) 
   settingsRoutes(app, opts.settings)
   recipeRoutes(app, opts.recipes, opts.models)
   systemRoutes(app, opts.system)
+  keyRoutes(app, opts.accounts)
+  usageRoutes(app, { report: opts.usage })
 
   // A snapshot first, then every change; both are synchronous, so no change falls between them. Subscribing to the
   // system monitor is what makes it sample (every interval, while any stream is open).

@@ -1,5 +1,8 @@
+import type { FastifyRequest } from 'fastify'
 import Type from 'typebox'
-import { ModelPatchBody } from '../../contract/index.js'
+import { modelAllowed } from '../../auth/access.js'
+import { CortexError } from '../../contract/errors.js'
+import { ModelPatchBody, type ModelView } from '../../contract/index.js'
 import type { ModelService, RecipeService } from '../../models/service-types.js'
 import type { AdminApp } from './index.js'
 import { createModel } from './recipes.js'
@@ -11,10 +14,14 @@ const LogsQuery = Type.Object({ follow: Type.Optional(Type.Boolean()) })
 
 /** `/models…`: definitions, lifecycle and logs. Ids are the opaque ids the service assigns. */
 export function modelRoutes(app: AdminApp, models: ModelService, streams: SseStreams, recipes: RecipeService): void {
-  app.get('/models', async () => ({ data: models.list() }))
+  app.get('/models', async (req) => ({ data: models.list().filter((m) => visible(req, m)) }))
   // A config-file entry or `{ recipe, overrides }`: createModel checks the body against the schema of the one it is.
   app.post('/models', async (req, reply) => reply.code(201).send(await createModel(req.body, models, recipes)))
-  app.get('/models/:id', { schema: { params: Params } }, async (req) => models.get(req.params.id))
+  app.get('/models/:id', { schema: { params: Params } }, async (req) => {
+    const model = models.get(req.params.id)
+    if (!visible(req, model)) throw new CortexError('not_found', `no model with id "${req.params.id}"`)
+    return model
+  })
   // The schema is built from ModelConfig's properties at run time, so its static type is loose: it is ModelPatchBody.
   app.patch('/models/:id', { schema: { params: Params, body: ModelPatchBody } }, async (req) =>
     models.update(req.params.id, req.body as ModelPatchBody),
@@ -45,4 +52,9 @@ export function modelRoutes(app: AdminApp, models: ModelService, streams: SseStr
     // Same tick as logs(): no line can fall between the tail and the subscription.
     stream.onClose(models.followLogs(req.params.id, (line) => stream.data(line)))
   })
+}
+
+/** An `admin:read` key sees the models it may use; the admin token sees all. */
+function visible(req: FastifyRequest, model: ModelView): boolean {
+  return req.adminCaller.kind === 'admin' || modelAllowed(req.adminCaller.key, model)
 }

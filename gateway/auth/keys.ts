@@ -1,0 +1,171 @@
+import { createHash } from 'node:crypto'
+import { isIP } from 'node:net'
+import { parseDuration } from '../config/duration.js'
+import { CortexError } from '../contract/errors.js'
+import { DEFAULT_SCOPES, SCOPES, type ApiKeyView, type KeyCreateBody, type KeyLimits, type Scope } from '../contract/keys.js'
+import type { OrgView } from '../contract/orgs.js'
+import type { ApiKeyRecord, NewKey, OrgRecord, OrgRepo } from './types.js'
+
+/** Hex SHA-256 of the whole key string: what the store keeps and looks keys up by. */
+export function hashKey(secret: string): string {
+  return createHash('sha256').update(secret, 'utf8').digest('hex')
+}
+
+/**
+ * Checks a key to create, as `cortex keys create` and `POST /admin/api/keys` both take it, and resolves its
+ * organization. Throws CortexError invalid_request with `param` at the field and a message that says what to fix;
+ * a custom key is never repeated in a message.
+ */
+export function parseKeySpec(body: KeyCreateBody, orgs: OrgRepo, now: number): NewKey {
+  return {
+    name: checkName(body.name),
+    orgId: body.org === undefined ? null : findOrg(body.org, orgs).id,
+    models: body.models === undefined ? null : parseModels(body.models),
+    scopes: parseScopes(body.scopes ?? DEFAULT_SCOPES),
+    limits: {
+      rpm: limit(body.rpm, 'rpm'),
+      tpm: limit(body.tpm, 'tpm'),
+      concurrency: limit(body.concurrency, 'concurrency'),
+      dailyTokens: limit(body.dailyTokens, 'dailyTokens'),
+    },
+    ips: body.ips === undefined ? null : unique(body.ips.map(parseCidr)),
+    expiresAt: body.expires === undefined ? null : now + parseExpiry(body.expires),
+    ...(body.key !== undefined && { secret: checkSecret(body.key) }),
+  }
+}
+
+/** A key as the admin API and `cortex keys list --json` show it. */
+export function keyView(record: ApiKeyRecord, orgName: string | null, now: number): ApiKeyView {
+  const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString())
+  return {
+    id: record.id,
+    name: record.name,
+    prefix: record.prefix,
+    org: orgName,
+    models: record.models,
+    scopes: record.scopes,
+    limits: record.limits,
+    ips: record.ips,
+    createdAt: new Date(record.createdAt).toISOString(),
+    expiresAt: iso(record.expiresAt),
+    revokedAt: iso(record.revokedAt),
+    state: keyState(record, now),
+  }
+}
+
+/** An organization as the admin API and `cortex orgs list --json` show it. */
+export function orgView(org: OrgRecord): OrgView {
+  return { id: org.id, name: org.name, createdAt: new Date(org.createdAt).toISOString() }
+}
+
+function keyState(record: ApiKeyRecord, now: number): ApiKeyView['state'] {
+  if (record.revokedAt !== null) return 'revoked'
+  if (record.expiresAt !== null && record.expiresAt <= now) return 'expired'
+  return 'active'
+}
+
+function invalid(param: string, message: string): CortexError {
+  return new CortexError('invalid_request', `${param}: ${message}`, { param })
+}
+
+// Control characters (C0, DEL, C1) never belong in a name that is printed in tables and logs.
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/
+
+/** A key's, an organization's or a user's name: 1 to 64 characters, no surrounding spaces, no control characters. */
+export function checkName(name: string): string {
+  if (name.trim() === '') throw invalid('name', 'expected a non-empty name')
+  if (name.trim() !== name) throw invalid('name', 'expected a name without leading or trailing spaces')
+  if (name.length > 64) throw invalid('name', `expected at most 64 characters (got ${name.length})`)
+  if (CONTROL.test(name)) throw invalid('name', 'expected a name without control characters')
+  return name
+}
+
+/** An organization by name or id, else invalid_request at `org` naming the ones there are and how to make one. */
+export function findOrg(wanted: string, orgs: OrgRepo): OrgRecord {
+  const org = orgs.get(wanted)
+  if (org) return org
+  const names = orgs.list().map((o) => `"${o.name}"`)
+  const known = names.length === 0 ? 'there are no organizations yet' : `existing: ${names.join(', ')}`
+  throw invalid(
+    'org',
+    `no organization "${wanted}" (${known}); create it with \`cortex orgs create ${wanted}\` or POST /admin/api/orgs`,
+  )
+}
+
+function parseModels(models: string[]): string[] {
+  if (models.length === 0 || models.some((m) => m.trim() === ''))
+    throw invalid('models', 'expected one or more model names (leave it out to allow every model)')
+  return unique(models)
+}
+
+function parseScopes(scopes: readonly string[]): Scope[] {
+  if (scopes.length === 0) throw invalid('scopes', `expected one or more of ${SCOPES.join(', ')}`)
+  const seen = new Set<Scope>()
+  for (const scope of scopes) {
+    if (!isScope(scope)) throw invalid('scopes', `unknown scope "${scope}" (expected ${SCOPES.join(', ')})`)
+    if (seen.has(scope)) throw invalid('scopes', `"${scope}" is listed twice`)
+    seen.add(scope)
+  }
+  return [...seen]
+}
+
+function isScope(value: string): value is Scope {
+  return (SCOPES as readonly string[]).includes(value)
+}
+
+// The admin API's schema checks these already; the CLI checks its flags. This guards any other caller.
+function limit(value: number | undefined, param: keyof KeyLimits): number | null {
+  if (value === undefined) return null
+  if (!Number.isSafeInteger(value) || value < 1) throw invalid(param, `expected a whole number of at least 1 (got ${value})`)
+  return value
+}
+
+/** Milliseconds from now until the key expires. */
+function parseExpiry(expires: string | number): number {
+  const future = () =>
+    invalid('expires', `a key must expire in the future (got ${JSON.stringify(expires)}); give a duration such as 30d or 12h`)
+  // parseDuration calls a negative number malformed and reads 0 as "never"; for a key both are a past expiry.
+  if (typeof expires === 'number' ? expires <= 0 : expires.trim().startsWith('-')) throw future()
+  let ms: number
+  try {
+    ms = parseDuration(expires)
+  } catch (err) {
+    throw invalid('expires', (err as Error).message)
+  }
+  if (ms <= 0) throw future()
+  return ms
+}
+
+/** An IPv4 or IPv6 CIDR; a plain address becomes a /32 or /128. */
+function parseCidr(entry: string): string {
+  const text = entry.trim()
+  const slash = text.indexOf('/')
+  const address = slash === -1 ? text : text.slice(0, slash)
+  // A zone id (fe80::1%eth0) names an interface of this host, which a client's address never carries.
+  const family = address.includes('%') ? 0 : isIP(address)
+  if (family === 0)
+    throw invalid('ips', `"${entry}" is not an IP address or CIDR (expected e.g. 10.0.0.0/8, 192.168.1.20 or fd00::/8)`)
+  const max = family === 4 ? 32 : 128
+  if (slash === -1) return `${address}/${max}`
+  const bits = text.slice(slash + 1)
+  if (!/^\d{1,3}$/.test(bits) || Number(bits) > max)
+    throw invalid('ips', `"${entry}" has an invalid prefix length (expected /0 to /${max} for an IPv${family} address)`)
+  return `${address}/${Number(bits)}`
+}
+
+// Printable ASCII only: the key travels in an Authorization header, where anything else is mangled or refused.
+const KEY_CHARS = /^[\x21-\x7e]+$/
+
+/** An operator's own key; never echoed back in a message. */
+function checkSecret(key: string): string {
+  if (key.length < 20) throw invalid('key', `a key must have at least 20 characters (got ${key.length})`)
+  if (key.length > 256) throw invalid('key', `a key must have at most 256 characters (got ${key.length})`)
+  if (!KEY_CHARS.test(key))
+    throw invalid('key', 'a key must be printable ASCII without spaces or control characters (it is sent in an HTTP header)')
+  return key
+}
+
+function unique<T>(values: T[]): T[] {
+  return [...new Set(values)]
+}

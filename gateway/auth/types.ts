@@ -1,0 +1,86 @@
+import type { KeyLimits, Scope } from '../contract/keys.js'
+
+/** An API key as stored: the SHA-256 of the key, never the key. Times are epoch milliseconds. */
+export interface ApiKeyRecord {
+  id: string
+  name: string
+  /** Hex SHA-256 of the whole key string. */
+  hash: string
+  /** The key's first characters, for telling keys apart. */
+  prefix: string
+  orgId: string | null
+  /** Model names or aliases; null = every model. */
+  models: string[] | null
+  scopes: Scope[]
+  limits: KeyLimits
+  /** CIDRs (IPv4 or IPv6); null = any address. */
+  ips: string[] | null
+  createdAt: number
+  expiresAt: number | null
+  revokedAt: number | null
+}
+
+/** A key to create, validated (auth/keys.ts parseKeySpec). */
+export interface NewKey {
+  name: string
+  orgId: string | null
+  models: string[] | null
+  scopes: Scope[]
+  limits: KeyLimits
+  ips: string[] | null
+  expiresAt: number | null
+  /** The operator's own key; else the repo generates one. */
+  secret?: string
+}
+
+export interface KeyRepo {
+  /** Stores the key's hash; returns the record and the key, which is never stored. Throws CortexError
+   *  invalid_request (param name / key) when the name or the key is already taken. */
+  create(spec: NewKey): { record: ApiKeyRecord; secret: string }
+  /** By the key's hash, revoked and expired ones included (the caller says why it refuses). */
+  findByHash(hash: string): ApiKeyRecord | undefined
+  /** By id, else by name. */
+  get(idOrName: string): ApiKeyRecord | undefined
+  list(): ApiKeyRecord[]
+  /** Marks the key revoked (kept, so usage rows still name it); undefined when no such key. Revoking twice keeps
+   *  the first time. */
+  revoke(idOrName: string): ApiKeyRecord | undefined
+  /** Tokens (prompt + completion) each key used since `ts` (epoch ms), from the usage table: daily limits at start. */
+  tokensSince(ts: number): Map<string, number>
+}
+
+export interface OrgRecord {
+  id: string
+  name: string
+  createdAt: number
+}
+
+export interface OrgRepo {
+  /** Throws CortexError invalid_request (param name) when the name is taken. */
+  create(name: string): OrgRecord
+  /** By id, else by name. */
+  get(idOrName: string): OrgRecord | undefined
+  list(): OrgRecord[]
+}
+
+export type UserRole = 'admin' | 'member'
+
+export interface UserRecord {
+  id: string
+  orgId: string
+  name: string
+  role: UserRole
+  createdAt: number
+}
+
+export interface UserRepo {
+  /** The password is stored as a scrypt hash (salted, parameters kept with it) for the web UI's login. */
+  create(user: { orgId: string; name: string; role: UserRole; password: string }): UserRecord
+  list(orgId?: string): UserRecord[]
+  /** The user when the password matches its hash, else undefined (same time either way for a known user). */
+  verify(name: string, password: string): UserRecord | undefined
+}
+
+/** Who called the admin API: the admin token (everything), or an API key with `admin:read` (reads of its own
+ *  organization, or of itself when it has none). */
+export type AdminCaller = { kind: 'admin' } | { kind: 'key'; key: ApiKeyRecord }

@@ -1,0 +1,71 @@
+import Type, { type Static } from 'typebox'
+
+/** What a key may do: `inference` is every forwarded `/v1/*` path but embeddings; `admin:read` reads usage and model
+ *  states on the admin API, limited to the key's organization. */
+export const Scope = Type.Union([Type.Literal('inference'), Type.Literal('embeddings'), Type.Literal('admin:read')])
+export type Scope = Static<typeof Scope>
+export const SCOPES: readonly Scope[] = ['inference', 'embeddings', 'admin:read']
+/** A key created without `scopes` gets these. */
+export const DEFAULT_SCOPES: readonly Scope[] = ['inference', 'embeddings']
+
+const Limit = Type.Union([Type.Integer({ minimum: 1 }), Type.Null()])
+
+/** Per-key limits; null = none. */
+export const KeyLimits = Type.Object({
+  /** Requests admitted in any 60 s window. */
+  rpm: Limit,
+  /** Tokens in any 60 s window: reserved at admission (max_tokens + body bytes / 4), settled with the real usage. */
+  tpm: Limit,
+  /** Requests in flight at once, checked before the model's queue. */
+  concurrency: Limit,
+  /** Tokens per UTC day. */
+  dailyTokens: Limit,
+})
+export type KeyLimits = Static<typeof KeyLimits>
+
+/** A key as the admin API and `cortex keys list --json` show it: never the key or its hash. */
+export const ApiKeyView = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  /** The key's first characters, to tell keys apart (`sk-cortex-Ab3d…`). */
+  prefix: Type.String(),
+  org: Type.Union([Type.String(), Type.Null()]),
+  /** Model names (an alias of an allowed model is allowed too); null = every model. */
+  models: Type.Union([Type.Array(Type.String()), Type.Null()]),
+  scopes: Type.Array(Scope),
+  limits: KeyLimits,
+  /** CIDRs the client's address must be in; null = anywhere. */
+  ips: Type.Union([Type.Array(Type.String()), Type.Null()]),
+  /** ISO 8601 times. */
+  createdAt: Type.String(),
+  expiresAt: Type.Union([Type.String(), Type.Null()]),
+  revokedAt: Type.Union([Type.String(), Type.Null()]),
+  state: Type.Union([Type.Literal('active'), Type.Literal('expired'), Type.Literal('revoked')]),
+})
+export type ApiKeyView = Static<typeof ApiKeyView>
+
+/** `POST /admin/api/keys`; the same options as `cortex keys create`. */
+export const KeyCreateBody = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 64 }),
+    models: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { minItems: 1 })),
+    scopes: Type.Optional(Type.Array(Scope, { minItems: 1 })),
+    rpm: Type.Optional(Type.Integer({ minimum: 1 })),
+    tpm: Type.Optional(Type.Integer({ minimum: 1 })),
+    concurrency: Type.Optional(Type.Integer({ minimum: 1 })),
+    dailyTokens: Type.Optional(Type.Integer({ minimum: 1 })),
+    /** A duration from now: `30d`, `12h`; a bare number is seconds. */
+    expires: Type.Optional(Type.Union([Type.String({ minLength: 1 }), Type.Number({ exclusiveMinimum: 0 })])),
+    ips: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { minItems: 1 })),
+    /** An organization's name or id. */
+    org: Type.Optional(Type.String({ minLength: 1 })),
+    /** The operator's own key (e.g. the same key on several gateways); else one is generated. */
+    key: Type.Optional(Type.String({ minLength: 1 })),
+  },
+  { additionalProperties: false },
+)
+export type KeyCreateBody = Static<typeof KeyCreateBody>
+
+/** The answer to a create: the key itself, shown this once. */
+export const KeyCreated = Type.Object({ key: Type.String(), apiKey: ApiKeyView })
+export type KeyCreated = Static<typeof KeyCreated>

@@ -1,0 +1,76 @@
+import Type, { type Static } from 'typebox'
+
+/** What the usage report's rows are: one per model, API key, organization or UTC day. */
+export const UsageGroupBy = Type.Union([Type.Literal('model'), Type.Literal('key'), Type.Literal('org'), Type.Literal('day')])
+export type UsageGroupBy = Static<typeof UsageGroupBy>
+
+/** How `from` and `to` may be written, in the words of the error a bad one gets. */
+export const USAGE_INSTANT_FORM = 'an ISO 8601 date or time (2025-01-31, 2025-01-31T12:00:00Z) or epoch milliseconds'
+
+// A `+` that a client did not percent-encode arrives as a space, so `12:00:00+02:00` typed into curl still parses.
+const Instant = Type.String({
+  pattern: '^(\\d{1,16}|\\d{4}-\\d{2}-\\d{2}(T\\d{2}:\\d{2}(:\\d{2}(\\.\\d{1,9})?)?(Z|[+ -]\\d{2}:?\\d{2})?)?)$',
+  description: USAGE_INSTANT_FORM,
+})
+
+/**
+ * `GET /admin/api/usage`. `from` is inclusive and `to` exclusive (`to=2025-02-01` ends with January 31); a date is
+ * midnight UTC, and a time without an offset is UTC too. Without them: the last 30 days up to now.
+ */
+export const UsageQuery = Type.Object(
+  {
+    groupBy: Type.Optional(Type.Union(UsageGroupBy.anyOf, { default: 'model' })),
+    from: Type.Optional(Instant),
+    to: Type.Optional(Instant),
+    format: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('csv')], { default: 'json' })),
+  },
+  { additionalProperties: false },
+)
+export type UsageQuery = Static<typeof UsageQuery>
+
+const Percentiles = Type.Union([Type.Object({ p50: Type.Number(), p95: Type.Number(), p99: Type.Number() }), Type.Null()])
+
+/** One row of the report; `total` has the same shape with `key` and `name` null. */
+export const UsageGroup = Type.Object({
+  /** The model name, key id, organization id or `YYYY-MM-DD` (UTC); null gathers rows with no key or no organization. */
+  key: Type.Union([Type.String(), Type.Null()]),
+  /** The key's or organization's name (null when it is unknown); for models and days the same as `key`. */
+  name: Type.Union([Type.String(), Type.Null()]),
+  requests: Type.Integer(),
+  /** Answers with status >= 400, including 499 (the client went away). */
+  errors: Type.Integer(),
+  /** errors / requests, from 0 to 1. */
+  errorRate: Type.Number(),
+  /** Sums over the requests that reported tokens. */
+  promptTokens: Type.Integer(),
+  completionTokens: Type.Integer(),
+  totalTokens: Type.Integer(),
+  bytesIn: Type.Integer(),
+  bytesOut: Type.Integer(),
+  /** Whole-request milliseconds, nearest-rank percentiles; null with no requests. */
+  latencyMs: Percentiles,
+  /** Milliseconds to the first token, over the requests that had one; null when none did. */
+  ttftMs: Percentiles,
+})
+export type UsageGroup = Static<typeof UsageGroup>
+
+/** The answer to `GET /admin/api/usage?format=json`. */
+export const UsageReport = Type.Object({
+  groupBy: UsageGroupBy,
+  /** ISO 8601: the range the report covers, `from` inclusive, `to` exclusive. */
+  from: Type.String(),
+  to: Type.String(),
+  groups: Type.Array(UsageGroup),
+  total: UsageGroup,
+})
+export type UsageReport = Static<typeof UsageReport>
+
+/** What the store reports on: epoch ms bounds (`from` inclusive, `to` exclusive), and for an `admin:read` key the
+ *  organization or key whose rows alone it may see. */
+export interface UsageReportQuery {
+  groupBy: UsageGroupBy
+  from: number
+  to: number
+  orgId?: string
+  keyId?: string
+}

@@ -1,0 +1,173 @@
+import Database from 'better-sqlite3'
+import { pino } from 'pino'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { hashKey } from '../auth/keys.js'
+import type { KeyRepo, NewKey, OrgRepo } from '../auth/types.js'
+import type { UsageRecord } from '../engines/types.js'
+import { createKeyRepo } from './keys.js'
+import { migrate } from './migrations.js'
+import { createOrgRepo } from './orgs.js'
+import { createUsageWriter } from './usage.js'
+
+let db: Database.Database
+let keys: KeyRepo
+let orgs: OrgRepo
+let clock: number
+beforeEach(() => {
+  db = new Database(':memory:')
+  db.pragma('foreign_keys = ON')
+  clock = Date.UTC(2025, 5, 1)
+  migrate(db, { dataDir: '/nonexistent', now: () => clock })
+  keys = createKeyRepo(db, () => clock)
+  orgs = createOrgRepo(db, () => clock)
+})
+afterEach(() => db.close())
+
+const spec = (overrides: Partial<NewKey> = {}): NewKey => ({
+  name: 'ci',
+  orgId: null,
+  models: null,
+  scopes: ['inference', 'embeddings'],
+  limits: { rpm: null, tpm: null, concurrency: null, dailyTokens: null },
+  ips: null,
+  expiresAt: null,
+  ...overrides,
+})
+
+describe('KeyRepo.create', () => {
+  it('generates sk-cortex- and 43 base64url characters, and stores only its SHA-256 and a prefix', () => {
+    const { record, secret } = keys.create(spec())
+    expect(secret).toMatch(/^sk-cortex-[A-Za-z0-9_-]{43}$/)
+    expect(record).toMatchObject({ name: 'ci', hash: hashKey(secret), prefix: `${secret.slice(0, 14)}…`, revokedAt: null })
+    expect(record.id).toMatch(/^key_[0-9a-f]{12}$/)
+    expect(record.createdAt).toBe(clock)
+    expect(JSON.stringify(db.prepare('SELECT * FROM api_keys').all())).not.toContain(secret.slice(14))
+  })
+
+  it('makes a different key every time', () => {
+    const a = keys.create(spec({ name: 'a' })).secret
+    const b = keys.create(spec({ name: 'b' })).secret
+    expect(a).not.toBe(b)
+  })
+
+  it('keeps every field as given and reads it back the same', () => {
+    const org = orgs.create('acme')
+    const full = spec({
+      orgId: org.id,
+      models: ['qwen', 'llama'],
+      scopes: ['admin:read'],
+      limits: { rpm: 60, tpm: 10_000, concurrency: 2, dailyTokens: 1_000_000 },
+      ips: ['10.0.0.0/8', 'fd00::/8'],
+      expiresAt: clock + 86_400_000,
+    })
+    const { record } = keys.create(full)
+    expect(keys.get(record.id)).toEqual(record)
+    expect(keys.get('ci')).toEqual(record)
+    expect(record).toMatchObject({ ...full, revokedAt: null })
+  })
+
+  it('takes the operator’s own key, and shows at most a third of a short one', () => {
+    const secret = 'operator-key-0123456789'
+    const { record, secret: returned } = keys.create(spec({ secret }))
+    expect(returned).toBe(secret)
+    expect(record.hash).toBe(hashKey(secret))
+    expect(record.prefix).toBe('operato…')
+  })
+
+  it('refuses a taken name at param name and a taken key at param key, and stores nothing', () => {
+    keys.create(spec({ secret: 'the-same-key-0123456789' }))
+    expect(() => keys.create(spec({ secret: 'another-key-0123456789' }))).toThrow(
+      expect.objectContaining({
+        code: 'invalid_request',
+        message: 'an API key named "ci" already exists',
+        details: { param: 'name' },
+      }),
+    )
+    expect(() => keys.create(spec({ name: 'other', secret: 'the-same-key-0123456789' }))).toThrow(
+      expect.objectContaining({ code: 'invalid_request', details: { param: 'key' } }),
+    )
+    expect(keys.list().map((k) => k.name)).toEqual(['ci'])
+  })
+
+  it('refuses an organization that does not exist (foreign key)', () => {
+    expect(() => keys.create(spec({ orgId: 'org_missing' }))).toThrow('FOREIGN KEY constraint failed')
+  })
+})
+
+describe('KeyRepo reads', () => {
+  it('findByHash finds revoked and expired keys too, and nothing for an unknown hash', () => {
+    const { record, secret } = keys.create(spec({ expiresAt: clock - 1 }))
+    keys.revoke(record.id)
+    expect(keys.findByHash(hashKey(secret))).toMatchObject({ id: record.id, revokedAt: clock })
+    expect(keys.findByHash(hashKey('sk-cortex-nope'))).toBeUndefined()
+  })
+
+  it('findByHash is one indexed lookup', () => {
+    const plan = db.prepare('EXPLAIN QUERY PLAN SELECT * FROM api_keys WHERE hash = ?').all('x') as Array<{ detail: string }>
+    expect(plan.map((p) => p.detail).join(' ')).toMatch(/USING INDEX sqlite_autoindex_api_keys_\d/)
+  })
+
+  it('get prefers the id, then the name; list is by name', () => {
+    const b = keys.create(spec({ name: 'b' })).record
+    const a = keys.create(spec({ name: b.id })).record
+    expect(keys.get(b.id)).toEqual(b)
+    expect(keys.get('b')).toEqual(b)
+    expect(keys.get('nope')).toBeUndefined()
+    expect(keys.list().map((k) => k.name)).toEqual(['b', a.name])
+  })
+})
+
+describe('KeyRepo.revoke', () => {
+  it('marks the key revoked by id or name and keeps the first time on a second revoke', () => {
+    const { record } = keys.create(spec())
+    expect(keys.revoke('ci')).toEqual({ ...record, revokedAt: clock })
+    const first = clock
+    clock += 60_000
+    expect(keys.revoke(record.id)?.revokedAt).toBe(first)
+    expect(keys.list()).toHaveLength(1)
+  })
+
+  it('answers undefined for an unknown key', () => {
+    expect(keys.revoke('nope')).toBeUndefined()
+  })
+})
+
+describe('KeyRepo.tokensSince', () => {
+  const row = (ts: number, keyId: string | null, promptTokens: number | null, completionTokens: number | null): UsageRecord => ({
+    ts,
+    requestId: `r-${ts}`,
+    keyId,
+    orgId: null,
+    model: 'm',
+    replica: 0,
+    endpoint: '/v1/chat/completions',
+    status: 200,
+    stream: false,
+    promptTokens,
+    completionTokens,
+    ttftMs: null,
+    totalMs: 1,
+    queueMs: 0,
+    overheadMs: 0,
+    bytesIn: 1,
+    bytesOut: 1,
+  })
+
+  it('sums prompt and completion tokens per key from ts on, counting unknown counts as 0 and leaving out keyless rows', () => {
+    const usage = createUsageWriter(db, { logger: pino({ level: 'silent' }), flushIntervalMs: 60_000 })
+    const since = clock - 3_600_000
+    usage.record(row(since - 1, 'key_a', 1000, 1000))
+    usage.record(row(since, 'key_a', 10, 5))
+    usage.record(row(since + 1, 'key_a', null, 7))
+    usage.record(row(since + 2, 'key_b', 3, null))
+    usage.record(row(since + 3, null, 100, 100))
+    usage.close()
+    expect(keys.tokensSince(since)).toEqual(
+      new Map([
+        ['key_a', 22],
+        ['key_b', 3],
+      ]),
+    )
+    expect(keys.tokensSince(clock)).toEqual(new Map())
+  })
+})

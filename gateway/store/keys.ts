@@ -1,0 +1,153 @@
+import { randomBytes } from 'node:crypto'
+import type Database from 'better-sqlite3'
+import { hashKey } from '../auth/keys.js'
+import type { ApiKeyRecord, KeyRepo, NewKey } from '../auth/types.js'
+import { CortexError } from '../contract/errors.js'
+import type { Scope } from '../contract/keys.js'
+
+interface KeyRow {
+  id: string
+  name: string
+  hash: string
+  prefix: string
+  org_id: string | null
+  models: string | null
+  scopes: string
+  ips: string | null
+  rpm: number | null
+  tpm: number | null
+  concurrency: number | null
+  daily_tokens: number | null
+  created_at: number
+  expires_at: number | null
+  revoked_at: number | null
+}
+
+const COLUMNS =
+  'id, name, hash, prefix, org_id, models, scopes, ips, rpm, tpm, concurrency, daily_tokens, created_at, expires_at, revoked_at'
+
+/**
+ * The `api_keys` table: hashes only, the key itself is returned once by create(). Every read goes to the database
+ * (no cache), so a key revoked by `cortex keys revoke` in another process is refused at the next request.
+ */
+export function createKeyRepo(db: Database.Database, now: () => number): KeyRepo {
+  const insert = db.prepare<[KeyRow]>(`
+    INSERT INTO api_keys (${COLUMNS})
+    VALUES (@id, @name, @hash, @prefix, @org_id, @models, @scopes, @ips, @rpm, @tpm, @concurrency, @daily_tokens,
+            @created_at, @expires_at, @revoked_at)`)
+  // The UNIQUE constraint on hash is its index: one indexed lookup per request.
+  const byHash = db.prepare<[string], KeyRow>(`SELECT ${COLUMNS} FROM api_keys WHERE hash = ?`)
+  const byId = db.prepare<[string], KeyRow>(`SELECT ${COLUMNS} FROM api_keys WHERE id = ?`)
+  const byName = db.prepare<[string], KeyRow>(`SELECT ${COLUMNS} FROM api_keys WHERE name = ?`)
+  const all = db.prepare<[], KeyRow>(`SELECT ${COLUMNS} FROM api_keys ORDER BY name`)
+  const markRevoked = db.prepare<[number, string]>('UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL')
+  const tokens = db.prepare<[number], { key_id: string; tokens: number }>(`
+    SELECT key_id, SUM(coalesce(prompt_tokens, 0) + coalesce(completion_tokens, 0)) AS tokens
+    FROM usage WHERE ts >= ? AND key_id IS NOT NULL GROUP BY key_id`)
+
+  const get = (idOrName: string): ApiKeyRecord | undefined => {
+    const row = byId.get(idOrName) ?? byName.get(idOrName)
+    return row && toRecord(row)
+  }
+  const revoke = db.transaction((idOrName: string): ApiKeyRecord | undefined => {
+    const row = byId.get(idOrName) ?? byName.get(idOrName)
+    if (!row) return undefined
+    markRevoked.run(now(), row.id)
+    return toRecord(byId.get(row.id)!)
+  })
+
+  return {
+    create(spec) {
+      const secret = spec.secret ?? generateKey()
+      const record: ApiKeyRecord = {
+        id: `key_${randomBytes(6).toString('hex')}`,
+        name: spec.name,
+        hash: hashKey(secret),
+        prefix: prefixOf(secret),
+        orgId: spec.orgId,
+        models: spec.models,
+        scopes: spec.scopes,
+        limits: spec.limits,
+        ips: spec.ips,
+        createdAt: now(),
+        expiresAt: spec.expiresAt,
+        revokedAt: null,
+      }
+      try {
+        insert.run(toRow(record))
+      } catch (err) {
+        throw taken(err, spec) ?? err
+      }
+      return { record, secret }
+    },
+    findByHash: (hash) => {
+      const row = byHash.get(hash)
+      return row && toRecord(row)
+    },
+    get,
+    list: () => all.all().map(toRecord),
+    revoke: (idOrName) => revoke(idOrName),
+    tokensSince: (ts) => new Map(tokens.all(ts).map((r) => [r.key_id, r.tokens])),
+  }
+}
+
+/** `sk-cortex-` and 32 random bytes in base64url (256 bits). */
+function generateKey(): string {
+  return `sk-cortex-${randomBytes(32).toString('base64url')}`
+}
+
+/**
+ * The first 14 characters: `sk-cortex-` and 4 random ones for a generated key. A short custom key shows at most a
+ * third of itself, so that the listing never gives most of a secret away.
+ */
+function prefixOf(secret: string): string {
+  return `${secret.slice(0, Math.min(14, Math.floor(secret.length / 3)))}…`
+}
+
+/** The invalid_request for a UNIQUE violation on the name or the key; undefined for any other error. */
+function taken(err: unknown, spec: NewKey): CortexError | undefined {
+  const message = err instanceof Error ? err.message : ''
+  if (message.includes('UNIQUE constraint failed: api_keys.name'))
+    return new CortexError('invalid_request', `an API key named "${spec.name}" already exists`, { param: 'name' })
+  if (message.includes('UNIQUE constraint failed: api_keys.hash'))
+    return new CortexError('invalid_request', 'another API key already uses this key: choose a different one', { param: 'key' })
+  return undefined
+}
+
+function toRow(r: ApiKeyRecord): KeyRow {
+  const json = (v: unknown[] | null) => (v === null ? null : JSON.stringify(v))
+  return {
+    id: r.id,
+    name: r.name,
+    hash: r.hash,
+    prefix: r.prefix,
+    org_id: r.orgId,
+    models: json(r.models),
+    scopes: JSON.stringify(r.scopes),
+    ips: json(r.ips),
+    rpm: r.limits.rpm,
+    tpm: r.limits.tpm,
+    concurrency: r.limits.concurrency,
+    daily_tokens: r.limits.dailyTokens,
+    created_at: r.createdAt,
+    expires_at: r.expiresAt,
+    revoked_at: r.revokedAt,
+  }
+}
+
+function toRecord(row: KeyRow): ApiKeyRecord {
+  return {
+    id: row.id,
+    name: row.name,
+    hash: row.hash,
+    prefix: row.prefix,
+    orgId: row.org_id,
+    models: row.models === null ? null : (JSON.parse(row.models) as string[]),
+    scopes: JSON.parse(row.scopes) as Scope[],
+    limits: { rpm: row.rpm, tpm: row.tpm, concurrency: row.concurrency, dailyTokens: row.daily_tokens },
+    ips: row.ips === null ? null : (JSON.parse(row.ips) as string[]),
+    createdAt: row.created_at,
+    expiresAt: row.expires_at,
+    revokedAt: row.revoked_at,
+  }
+}
