@@ -12,6 +12,13 @@ export interface Tally {
   samples: string[]
 }
 
+/**
+ * The API key every request carries, made for this run (procs.startCortex registers it with `cortex keys create
+ * --key`): Cortex checks it as it would any client's, and engines ignore it, so both paths send the same bytes.
+ */
+export const BENCH_KEY = `sk-cortex-bench-${randomBytes(16).toString('hex')}`
+export const HEADERS = { 'content-type': 'application/json', authorization: `Bearer ${BENCH_KEY}` }
+
 export function newTally(): Tally {
   return { errors: 0, corrupt: 0, samples: [] }
 }
@@ -73,7 +80,7 @@ export interface Answer {
 export async function timedPost(pool: Pool, path: string, body: Buffer): Promise<Answer> {
   const start = performance.now()
   try {
-    const res = await pool.request({ method: 'POST', path, headers: { 'content-type': 'application/json' }, body })
+    const res = await pool.request({ method: 'POST', path, headers: HEADERS, body })
     const text = await res.body.text()
     return { ms: performance.now() - start, status: res.statusCode, text }
   } catch (err) {
@@ -156,7 +163,7 @@ export async function timedStream(pool: Pool, path: string, request: ChatRequest
     }
   }
   try {
-    const res = await pool.request({ method: 'POST', path, headers: { 'content-type': 'application/json' }, body: request.body })
+    const res = await pool.request({ method: 'POST', path, headers: HEADERS, body: request.body })
     if (res.statusCode !== 200) {
       note(tally, 'errors', `stream HTTP ${res.statusCode}: ${(await res.body.text()).slice(0, 300)}`)
       return result

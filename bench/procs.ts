@@ -5,6 +5,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { request } from 'undici'
 import { freePort } from '../test/support/substrate.js'
+import { BENCH_KEY } from './load.js'
 
 export interface Proc {
   name: string
@@ -79,8 +80,8 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
 }
 
 /** GET url → parsed JSON when the status is 200, else undefined. */
-export async function getJson(url: string): Promise<unknown> {
-  const res = await request(url)
+export async function getJson(url: string, headers: Record<string, string> = {}): Promise<unknown> {
+  const res = await request(url, { headers })
   const text = await res.body.text()
   return res.statusCode === 200 ? (JSON.parse(text) as unknown) : undefined
 }
@@ -113,7 +114,14 @@ export async function startLlamaServer(
 
 /** `node bin/cortex.js serve` on a free port; resolves with its URL once /readyz answers 200. */
 export async function startCortex(dir: string, config: string, core: number | null): Promise<{ proc: Proc; url: string }> {
-  const args = ['bin/cortex.js', 'serve', '--config', config, '--data-dir', path.join(dir, 'data'), '--port', '0']
+  const dataDir = path.join(dir, 'data')
+  const key = spawnSync(
+    process.execPath,
+    ['bin/cortex.js', 'keys', 'create', '--name', 'bench', '--key', BENCH_KEY, '--data-dir', dataDir],
+    { encoding: 'utf8' },
+  )
+  if (key.status !== 0) throw new Error(`cortex keys create failed: ${key.stderr}`)
+  const args = ['bin/cortex.js', 'serve', '--config', config, '--data-dir', dataDir, '--port', '0']
   const proc = launch('cortex', dir, process.execPath, args, core)
   const url = await waitFor(
     'Cortex to listen',

@@ -11,7 +11,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { request } from 'undici'
-import { chatRequest, createPool, newTally } from './load.js'
+import { HEADERS, chatRequest, createPool, newTally } from './load.js'
 import { addedLatency, gatewayCpu, streaming, throughput, type Target } from './measure.js'
 import * as procs from './procs.js'
 import { findLlamaServer } from '../test/support/substrate.js'
@@ -55,10 +55,9 @@ function cortexYaml(mockPort: number, llamaPort: number | null): string {
 /** Remote models start on their first request, then are health-polled: measuring starts once all are `running`. */
 async function startModels(url: string, names: string[], cortex: procs.Proc): Promise<void> {
   for (const name of names) {
-    const headers = { 'content-type': 'application/json' }
     const res = await request(`${url}/v1/chat/completions`, {
       method: 'POST',
-      headers,
+      headers: HEADERS,
       body: chatRequest(name, 300, { max_tokens: 1 }).body,
     })
     const text = await res.body.text()
@@ -67,7 +66,7 @@ async function startModels(url: string, names: string[], cortex: procs.Proc): Pr
   }
   let last: unknown
   const running = async () => {
-    last = await procs.getJson(`${url}/v1/models`)
+    last = await procs.getJson(`${url}/v1/models`, HEADERS)
     const data = (last as { data?: { id?: string; state?: string }[] } | undefined)?.data ?? []
     return names.every((n) => data.some((m) => m.id === n && m.state === 'running')) ? true : undefined
   }

@@ -22,6 +22,8 @@ const config = path.join(home, 'cortex.yaml')
 writeFileSync(
   config,
   [
+    // The demo is for trying Cortex on this machine: local programs need no key (README, auth).
+    'auth: { allowLoopbackWithoutKey: true }',
     'engines:',
     `  llamaServer: ${JSON.stringify(llamaServer)}`,
     'models:',

@@ -8,6 +8,7 @@ import OpenAI from 'openai'
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest'
 import type { AdminEvent, ModelView } from '../../gateway/contract/index.js'
 import { startCortex, runCortex, waitFor, type CortexProcess } from '../support/cortex-process.js'
+import { createKey } from '../support/keys.js'
 import { dockerSuite, testDocker } from '../support/docker.js'
 
 const suite = dockerSuite(inject('docker'))
@@ -50,7 +51,7 @@ async function serve(name: string, config: string, dataDir = path.join(dir, `${n
     const text = await res.text()
     return { status: res.status, body: (text ? JSON.parse(text) : {}) as AdminAnswer }
   }
-  const client = new OpenAI({ baseURL: `${cortex.url}/v1`, apiKey: 'unused', maxRetries: 0 })
+  const client = new OpenAI({ baseURL: `${cortex.url}/v1`, apiKey: await createKey(cortex.url, dataDir), maxRetries: 0 })
   return { cortex, dataDir, configFile, token, admin, client }
 }
 

@@ -6,6 +6,7 @@ import path from 'node:path'
 import OpenAI from 'openai'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { processesMatching, runCortex, startCortex } from '../support/cortex-process.js'
+import { createKey } from '../support/keys.js'
 import { startLlamaServer } from '../support/substrate.js'
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'cortex-lifecycle-'))
@@ -26,13 +27,14 @@ function writeConfig(name: string, text: string): string {
   return file
 }
 
-/** Writes `<name>.yaml`, starts `cortex serve` on it with a data directory of its own, and makes a client for it. */
+/** Writes `<name>.yaml`, starts `cortex serve` on it with a data directory of its own, and makes a client with a key. */
 async function serve(name: string, config: string) {
   const dataDir = path.join(dir, `${name}-data`)
   const args = ['serve', '--config', writeConfig(`${name}.yaml`, config), '--data-dir', dataDir, '--port', '0']
   const cortex = await startCortex(args)
   started.push(cortex.child)
-  return { cortex, args, dataDir, client: new OpenAI({ baseURL: `${cortex.url}/v1`, apiKey: 'unused', maxRetries: 0 }) }
+  const apiKey = await createKey(cortex.url, dataDir)
+  return { cortex, args, dataDir, client: new OpenAI({ baseURL: `${cortex.url}/v1`, apiKey, maxRetries: 0 }) }
 }
 
 const tinyModel = (llamaServer: string) => `
@@ -67,9 +69,12 @@ describe('cortex serve start-up and shutdown', () => {
     expect(stderr).toMatch(/bad\.yaml:\d+.*openai.*process/)
   })
 
-  it('refuses to listen beyond loopback without --allow-remote', async () => {
+  it('refuses to listen beyond loopback without keys, unless told --allow-remote', async () => {
+    const file = writeConfig('keyless.yaml', 'auth: { required: false }\n')
     const { code, stderr } = await runCortex([
       'serve',
+      '--config',
+      file,
       '--data-dir',
       path.join(dir, 'remote-data'),
       '--host',
@@ -78,7 +83,18 @@ describe('cortex serve start-up and shutdown', () => {
       '0',
     ])
     expect(code).toBe(1)
-    expect(stderr).toContain('--allow-remote')
+    expect(stderr).toMatch(/auth\.required is false.*--allow-remote/s)
+  })
+
+  it('listens beyond loopback when keys are required, and even loopback callers need one', async () => {
+    const cortex = await startCortex(['serve', '--data-dir', path.join(dir, 'keyed-data'), '--host', '0.0.0.0', '--port', '0'])
+    started.push(cortex.child)
+    const port = new URL(cortex.url).port
+    expect((await fetch(`http://127.0.0.1:${port}/health`)).status).toBe(200)
+    const res = await fetch(`http://127.0.0.1:${port}/v1/models`)
+    expect(res.status).toBe(401)
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('invalid_api_key')
+    expect(await cortex.stop()).toBe(0)
   })
 
   it('routes a remote model to an existing OpenAI-compatible server', async () => {

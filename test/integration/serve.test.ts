@@ -5,7 +5,7 @@ import path from 'node:path'
 import OpenAI from 'openai'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { rejection } from '../support/rejection.js'
-import { enginePorts, processesMatching, startCortex, waitFor, type CortexProcess } from '../support/cortex-process.js'
+import { enginePorts, processesMatching, runCortex, startCortex, waitFor, type CortexProcess } from '../support/cortex-process.js'
 
 // One Cortex process serving several models of the tiny test GGUF, driven through the official OpenAI SDK.
 const dir = mkdtempSync(path.join(os.tmpdir(), 'cortex-serve-'))
@@ -60,7 +60,10 @@ beforeAll(async () => {
     '--port',
     '0',
   ])
-  client = new OpenAI({ baseURL: `${cortex.url}/v1`, apiKey: 'unused', maxRetries: 0 })
+  // The key comes from the CLI, working on the data directory while the server runs, as an operator would do it.
+  const created = await runCortex(['keys', 'create', '--name', 'sdk', '--data-dir', path.join(dir, 'data')])
+  expect(created.code, created.stderr).toBe(0)
+  client = new OpenAI({ baseURL: `${cortex.url}/v1`, apiKey: created.stdout.trim(), maxRetries: 0 })
 })
 
 afterAll(async () => {
