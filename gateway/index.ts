@@ -1,7 +1,8 @@
 import path from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
-import { createMemoryLimiter } from './auth/limits.js'
+import { DAY_MS, createMemoryLimiter, type Limiter } from './auth/limits.js'
+import { createRedisLimiter } from './auth/redis-limits.js'
 import { loadConfig } from './config/load.js'
 import type { CliFlags, CortexConfig } from './config/types.js'
 import { createDockerRuntime } from './engines/docker/runtime.js'
@@ -57,6 +58,7 @@ export async function createCore(config: CortexConfig, options: CoreOptions = {}
   const env = options.env ?? process.env
   const store = openStore(config.dataDir, { logger })
   let docker: DockerRuntime | undefined
+  let limits: Limiter | undefined
   try {
     const adminToken = loadAdminToken({
       dataDir: config.dataDir,
@@ -104,8 +106,8 @@ export async function createCore(config: CortexConfig, options: CoreOptions = {}
       logger,
     })
     const metrics = createMetrics({ engines, system })
-    // Daily token limits count from the UTC day's start, so they survive a restart.
-    const limiter = createMemoryLimiter({ usedToday: store.keys.tokensSince(Math.floor(Date.now() / 86_400_000) * 86_400_000) })
+    const limiter = await createLimiter(config, store, logger)
+    limits = limiter
     const recipes = createRecipeService({ importDir: path.join(config.dataDir, 'recipes'), logger })
     const http = buildApp({
       config,
@@ -136,15 +138,29 @@ export async function createCore(config: CortexConfig, options: CoreOptions = {}
         await system.close()
         await engines.close()
         await dockerRuntime.close()
+        await limiter.close()
         store.close()
         await new Promise<void>((resolve) => logger.flush(() => resolve()))
       })())
     return { config, http, engines, models: modelService, docker: dockerRuntime, store, metrics, logger, close }
   } catch (err) {
     await docker?.close()
+    await limits?.close()
     store.close()
     throw err
   }
+}
+
+/** Limits in Redis when `limits.redis` is set, else in memory; daily ones start from today's usage rows. */
+async function createLimiter(config: CortexConfig, store: Store, logger: Logger): Promise<Limiter> {
+  const since = Math.floor(Date.now() / DAY_MS) * DAY_MS
+  const usedToday = new Map<string, number>()
+  for (const [id, tokens] of store.keys.tokensSince(since)) {
+    const hash = store.keys.get(id)?.hash
+    if (hash !== undefined) usedToday.set(hash, tokens)
+  }
+  if (config.limits.redis === null) return createMemoryLimiter({ usedToday })
+  return createRedisLimiter({ url: config.limits.redis, usedToday, logger })
 }
 
 /** Fastify's close waits for in-flight requests; a stream can last minutes, so the wait is bounded (0 = wait for all). */

@@ -15,10 +15,11 @@ export interface Ticket {
 export interface Limiter {
   /** Admits a request that reserves `tokens`, or throws 429 rate_limit_exceeded naming the limit it hit. */
   admit(key: ApiKeyRecord, tokens: number): Promise<Ticket>
+  close(): Promise<void>
 }
 
 export const WINDOW_MS = 60_000
-const DAY_MS = 86_400_000
+export const DAY_MS = 86_400_000
 
 /** What a request reserves at admission: its completion budget plus its prompt, estimated at 4 bytes a token. */
 export function reservation(maxTokens: unknown, bodyBytes: number): number {
@@ -33,6 +34,64 @@ export function resetText(ms: number): string {
   const s = Math.ceil(ms / 1000)
   return s < 60 ? `${s}s` : `${Math.floor(s / 60)}m${s % 60}s`
 }
+
+/** A key's use of its 60 s windows, as the headers report it. */
+export interface WindowUse {
+  requests: number
+  /** Until the oldest request in the window leaves it. */
+  requestsResetMs: number
+  tokens: number
+  tokensResetMs: number
+}
+
+/** OpenAI's headers for the per-minute limits the key has; none for limits it has not. */
+export function rateHeaders(limits: KeyLimits, use: WindowUse): Record<string, string> {
+  const headers: Record<string, string> = {}
+  if (limits.rpm !== null) {
+    headers['x-ratelimit-limit-requests'] = String(limits.rpm)
+    headers['x-ratelimit-remaining-requests'] = String(Math.max(0, limits.rpm - use.requests))
+    headers['x-ratelimit-reset-requests'] = resetText(use.requestsResetMs)
+  }
+  if (limits.tpm !== null) {
+    headers['x-ratelimit-limit-tokens'] = String(limits.tpm)
+    headers['x-ratelimit-remaining-tokens'] = String(Math.max(0, limits.tpm - use.tokens))
+    headers['x-ratelimit-reset-tokens'] = resetText(use.tokensResetMs)
+  }
+  return headers
+}
+
+/** What a refusal found: the key's use when it asked, and what it asked for. */
+export interface Overrun {
+  limit: LimitName
+  /** The request's reservation. */
+  tokens: number
+  use: WindowUse
+  dayUsed: number
+  retryMs: number
+}
+
+/** The 429 for a refused request, the same whichever limiter refused it. */
+export function refusal(key: ApiKeyRecord, o: Overrun): CortexError {
+  const { rpm, tpm, concurrency, dailyTokens } = key.limits
+  const messages: Record<LimitName, string> = {
+    concurrency: `${concurrency} requests already in flight (its concurrency limit); retry when one ends`,
+    rpm: `${rpm} requests in the last minute (its rpm limit)`,
+    tpm:
+      tpm !== null && o.tokens > tpm
+        ? `this request reserves ${o.tokens} tokens (max_tokens plus the prompt at 4 bytes a token), more than its ` +
+          `tpm limit of ${tpm}; lower max_tokens or shorten the prompt`
+        : `${o.use.tokens} tokens in the last minute and this request reserves ${o.tokens} (its tpm limit is ${tpm})`,
+    dailyTokens: `${o.dayUsed} of its ${dailyTokens} daily tokens are used (UTC day)`,
+  }
+  return new CortexError('rate_limit_exceeded', `API key "${key.name}": ${messages[o.limit]}`, {
+    limit: o.limit,
+    retryAfterSeconds: Math.max(1, Math.ceil(o.retryMs / 1000)),
+    headers: rateHeaders(key.limits, o.use),
+  })
+}
+
+/** Limiter state is keyed by the key's hash: the same key registered on two gateways (`--key`) is one key. */
+export const limiterId = (key: ApiKeyRecord) => key.hash
 
 interface Spent {
   at: number
@@ -52,7 +111,7 @@ interface KeyState {
 }
 
 export interface MemoryLimiterOptions {
-  /** Tokens each key used today before this start (KeyRepo.tokensSince at the UTC day's start). */
+  /** Tokens each key (by hash) used today before this start: the usage table at the UTC day's start. */
   usedToday: Map<string, number>
   now?: () => number
 }
@@ -84,15 +143,16 @@ export function createMemoryLimiter(options: MemoryLimiterOptions): Limiter {
   return {
     async admit(key, tokens) {
       const t = now()
-      const s = stateOf(key.id, t)
-      check(key, s, tokens, t)
+      const s = stateOf(limiterId(key), t)
+      const overrun = check(key.limits, s, tokens, t)
+      if (overrun !== null) throw refusal(key, overrun)
       s.inFlight++
       s.requests.push(t)
       const spent = { at: t, tokens }
       s.spent.push(spent)
       s.dayReserved += tokens
       const day = s.day
-      const headers = rateHeaders(key.limits, s, t)
+      const headers = rateHeaders(key.limits, use(s, t))
       let settled = false
       return {
         headers,
@@ -108,71 +168,37 @@ export function createMemoryLimiter(options: MemoryLimiterOptions): Limiter {
         },
       }
     },
+    close: async () => {},
   }
 }
 
-function check(key: ApiKeyRecord, s: KeyState, tokens: number, t: number): void {
-  const { rpm, tpm, concurrency, dailyTokens } = key.limits
-  const limited = (limit: LimitName, message: string, retryMs: number) =>
-    new CortexError('rate_limit_exceeded', `API key "${key.name}": ${message}`, {
-      limit,
-      retryAfterSeconds: Math.max(1, Math.ceil(retryMs / 1000)),
-      headers: rateHeaders(key.limits, s, t),
-    })
-  if (concurrency !== null && s.inFlight >= concurrency)
-    throw limited('concurrency', `${concurrency} requests already in flight (its concurrency limit); retry when one ends`, 1000)
-  if (rpm !== null && s.requests.length >= rpm)
-    throw limited('rpm', `${rpm} requests in the last minute (its rpm limit)`, s.requests[0]! + WINDOW_MS - t)
-  if (tpm !== null) {
-    if (tokens > tpm)
-      throw limited(
-        'tpm',
-        `this request reserves ${tokens} tokens (max_tokens plus the prompt at 4 bytes a token), more than its tpm limit ` +
-          `of ${tpm}; lower max_tokens or shorten the prompt`,
-        WINDOW_MS,
-      )
-    const used = s.spent.reduce((n, e) => n + e.tokens, 0)
-    if (used + tokens > tpm) {
-      // The wait is until enough of the window's tokens age out for this reservation to fit.
-      let freed = 0
-      let until = WINDOW_MS
-      for (const e of s.spent) {
-        freed += e.tokens
-        if (used - freed + tokens <= tpm) {
-          until = e.at + WINDOW_MS - t
-          break
-        }
-      }
-      throw limited(
-        'tpm',
-        `${used} tokens in the last minute and this request reserves ${tokens} (its tpm limit is ${tpm})`,
-        until,
-      )
+function use(s: KeyState, t: number): WindowUse {
+  return {
+    requests: s.requests.length,
+    requestsResetMs: s.requests.length > 0 ? s.requests[0]! + WINDOW_MS - t : 0,
+    tokens: s.spent.reduce((n, e) => n + e.tokens, 0),
+    tokensResetMs: s.spent.length > 0 ? s.spent[0]!.at + WINDOW_MS - t : 0,
+  }
+}
+
+/** The first limit this request would pass, with when to retry; null when it fits them all. */
+function check(limits: KeyLimits, s: KeyState, tokens: number, t: number): Overrun | null {
+  const { rpm, tpm, concurrency, dailyTokens } = limits
+  const now = use(s, t)
+  const dayUsed = s.dayUsed + s.dayReserved
+  const over = (limit: LimitName, retryMs: number): Overrun => ({ limit, tokens, use: now, dayUsed, retryMs })
+  if (concurrency !== null && s.inFlight >= concurrency) return over('concurrency', 1000)
+  if (rpm !== null && s.requests.length >= rpm) return over('rpm', now.requestsResetMs)
+  if (tpm !== null && now.tokens + tokens > tpm) {
+    if (tokens > tpm) return over('tpm', WINDOW_MS)
+    // The wait is until enough of the window's tokens age out for this reservation to fit.
+    let freed = 0
+    for (const e of s.spent) {
+      freed += e.tokens
+      if (now.tokens - freed + tokens <= tpm) return over('tpm', e.at + WINDOW_MS - t)
     }
+    return over('tpm', WINDOW_MS)
   }
-  if (dailyTokens !== null && s.dayUsed + s.dayReserved + tokens > dailyTokens) {
-    const midnight = (s.day + 1) * DAY_MS
-    throw limited(
-      'dailyTokens',
-      `${s.dayUsed + s.dayReserved} of its ${dailyTokens} daily tokens are used (UTC day)`,
-      midnight - t,
-    )
-  }
-}
-
-/** OpenAI's headers for the per-minute limits the key has; none for limits it has not. */
-function rateHeaders(limits: KeyLimits, s: KeyState, t: number): Record<string, string> {
-  const headers: Record<string, string> = {}
-  if (limits.rpm !== null) {
-    headers['x-ratelimit-limit-requests'] = String(limits.rpm)
-    headers['x-ratelimit-remaining-requests'] = String(Math.max(0, limits.rpm - s.requests.length))
-    headers['x-ratelimit-reset-requests'] = resetText(s.requests.length > 0 ? s.requests[0]! + WINDOW_MS - t : 0)
-  }
-  if (limits.tpm !== null) {
-    const used = s.spent.reduce((n, e) => n + e.tokens, 0)
-    headers['x-ratelimit-limit-tokens'] = String(limits.tpm)
-    headers['x-ratelimit-remaining-tokens'] = String(Math.max(0, limits.tpm - used))
-    headers['x-ratelimit-reset-tokens'] = resetText(s.spent.length > 0 ? s.spent[0]!.at + WINDOW_MS - t : 0)
-  }
-  return headers
+  if (dailyTokens !== null && dayUsed + tokens > dailyTokens) return over('dailyTokens', (s.day + 1) * DAY_MS - t)
+  return null
 }

@@ -60,6 +60,7 @@ describe('loadConfig defaults', () => {
         allowRemote: false,
       },
       auth: { required: true, allowLoopbackWithoutKey: false },
+      limits: { redis: null },
       metrics: { port: null },
       logging: { prompts: false, level: 'info' },
       engines: { stopOnExit: true, llamaServer: null },

@@ -50,6 +50,7 @@ export function buildConfig(file: ConfigFile, overrides: Overrides, ctx: Normali
       allowRemote: overrides.allowRemote ?? false,
     },
     auth: { required: file.auth?.required ?? true, allowLoopbackWithoutKey: file.auth?.allowLoopbackWithoutKey ?? false },
+    limits: { redis: file.limits?.redis ?? null },
     metrics: { port: file.metrics?.port ?? null },
     logging: { prompts: file.logging?.prompts ?? false, level: file.logging?.level ?? DEFAULTS.logLevel },
     engines: {

@@ -20,6 +20,8 @@ export interface CortexConfig {
     allowRemote: boolean
   }
   auth: { required: boolean; allowLoopbackWithoutKey: boolean }
+  /** redis: a Redis URL whose counters gateway processes that know the same keys share; null = limits in memory. */
+  limits: { redis: string | null }
   metrics: { port: number | null }
   logging: { prompts: boolean; level: string }
   /** llamaServer: from the file, else CORTEX_LLAMA_SERVER, else null (the process driver then looks on PATH). */

@@ -84,7 +84,20 @@ export const ConfigFile = Type.Object(
       ),
     ),
     limits: Type.Optional(
-      Type.Object({ redis: Type.Optional(Type.Union([Type.String(), Type.Null()])) }, { additionalProperties: false }),
+      Type.Object(
+        {
+          redis: Type.Optional(
+            Type.Union([
+              Type.String({
+                pattern: '^rediss?://',
+                description: 'a Redis URL like redis://127.0.0.1:6379 (or rediss:// for TLS)',
+              }),
+              Type.Null(),
+            ]),
+          ),
+        },
+        { additionalProperties: false },
+      ),
     ),
     metrics: Type.Optional(
       Type.Object(

@@ -23,6 +23,8 @@ export const UsageQuery = Type.Object(
     from: Type.Optional(Instant),
     to: Type.Optional(Instant),
     format: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('csv')], { default: 'json' })),
+    /** One organization's usage (its name or id); the admin token only: a key always sees its own organization. */
+    org: Type.Optional(Type.String({ minLength: 1 })),
   },
   { additionalProperties: false },
 )

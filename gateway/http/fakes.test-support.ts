@@ -153,6 +153,7 @@ export function testConfig(server: Partial<CortexConfig['server']> = {}, prompts
       ...server,
     },
     auth: { required: false, allowLoopbackWithoutKey: true },
+    limits: { redis: null },
     metrics: { port: null },
     logging: { prompts, level: 'info' },
     engines: { stopOnExit: true, llamaServer: null },

@@ -4,6 +4,7 @@ import path from 'node:path'
 import type { TestProject } from 'vitest/node'
 import { prepareDocker, prepareVllmStandin, type DockerForTests } from './docker.js'
 import { encodeGguf, tinyLlamaSpec, writeGguf } from './gguf-writer.js'
+import { startTestRedis, type RedisForTests } from './redis.js'
 import { cortexCacheDir, findLlamaServer, llamaSourceDir } from './substrate.js'
 
 declare module 'vitest' {
@@ -18,12 +19,15 @@ declare module 'vitest' {
     docker: DockerForTests
     /** The same daemon and an image that plays vllm/vllm-openai (test/support/vllm-standin.mjs), or why there is none. */
     vllmStandin: DockerForTests
+    /** A redis-server on a port of the tests' own (stopped at teardown), or why there is none. */
+    redis: RedisForTests
   }
 }
 
-/** Builds or finds llama-server, writes the tiny model and finds Docker; a missing part fails the run with what to
- *  do, except Docker, whose suites decide (test/support/docker.ts). */
-export default async function setup(project: TestProject): Promise<void> {
+/** Builds or finds llama-server, writes the tiny model, finds Docker and starts Redis; a missing part fails the run
+ *  with what to do, except Docker and Redis, whose suites decide (they cannot skip under CI=true). Returns the
+ *  teardown, which stops Redis. */
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const llamaServer = await findLlamaServer()
   project.provide('llamaServer', llamaServer)
   project.provide('llamaSrc', llamaSourceDir(llamaServer))
@@ -31,6 +35,9 @@ export default async function setup(project: TestProject): Promise<void> {
   const docker = await prepareDocker(llamaServer)
   project.provide('docker', docker)
   project.provide('vllmStandin', await prepareVllmStandin(docker))
+  const redis = await startTestRedis()
+  project.provide('redis', redis.found)
+  return () => redis.stop()
 }
 
 // Named by a hash of its bytes: a change to the writer gives a new file, and tests never see a stale one.

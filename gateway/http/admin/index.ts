@@ -54,7 +54,7 @@ export async function adminRoutes(fastify: FastifyInstance, opts: AdminOptions) 
   recipeRoutes(app, opts.recipes, opts.models)
   systemRoutes(app, opts.system)
   keyRoutes(app, opts.accounts)
-  usageRoutes(app, { report: opts.usage })
+  usageRoutes(app, { report: opts.usage, orgs: opts.accounts.orgs })
 
   // A snapshot first, then every change; both are synchronous, so no change falls between them. Subscribing to the
   // system monitor is what makes it sample (every interval, while any stream is open).

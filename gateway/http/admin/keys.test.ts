@@ -86,6 +86,15 @@ describe('admin keys', () => {
     expect(res.body).not.toContain(record.hash)
   })
 
+  it("lists one organization's keys with ?org= (name or id)", async () => {
+    const acme = db.orgs.create('acme')
+    await post('/keys', { name: 'in-acme', org: 'acme' })
+    await post('/keys', { name: 'no-org' })
+    expect((await get('/keys?org=acme')).json().map((k: { name: string }) => k.name)).toEqual(['in-acme'])
+    expect((await get(`/keys?org=${acme.id}`)).json()).toHaveLength(1)
+    expect((await get('/keys?org=globex')).json().error).toMatchObject({ code: 'invalid_request', param: 'org' })
+  })
+
   it.each([
     [{ name: 'ci', scopes: ['inference', 'inference'] }, 'scopes', 'scopes: "inference" is listed twice'],
     [{ name: 'ci', expires: 'tomorrow' }, 'expires', 'expires: invalid duration "tomorrow"'],

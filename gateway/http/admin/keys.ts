@@ -22,6 +22,7 @@ export interface KeyRouteDeps {
 }
 
 const Params = Type.Object({ id: Type.String({ minLength: 1 }) })
+const KeysQuery = Type.Object({ org: Type.Optional(Type.String({ minLength: 1 })) }, { additionalProperties: false })
 
 /**
  * `/keys`, `/orgs`, `/users`: the same validation as `cortex keys create` (auth/keys.ts). The response schemas are a
@@ -33,10 +34,15 @@ export function keyRoutes(app: AdminApp, deps: KeyRouteDeps): void {
   const orgName = (id: string | null) => (id === null ? null : (orgs.get(id)?.name ?? null))
   const view = (record: ApiKeyRecord) => keyView(record, orgName(record.orgId), now())
 
-  app.get('/keys', { schema: { response: { 200: Type.Array(ApiKeyView) } } }, () => {
+  // `?org=` lists one organization's keys (by its name or id).
+  app.get('/keys', { schema: { querystring: KeysQuery, response: { 200: Type.Array(ApiKeyView) } } }, (req) => {
     const names = new Map(orgs.list().map((o) => [o.id, o.name]))
+    const orgId = req.query.org === undefined ? undefined : findOrg(req.query.org, orgs).id
     const at = now()
-    return keys.list().map((k) => keyView(k, k.orgId === null ? null : (names.get(k.orgId) ?? null), at))
+    return keys
+      .list()
+      .filter((k) => orgId === undefined || k.orgId === orgId)
+      .map((k) => keyView(k, k.orgId === null ? null : (names.get(k.orgId) ?? null), at))
   })
   app.post('/keys', { schema: { body: KeyCreateBody, response: { 201: KeyCreated } } }, (req, reply) => {
     const { record, secret } = keys.create(parseKeySpec(req.body, orgs, now()))

@@ -12,6 +12,7 @@ import { usageCsv, usageReport } from '../../store/usage-report.js'
 import { errorHandler } from '../errors.js'
 import { usageRoutes } from './usage.js'
 import { validatorCompiler } from './validation.js'
+import { createOrgRepo } from '../../store/orgs.js'
 
 const NOW = Date.UTC(2025, 1, 1, 12, 0, 0)
 const DAY = 86_400_000
@@ -43,7 +44,7 @@ function usageApp() {
     req.adminCaller = caller
     done()
   })
-  usageRoutes(fastify, { report: (q) => usageReport(db, q), now: () => NOW })
+  usageRoutes(fastify, { report: (q) => usageReport(db, q), orgs: createOrgRepo(db, Date.now), now: () => NOW })
   return fastify
 }
 
@@ -187,6 +188,17 @@ describe('GET /usage', () => {
         ['k2', 1],
       ])
       expect((await get('?format=csv&groupBy=org')).body).not.toContain('org-2')
+    })
+
+    it("lets the admin token ask for one organization's usage by its name, and says which ones exist", async () => {
+      const acme = createOrgRepo(db, Date.now).create('acme')
+      insert({ ts: NOW - DAY, orgId: acme.id, keyId: 'k5', model: 'c' })
+      expect(groups(await json('?org=acme'))).toEqual([['c', 1]])
+      expect(groups(await json(`?org=${acme.id}&groupBy=key`))).toEqual([['k5', 1]])
+      const unknown = await get('?org=nope')
+      expect(unknown.statusCode).toBe(400)
+      expect(unknown.json().error).toMatchObject({ code: 'invalid_request', param: 'org' })
+      expect(unknown.json().error.message).toContain('"acme"')
     })
 
     it('shows a key with no organization its own usage only', async () => {

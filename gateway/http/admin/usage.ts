@@ -1,4 +1,5 @@
-import type { AdminCaller } from '../../auth/types.js'
+import { findOrg } from '../../auth/keys.js'
+import type { AdminCaller, OrgRepo } from '../../auth/types.js'
 import { CortexError } from '../../contract/errors.js'
 import { USAGE_INSTANT_FORM, UsageQuery, type UsageReport, type UsageReportQuery } from '../../contract/index.js'
 import { usageCsv } from '../../store/usage-report.js'
@@ -6,6 +7,7 @@ import type { AdminApp } from './index.js'
 
 export interface UsageRouteDeps {
   report: (query: UsageReportQuery) => UsageReport
+  orgs: OrgRepo
   /** The clock the default range ends at. */
   now?: () => number
 }
@@ -26,7 +28,8 @@ export function usageRoutes(app: AdminApp, deps: UsageRouteDeps): void {
         { param: 'from' },
       )
     }
-    const report = deps.report({ groupBy, from, to, ...scopeOf(req.adminCaller) })
+    const org = req.query.org === undefined ? {} : { orgId: findOrg(req.query.org, deps.orgs).id }
+    const report = deps.report({ groupBy, from, to, ...org, ...scopeOf(req.adminCaller) })
     if (req.query.format !== 'csv') return report
     const file = `cortex-usage-${groupBy}-${fileStamp(from)}-${fileStamp(to)}.csv`
     reply.header('content-type', 'text/csv; charset=utf-8').header('content-disposition', `attachment; filename="${file}"`)
