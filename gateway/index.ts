@@ -13,6 +13,7 @@ import { buildApp } from './http/app.js'
 import { hostCheck } from './http/protect.js'
 import { createLogger } from './logger.js'
 import { createMetrics, metricsSink, type Metrics } from './metrics/registry.js'
+import { scrapeEngines } from './metrics/engines.js'
 import { startMetricsServer, type MetricsServer } from './metrics/server.js'
 import { createRecipeService } from './models/recipes.js'
 import { modelNeed } from './models/need.js'
@@ -128,7 +129,7 @@ export async function createCore(config: CortexConfig, options: CoreOptions = {}
         recipes,
         system,
       },
-      metrics: { registry: metrics.registry, token: adminToken },
+      metrics: { registry: metrics.registry, token: adminToken, engines: () => scrapeEngines(engines.statuses(), { logger }) },
     })
     let closing: Promise<void> | undefined
     const close = () =>
@@ -226,6 +227,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
         registry: core.metrics.registry,
         port: metricsPort,
         hostAllowed: hostCheck(config.server.allowedHosts),
+        engines: () => scrapeEngines(core.engines.statuses(), { logger: core.logger }),
         logger: core.logger,
       })
     } catch (err) {

@@ -13,14 +13,14 @@ afterEach(() => {
 })
 
 /** A bare app with the gateway's error handler, the metrics plugin and one route outside it. */
-function setup() {
+function setup(engineSeries?: () => Promise<string>) {
   const engines = new FakeEngines()
   engines.models = [modelStatus('tiny', 'running')]
   const metrics = createMetrics({ engines, system: new FakeSystem() })
   opened.push(metrics)
   const app = Fastify()
   app.setErrorHandler(errorHandler(1024))
-  app.register(metricsRoute, { registry: metrics.registry, token: TOKEN })
+  app.register(metricsRoute, { registry: metrics.registry, token: TOKEN, engines: engineSeries })
   app.get('/health', async () => ({ status: 'ok' }))
   return { app, metrics }
 }
@@ -49,6 +49,18 @@ describe('GET /metrics on the main port', () => {
     const s = parseExposition(res.body)
     expect(valueOf(s, 'cortex_requests_total', { model: 'tiny', endpoint: '/v1/chat/completions', status: '200' })).toBe(1)
     expect(valueOf(s, 'cortex_engine_state', { model: 'tiny', state: 'running' })).toBe(1)
+  })
+
+  it('writes the engines’ series after the registry’s, behind the same token', async () => {
+    const engineSeries = async () =>
+      '# TYPE llamacpp:requests_processing gauge\nllamacpp:requests_processing{model="tiny",replica="0"} 2\n'
+    const { app } = setup(engineSeries)
+    expect((await app.inject('/metrics')).body).not.toMatch(/llamacpp/)
+    const res = await app.inject({ url: '/metrics', headers: { authorization: `Bearer ${TOKEN}` } })
+    expect(res.statusCode).toBe(200)
+    expect(res.body).toMatch(/\ncortex_engine_state\{model="tiny",state="running"\} 1\n/)
+    expect(res.body.endsWith(`\n${await engineSeries()}`)).toBe(true)
+    expect(valueOf(parseExposition(res.body), 'llamacpp:requests_processing', { model: 'tiny', replica: '0' })).toBe(2)
   })
 
   it('asks for the token on /metrics only, not on the app’s other routes', async () => {

@@ -1,11 +1,14 @@
 import type { FastifyInstance } from 'fastify'
 import type { Registry } from 'prom-client'
 import { adminAuth } from '../http/admin/auth.js'
+import { withEngineSeries } from './engines.js'
 
 export interface MetricsRouteOptions {
   registry: Registry
   /** The admin token (store/admin-token.ts). */
   token: string
+  /** The engines' own series, relabelled and merged (engines.ts `scrapeEngines`), written after the registry's. */
+  engines?: () => Promise<string>
 }
 
 /**
@@ -16,7 +19,7 @@ export interface MetricsRouteOptions {
 export async function metricsRoute(app: FastifyInstance, opts: MetricsRouteOptions) {
   app.addHook('onRequest', adminAuth({ token: opts.token }))
   app.get('/metrics', async (_req, reply) => {
-    const text = await opts.registry.metrics()
+    const text = await withEngineSeries(opts.registry, opts.engines)
     return reply.type(opts.registry.contentType).send(text)
   })
 }

@@ -14,13 +14,19 @@ afterEach(async () => {
 /** Stands in for protect.ts's check: loopback by address only. */
 const loopbackOnly = (header: string | undefined) => header?.startsWith('127.0.0.1:') ?? false
 
-async function setup(system = new FakeSystem()) {
+async function setup(system = new FakeSystem(), engineSeries?: () => Promise<string>) {
   const engines = new FakeEngines()
   engines.models = [modelStatus('tiny', 'running')]
   const metrics = createMetrics({ engines, system })
   cleanup.push(() => metrics.close())
   const { logger, lines } = memoryLogger()
-  const server = await startMetricsServer({ registry: metrics.registry, port: 0, hostAllowed: loopbackOnly, logger })
+  const server = await startMetricsServer({
+    registry: metrics.registry,
+    engines: engineSeries,
+    port: 0,
+    hostAllowed: loopbackOnly,
+    logger,
+  })
   cleanup.push(() => server.close())
   return { metrics, server, lines }
 }
@@ -47,6 +53,18 @@ describe('startMetricsServer (metrics.port)', () => {
     expect(res.status).toBe(200)
     expect(res.headers['content-type']).toBe(metrics.registry.contentType)
     expect(valueOf(parseExposition(res.body), 'cortex_engine_state', { model: 'tiny', state: 'running' })).toBe(1)
+  })
+
+  it('writes the engines’ series after the registry’s', async () => {
+    const engineSeries = async () =>
+      '# TYPE vllm:num_requests_running gauge\nvllm:num_requests_running{model="qwen",replica="0"} 1.0\n'
+    const { server } = await setup(new FakeSystem(), engineSeries)
+    const res = await get(server, '/metrics')
+    expect(res.status).toBe(200)
+    expect(res.body.endsWith(`\n${await engineSeries()}`)).toBe(true)
+    const s = parseExposition(res.body)
+    expect(valueOf(s, 'cortex_engine_state', { model: 'tiny', state: 'running' })).toBe(1)
+    expect(valueOf(s, 'vllm:num_requests_running', { model: 'qwen', replica: '0' })).toBe(1)
   })
 
   it('answers HEAD with the headers only', async () => {
@@ -89,6 +107,18 @@ describe('startMetricsServer (metrics.port)', () => {
     expect(JSON.parse(res.body).error).toMatchObject({ code: 'internal_error', type: 'server_error' })
     expect(lines).toContainEqual(
       expect.objectContaining({ msg: 'collecting metrics failed', err: expect.objectContaining({ message: 'nvidia-smi hung' }) }),
+    )
+  })
+
+  it('answers 500 and logs why when reading the engines’ series fails', async () => {
+    const { server, lines } = await setup(new FakeSystem(), () => Promise.reject(new Error('engine scrape broke')))
+    const res = await get(server, '/metrics')
+    expect(res.status).toBe(500)
+    expect(lines).toContainEqual(
+      expect.objectContaining({
+        msg: 'collecting metrics failed',
+        err: expect.objectContaining({ message: 'engine scrape broke' }),
+      }),
     )
   })
 

@@ -2,9 +2,12 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net'
 import type { Logger } from 'pino'
 import type { Registry } from 'prom-client'
+import { withEngineSeries } from './engines.js'
 
 export interface MetricsServerOptions {
   registry: Registry
+  /** The engines' own series, relabelled and merged (engines.ts `scrapeEngines`), written after the registry's. */
+  engines?: () => Promise<string>
   /** `metrics.port`; 0 picks a free one (tests). */
   port: number
   /**
@@ -65,7 +68,7 @@ async function answer(req: IncomingMessage, res: ServerResponse, opts: MetricsSe
   }
   let text: string
   try {
-    text = await opts.registry.metrics()
+    text = await withEngineSeries(opts.registry, opts.engines)
   } catch (err) {
     opts.logger.error({ err }, 'collecting metrics failed')
     return fail(res, 500, 'internal_error', 'collecting the metrics failed; the gateway log has the details')

@@ -220,6 +220,9 @@ describe('cortex serve with a real llama-server', () => {
     expect(text).toMatch(/^cortex_tokens_total\{model="tiny",direction="completion"\} [1-9]/m)
     expect(text).toMatch(/^cortex_engine_state\{model="tiny",state="running"\} 1$/m)
     expect(text).toMatch(/^cortex_process_resident_memory_bytes [1-9]/m)
+    // The engines' own series, labelled with the model and replica they came from.
+    expect(text).toMatch(/^llamacpp:tokens_predicted_total\{model="tiny",replica="0"\} [1-9]/m)
+    expect(text).toMatch(/^cortex_engine_scrape_up\{model="tiny",replica="0"\} 1$/m)
   })
 
   it('records one usage row per request with the replica and a 499 for aborted streams', async () => {
