@@ -4,6 +4,7 @@ import os from 'node:os'
 import path from 'node:path'
 import OpenAI from 'openai'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { parseFamilies } from '../../gateway/metrics/engines.js'
 import { rejection } from '../support/rejection.js'
 import { enginePorts, processesMatching, runCortex, startCortex, waitFor, type CortexProcess } from '../support/cortex-process.js'
 
@@ -223,6 +224,41 @@ describe('cortex serve with a real llama-server', () => {
     // The engines' own series, labelled with the model and replica they came from.
     expect(text).toMatch(/^llamacpp:tokens_predicted_total\{model="tiny",replica="0"\} [1-9]/m)
     expect(text).toMatch(/^cortex_engine_scrape_up\{model="tiny",replica="0"\} 1$/m)
+
+    // The whole exposition parses, each family once, and every series has its type and exactly its labels.
+    const families = parseFamilies(text)
+    expect(new Set(families.map((f) => f.name)).size).toBe(families.length)
+    const expected: Array<[string, string, string[]]> = [
+      ['cortex_requests_total', 'counter', ['model', 'endpoint', 'status']],
+      ['cortex_request_duration_seconds', 'histogram', ['model', 'endpoint']],
+      ['cortex_time_to_first_token_seconds', 'histogram', ['model']],
+      ['cortex_tokens_total', 'counter', ['model', 'direction']],
+      ['cortex_queue_wait_seconds', 'histogram', ['model']],
+      ['cortex_gateway_overhead_seconds', 'histogram', []],
+      ['cortex_in_flight_requests', 'gauge', ['model']],
+      ['cortex_queued_requests', 'gauge', ['model']],
+      ['cortex_engine_state', 'gauge', ['model', 'state']],
+      ['cortex_engine_restarts_total', 'counter', ['model']],
+      ['cortex_engine_scrape_up', 'gauge', ['model', 'replica']],
+      ['cortex_process_cpu_seconds_total', 'counter', []],
+      ['llamacpp:prompt_tokens_total', 'counter', ['model', 'replica']],
+      ['llamacpp:requests_processing', 'gauge', ['model', 'replica']],
+    ]
+    for (const [name, type, labels] of expected) {
+      const family = families.find((f) => f.name === name)
+      expect(family?.type, name).toBe(type)
+      expect(family!.samples.length, name).toBeGreaterThan(0)
+      for (const sample of family!.samples) {
+        // Histograms add `le` to their buckets.
+        const names = sample.labels.map(([label]) => label).filter((label) => label !== 'le')
+        expect(names, sample.name).toEqual(labels)
+        expect(Number.isNaN(Number(sample.value)), `${sample.name} ${sample.value}`).toBe(false)
+      }
+    }
+    // Every model's state is exported, the failed ones too.
+    const states = families.find((f) => f.name === 'cortex_engine_state')!.samples
+    const failed = states.filter(({ labels, value }) => labels.some(([k, v]) => k === 'state' && v === 'failed') && value === '1')
+    expect(failed.map(({ labels }) => labels.find(([k]) => k === 'model')![1]).sort()).toEqual(['badflag', 'missing'])
   })
 
   it('records one usage row per request with the replica and a 499 for aborted streams', async () => {
