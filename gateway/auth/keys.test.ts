@@ -2,24 +2,35 @@ import { createHash } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import type { KeyCreateBody } from '../contract/keys.js'
 import { hashKey, keyView, parseKeySpec } from './keys.js'
-import type { ApiKeyRecord, OrgRecord, OrgRepo } from './types.js'
+import type { ApiKeyRecord, OrgRecord, OrgRepo, UserRecord, UserRepo } from './types.js'
+import { newKey } from './keys.test-support.js'
 
 const NOW = Date.UTC(2025, 5, 1, 12)
 const DAY = 86_400_000
 
-/** An OrgRepo over a fixed list: parseKeySpec only reads. */
+const readOnly = () => {
+  throw new Error('parseKeySpec only reads')
+}
+const byIdOrName =
+  <T extends { id: string; name: string }>(list: T[]) =>
+  (idOrName: string) =>
+    list.find((r) => r.id === idOrName) ?? list.find((r) => r.name === idOrName)
+
+/** An OrgRepo over a fixed list. */
 function orgRepo(list: OrgRecord[] = []): OrgRepo {
-  return {
-    create: () => {
-      throw new Error('parseKeySpec must not create organizations')
-    },
-    get: (idOrName) => list.find((o) => o.id === idOrName) ?? list.find((o) => o.name === idOrName),
-    list: () => list,
-  }
+  return { create: readOnly, get: byIdOrName(list), list: () => list }
+}
+
+/** A UserRepo over a fixed list. */
+function userRepo(list: UserRecord[] = []): UserRepo {
+  return { create: readOnly, get: byIdOrName(list), list: () => list, verify: readOnly }
 }
 
 const acme: OrgRecord = { id: 'org_acme', name: 'acme', createdAt: 0 }
-const parse = (body: Partial<KeyCreateBody>, orgs = orgRepo([acme])) => parseKeySpec({ name: 'ci', ...body }, orgs, NOW)
+const beta: OrgRecord = { id: 'org_beta', name: 'beta', createdAt: 0 }
+const ann: UserRecord = { id: 'usr_ann', orgId: 'org_acme', name: 'ann', role: 'member', createdAt: 0 }
+const parse = (body: Partial<KeyCreateBody>, orgs = orgRepo([acme, beta])) =>
+  parseKeySpec({ name: 'ci', ...body }, { orgs, users: userRepo([ann]) }, NOW)
 
 /** The CortexError parseKeySpec throws, for matching its fields. */
 function failure(body: Partial<KeyCreateBody>, orgs?: OrgRepo) {
@@ -33,15 +44,7 @@ function failure(body: Partial<KeyCreateBody>, orgs?: OrgRepo) {
 
 describe('parseKeySpec', () => {
   it('gives a key with only a name the default scopes, no limits, no expiry and every model', () => {
-    expect(parse({})).toEqual({
-      name: 'ci',
-      orgId: null,
-      models: null,
-      scopes: ['inference', 'embeddings'],
-      limits: { rpm: null, tpm: null, concurrency: null, dailyTokens: null },
-      ips: null,
-      expiresAt: null,
-    })
+    expect(parse({})).toEqual(newKey())
   })
 
   it('keeps every option, resolving the organization by name or id and the expiry from now', () => {
@@ -61,6 +64,7 @@ describe('parseKeySpec', () => {
     expect(parse(body)).toEqual({
       name: 'team',
       orgId: 'org_acme',
+      userId: null,
       models: ['qwen', 'llama'],
       scopes: ['admin:read', 'inference'],
       limits: { rpm: 60, tpm: 10_000, concurrency: 2, dailyTokens: 1_000_000 },
@@ -117,9 +121,26 @@ describe('parseKeySpec', () => {
     expect((failure({ key }) as Error).message).not.toContain('operator')
   })
 
+  it('gives a user’s key the user’s organization, with org left out or naming that same organization', () => {
+    expect(parse({ user: 'ann' })).toMatchObject({ orgId: 'org_acme', userId: 'usr_ann' })
+    expect(parse({ user: 'usr_ann', org: 'acme' })).toMatchObject({ orgId: 'org_acme', userId: 'usr_ann' })
+  })
+
+  it('refuses an org other than the user’s at org, and an unknown user at user saying how to create one', () => {
+    expect(failure({ user: 'ann', org: 'beta' })).toMatchObject({
+      code: 'invalid_request',
+      details: { param: 'org' },
+      message: `org: user "ann" is in "acme", not "beta": a key takes its user's organization, so give none or "acme"`,
+    })
+    expect(failure({ user: 'bob' })).toMatchObject({
+      code: 'invalid_request',
+      details: { param: 'user' },
+      message: 'user: no user "bob"; create one with POST /admin/api/users {org, name, role, password}',
+    })
+  })
+
   it('names the existing organizations and how to create one when the org is unknown', () => {
-    const orgs = orgRepo([acme, { id: 'org_beta', name: 'beta', createdAt: 0 }])
-    expect(failure({ org: 'globex' }, orgs)).toMatchObject({
+    expect(failure({ org: 'globex' })).toMatchObject({
       code: 'invalid_request',
       details: { param: 'org' },
       message:
@@ -145,6 +166,7 @@ describe('keyView', () => {
     hash: 'f'.repeat(64),
     prefix: 'sk-cortex-Ab3d…',
     orgId: 'org_acme',
+    userId: 'usr_ann',
     models: ['qwen'],
     scopes: ['inference'],
     limits: { rpm: 60, tpm: null, concurrency: null, dailyTokens: null },
@@ -154,13 +176,16 @@ describe('keyView', () => {
     revokedAt: null,
   }
 
-  it('shows ISO times and the organization’s name, never the hash', () => {
-    const view = keyView(record, 'acme', NOW)
+  const none = { org: null, user: null }
+
+  it('shows ISO times and the organization’s and user’s names, never the hash', () => {
+    const view = keyView(record, { org: 'acme', user: 'ann' }, NOW)
     expect(view).toEqual({
       id: 'key_0123456789ab',
       name: 'ci',
       prefix: 'sk-cortex-Ab3d…',
       org: 'acme',
+      user: 'ann',
       models: ['qwen'],
       scopes: ['inference'],
       limits: { rpm: 60, tpm: null, concurrency: null, dailyTokens: null },
@@ -174,9 +199,9 @@ describe('keyView', () => {
   })
 
   it('is expired from its expiry on, and revoked whatever its expiry', () => {
-    expect(keyView(record, null, NOW + DAY).state).toBe('expired')
-    expect(keyView({ ...record, expiresAt: null }, null, NOW + 1000 * DAY).state).toBe('active')
-    const revoked = keyView({ ...record, revokedAt: NOW - 1 }, null, NOW + 2 * DAY)
+    expect(keyView(record, none, NOW + DAY).state).toBe('expired')
+    expect(keyView({ ...record, expiresAt: null }, none, NOW + 1000 * DAY).state).toBe('active')
+    const revoked = keyView({ ...record, revokedAt: NOW - 1 }, none, NOW + 2 * DAY)
     expect(revoked).toMatchObject({ state: 'revoked', revokedAt: '2025-06-01T11:59:59.999Z' })
   })
 })

@@ -4,7 +4,7 @@ import { parseDuration } from '../config/duration.js'
 import { CortexError } from '../contract/errors.js'
 import { DEFAULT_SCOPES, SCOPES, type ApiKeyView, type KeyCreateBody, type KeyLimits, type Scope } from '../contract/keys.js'
 import type { OrgView } from '../contract/orgs.js'
-import type { ApiKeyRecord, NewKey, OrgRecord, OrgRepo } from './types.js'
+import type { ApiKeyRecord, NewKey, OrgRecord, OrgRepo, UserRecord, UserRepo } from './types.js'
 
 /** Hex SHA-256 of the whole key string: what the store keeps and looks keys up by. */
 export function hashKey(secret: string): string {
@@ -12,14 +12,17 @@ export function hashKey(secret: string): string {
 }
 
 /**
- * Checks a key to create, as `cortex keys create` and `POST /admin/api/keys` both take it, and resolves its
+ * Checks a key to create, as `cortex keys create` and `POST /admin/api/keys` both take it, and resolves its user and
  * organization. Throws CortexError invalid_request with `param` at the field and a message that says what to fix;
  * a custom key is never repeated in a message.
  */
-export function parseKeySpec(body: KeyCreateBody, orgs: OrgRepo, now: number): NewKey {
+export function parseKeySpec(body: KeyCreateBody, accounts: { orgs: OrgRepo; users: UserRepo }, now: number): NewKey {
+  const name = checkName(body.name)
+  const { orgId, userId } = ownerOf(body, accounts)
   return {
-    name: checkName(body.name),
-    orgId: body.org === undefined ? null : findOrg(body.org, orgs).id,
+    name,
+    orgId,
+    userId,
     models: body.models === undefined ? null : parseModels(body.models),
     scopes: parseScopes(body.scopes ?? DEFAULT_SCOPES),
     limits: {
@@ -34,14 +37,28 @@ export function parseKeySpec(body: KeyCreateBody, orgs: OrgRepo, now: number): N
   }
 }
 
-/** A key as the admin API and `cortex keys list --json` show it. */
-export function keyView(record: ApiKeyRecord, orgName: string | null, now: number): ApiKeyView {
+/** A user's key takes the user's organization; an `org` naming another one is a mistake, not an override. */
+function ownerOf(body: KeyCreateBody, { orgs, users }: { orgs: OrgRepo; users: UserRepo }) {
+  const org = body.org === undefined ? undefined : findOrg(body.org, orgs)
+  if (body.user === undefined) return { orgId: org?.id ?? null, userId: null }
+  const user = findUser(body.user, users)
+  if (org !== undefined && org.id !== user.orgId) {
+    const userOrg = orgs.get(user.orgId)?.name ?? user.orgId
+    const fix = `a key takes its user's organization, so give none or "${userOrg}"`
+    throw invalid('org', `user "${user.name}" is in "${userOrg}", not "${org.name}": ${fix}`)
+  }
+  return { orgId: user.orgId, userId: user.id }
+}
+
+/** A key as the admin API and `cortex keys list --json` show it, with its organization's and user's names. */
+export function keyView(record: ApiKeyRecord, names: { org: string | null; user: string | null }, now: number): ApiKeyView {
   const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString())
   return {
     id: record.id,
     name: record.name,
     prefix: record.prefix,
-    org: orgName,
+    org: names.org,
+    user: names.user,
     models: record.models,
     scopes: record.scopes,
     limits: record.limits,
@@ -91,6 +108,13 @@ export function findOrg(wanted: string, orgs: OrgRepo): OrgRecord {
     'org',
     `no organization "${wanted}" (${known}); create it with \`cortex orgs create ${wanted}\` or POST /admin/api/orgs`,
   )
+}
+
+/** A user by name or id, else invalid_request at `user` saying how to create one. */
+export function findUser(wanted: string, users: UserRepo): UserRecord {
+  const user = users.get(wanted)
+  if (user) return user
+  throw invalid('user', `no user "${wanted}"; create one with POST /admin/api/users {org, name, role, password}`)
 }
 
 function parseModels(models: string[]): string[] {

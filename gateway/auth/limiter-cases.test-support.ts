@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { afterEach, expect, it } from 'vitest'
 import { CortexError } from '../contract/errors.js'
 import type { KeyLimits } from '../contract/keys.js'
+import { NO_LIMITS, keyRecord } from './keys.test-support.js'
 import { WINDOW_MS, type Limiter, type Ticket } from './limits.js'
 import type { ApiKeyRecord } from './types.js'
 
@@ -33,20 +34,8 @@ export function limiterCases(make: MakeLimiter): void {
 
   async function setup(usedToday: (key: (limits: Partial<KeyLimits>, id?: string) => ApiKeyRecord) => Map<string, number>) {
     const space = randomUUID()
-    const key = (limits: Partial<KeyLimits>, id = 'key_1'): ApiKeyRecord => ({
-      id,
-      name: `app-${id}`,
-      hash: `${space}-${id}`,
-      prefix: 'sk-cortex-xxxx…',
-      orgId: null,
-      models: null,
-      scopes: ['inference'],
-      limits: { rpm: null, tpm: null, concurrency: null, dailyTokens: null, ...limits },
-      ips: null,
-      createdAt: 0,
-      expiresAt: null,
-      revokedAt: null,
-    })
+    const key = (limits: Partial<KeyLimits>, id = 'key_1'): ApiKeyRecord =>
+      keyRecord({ id, name: `app-${id}`, hash: `${space}-${id}`, limits: { ...NO_LIMITS, ...limits } })
     const clock = { t: T0 }
     const limiter = await make(() => clock.t, usedToday(key))
     open.push(limiter)

@@ -9,6 +9,8 @@ export interface ApiKeyRecord {
   /** The key's first characters, for telling keys apart. */
   prefix: string
   orgId: string | null
+  /** The user the key belongs to; its orgId is then the user's organization. */
+  userId: string | null
   /** Model names or aliases; null = every model. */
   models: string[] | null
   scopes: Scope[]
@@ -24,6 +26,7 @@ export interface ApiKeyRecord {
 export interface NewKey {
   name: string
   orgId: string | null
+  userId: string | null
   models: string[] | null
   scopes: Scope[]
   limits: KeyLimits
@@ -76,6 +79,8 @@ export interface UserRecord {
 export interface UserRepo {
   /** The password is stored as a scrypt hash (salted, parameters kept with it) for the web UI's login. */
   create(user: { orgId: string; name: string; role: UserRole; password: string }): UserRecord
+  /** By id, else by name. */
+  get(idOrName: string): UserRecord | undefined
   list(orgId?: string): UserRecord[]
   /** The user when the password matches its hash, else undefined (same time either way for a known user). */
   verify(name: string, password: string): UserRecord | undefined

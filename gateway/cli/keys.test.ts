@@ -85,6 +85,35 @@ describe('cortex keys create', () => {
     expect(Math.abs(lifetime - 30 * 86_400_000)).toBeLessThan(1000)
   })
 
+  it('makes a user’s key with --user (name or id), in the user’s organization', async () => {
+    await cortex(['orgs', 'create', 'acme'])
+    await cortex(['orgs', 'create', 'beta'])
+    const db = openDatabase(dataDir)
+    const ann = db.users.create({
+      orgId: db.orgs.get('acme')!.id,
+      name: 'ann',
+      role: 'member',
+      password: 'correct horse battery',
+    })
+    db.close()
+    const result = await cortex(['keys', 'create', '--name', 'ann-laptop', '--user', 'ann', '--json'])
+    expect(result.code).toBe(0)
+    expect(JSON.parse(result.stdout).apiKey).toMatchObject({ name: 'ann-laptop', org: 'acme', user: 'ann' })
+    expect((await cortex(['keys', 'create', '--name', 'by-id', '--user', ann.id, '--org', 'acme'])).code).toBe(0)
+    expect(await cortex(['keys', 'create', '--name', 'ci', '--user', 'ann', '--org', 'beta'])).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: `cortex keys create: --org: user "ann" is in "acme", not "beta": a key takes its user's organization, so give none or "acme"\n`,
+    })
+    expect(await cortex(['keys', 'create', '--name', 'ci', '--user', 'bob'])).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: 'cortex keys create: --user: no user "bob"; create one with POST /admin/api/users {org, name, role, password}\n',
+    })
+    const list = await cortex(['keys', 'list'])
+    expect(list.stdout.split('\n')[1]!.split(/ {2,}/).slice(1, 5)).toEqual(['ann-laptop', expect.any(String), 'acme', 'ann'])
+  })
+
   it.each([
     [['--rpm', '0'], '--rpm expects a whole number of at least 1 (got "0")'],
     [['--tpm', '1.5'], '--tpm expects a whole number of at least 1 (got "1.5")'],
@@ -159,12 +188,24 @@ describe('cortex keys list', () => {
     const { code, stdout } = await cortex(['keys', 'list'])
     expect(code).toBe(0)
     const lines = stdout.trimEnd().split('\n')
-    expect(lines[0]!.split(/\s+/)).toEqual(['ID', 'NAME', 'PREFIX', 'ORG', 'MODELS', 'SCOPES', 'LIMITS', 'EXPIRES', 'STATE'])
+    expect(lines[0]!.split(/\s+/)).toEqual([
+      'ID',
+      'NAME',
+      'PREFIX',
+      'ORG',
+      'USER',
+      'MODELS',
+      'SCOPES',
+      'LIMITS',
+      'EXPIRES',
+      'STATE',
+    ])
     const cells = lines.slice(1).map((line) => line.split(/ {2,}/))
     expect(cells[0]).toEqual([
       expect.stringMatching(/^key_[0-9a-f]{12}$/),
       'ci',
       expect.stringMatching(/^sk-cortex-.{4}…$/),
+      '-',
       '-',
       'all',
       'embeddings',
@@ -176,6 +217,7 @@ describe('cortex keys list', () => {
       'team',
       `${key.slice(0, 14)}…`,
       'acme',
+      '-',
       'qwen',
       'inference,embeddings',
       'rpm=60',

@@ -21,6 +21,7 @@ const CREATE_OPTIONS = {
   expires: { type: 'string' },
   ip: { type: 'string', multiple: true },
   org: { type: 'string' },
+  user: { type: 'string' },
   key: { type: 'string' },
 } as const satisfies ParseArgsConfig['options']
 
@@ -93,6 +94,7 @@ function createBody(values: CreateValues): KeyCreateBody {
   }
   if (values.expires !== undefined) body.expires = values.expires
   if (values.org !== undefined) body.org = values.org
+  if (values.user !== undefined) body.user = values.user
   if (values.key !== undefined) body.key = values.key
   return body
 }
@@ -112,7 +114,7 @@ function create(db: AccountsDatabase, io: CliIO, body: KeyCreateBody, json: bool
   const now = Date.now()
   let spec
   try {
-    spec = parseKeySpec(body, db.orgs, now)
+    spec = parseKeySpec(body, db, now)
   } catch (err) {
     if (!(err instanceof CortexError)) throw err
     io.stderr(`cortex keys create: ${asFlags(err)}\n`)
@@ -153,16 +155,19 @@ function revoke(db: AccountsDatabase, io: CliIO, wanted: string): number {
 }
 
 function viewOf(db: AccountsDatabase, record: ApiKeyRecord, now: number): ApiKeyView {
-  return keyView(record, record.orgId === null ? null : (db.orgs.get(record.orgId)?.name ?? null), now)
+  const org = record.orgId === null ? null : (db.orgs.get(record.orgId)?.name ?? null)
+  const user = record.userId === null ? null : (db.users.get(record.userId)?.name ?? null)
+  return keyView(record, { org, user }, now)
 }
 
 function keysTable(views: ApiKeyView[]): string {
-  const header = ['ID', 'NAME', 'PREFIX', 'ORG', 'MODELS', 'SCOPES', 'LIMITS', 'EXPIRES', 'STATE']
+  const header = ['ID', 'NAME', 'PREFIX', 'ORG', 'USER', 'MODELS', 'SCOPES', 'LIMITS', 'EXPIRES', 'STATE']
   const rows = views.map((k) => [
     k.id,
     k.name,
     k.prefix,
     k.org ?? '-',
+    k.user ?? '-',
     k.models?.join(',') ?? 'all',
     k.scopes.join(','),
     limitsText(k.limits),

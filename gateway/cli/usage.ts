@@ -7,7 +7,7 @@ Commands:
   models stop <name>    stop a model
   status                whether the gateway answers, Docker, and each model's state
   keys create           create an API key (options below); prints the key, shown this once
-  keys list             list the API keys: prefix, organization, models, scopes, limits, state
+  keys list             list the API keys: prefix, organization, user, models, scopes, limits, state
   keys revoke <id|name> revoke an API key; the gateway refuses it from its next request
   orgs create <name>    create an organization (for keys and users)
   orgs list             list the organizations
@@ -41,6 +41,7 @@ Options for keys create:
   --expires <duration>      e.g. 30d, 12h; default: never
   --ip <cidr,…>             client addresses allowed, e.g. 10.0.0.0/8,192.168.1.20; default: any
   --org <name>              the key's organization (\`cortex orgs create\` first)
+  --user <name>             the key's user (POST /admin/api/users first); the key takes the user's organization
   --key <value>             use this key (20 to 256 printable characters) instead of a generated one
 
   -h, --help          show this help

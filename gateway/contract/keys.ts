@@ -30,6 +30,8 @@ export const ApiKeyView = Type.Object({
   /** The key's first characters, to tell keys apart (`sk-cortex-Ab3d…`). */
   prefix: Type.String(),
   org: Type.Union([Type.String(), Type.Null()]),
+  /** The name of the user the key belongs to. */
+  user: Type.Union([Type.String(), Type.Null()]),
   /** Model names (an alias of an allowed model is allowed too); null = every model. */
   models: Type.Union([Type.Array(Type.String()), Type.Null()]),
   scopes: Type.Array(Scope),
@@ -59,6 +61,8 @@ export const KeyCreateBody = Type.Object(
     ips: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { minItems: 1 })),
     /** An organization's name or id. */
     org: Type.Optional(Type.String({ minLength: 1 })),
+    /** A user's name or id: the key belongs to the user and takes the user's organization. */
+    user: Type.Optional(Type.String({ minLength: 1 })),
     /** The operator's own key (e.g. the same key on several gateways); else one is generated. */
     key: Type.Optional(Type.String({ minLength: 1 })),
   },

@@ -10,6 +10,7 @@ import type { ApiKeyRecord } from '../auth/types.js'
 import type { CortexConfig } from '../config/types.js'
 import type { ModelDefinition, ModelStatus } from '../contract/model.js'
 import type { Lease, ModelRegistry, UpstreamTarget, UsageRecord, UsageSink } from '../engines/types.js'
+import { keyRecord } from '../auth/keys.test-support.js'
 
 export interface Received {
   method: string
@@ -109,21 +110,13 @@ export class MemoryKeys {
   readonly byHash = new Map<string, ApiKeyRecord>()
 
   add(secret: string, overrides: Partial<ApiKeyRecord> = {}): ApiKeyRecord {
-    const record: ApiKeyRecord = {
+    const record = keyRecord({
       id: `key_${this.byHash.size + 1}`,
       name: `key-${this.byHash.size + 1}`,
       hash: hashKey(secret),
       prefix: secret.slice(0, 14),
-      orgId: null,
-      models: null,
-      scopes: ['inference', 'embeddings', 'admin:read'],
-      limits: { rpm: null, tpm: null, concurrency: null, dailyTokens: null },
-      ips: null,
-      createdAt: 0,
-      expiresAt: null,
-      revokedAt: null,
       ...overrides,
-    }
+    })
     this.byHash.set(record.hash, record)
     return record
   }

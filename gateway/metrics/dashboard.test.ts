@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { GpuSample } from '../contract/index.js'
 import { parseFamilies, scrapeEngines } from './engines.js'
 import { llamaServerMetrics, startVllmStandin, type Standin } from './engines.test-support.js'
-import { FakeEngines, FakeSystem, modelStatus, usageRecord } from './fakes.test-support.js'
+import { FakeEngines, FakeSystem, modelStatus } from './fakes.test-support.js'
+import { usageRecord } from '../engines/usage.test-support.js'
 import { createMetrics } from './registry.js'
 
 const file = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../resources/grafana/cortex.json')

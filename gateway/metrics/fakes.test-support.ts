@@ -1,7 +1,6 @@
 /** Test doubles for the metrics suites: an engine manager whose statuses and events a test sets, a system monitor. */
 import type { EngineState, GpuSample, ModelStatus, ReplicaStatus, SystemSample } from '../contract/index.js'
 import type { EngineEvent } from '../engines/manager.js'
-import type { UsageRecord } from '../engines/types.js'
 import type { EngineSource, GpuSource } from './collectors.js'
 
 export class FakeEngines implements EngineSource {
@@ -48,28 +47,5 @@ export class FakeSystem implements GpuSource {
 
   async latest(): Promise<SystemSample> {
     return { at: Date.now(), gpus: this.gpus, host: null, error: this.gpus.length === 0 ? 'nvidia-smi was not found' : null }
-  }
-}
-
-export function usageRecord(overrides: Partial<UsageRecord> = {}): UsageRecord {
-  return {
-    ts: 0,
-    requestId: 'req-1',
-    keyId: null,
-    orgId: null,
-    model: 'tiny',
-    replica: 0,
-    endpoint: '/v1/chat/completions',
-    status: 200,
-    stream: true,
-    promptTokens: null,
-    completionTokens: null,
-    ttftMs: null,
-    totalMs: 0,
-    queueMs: null,
-    overheadMs: null,
-    bytesIn: 0,
-    bytesOut: 0,
-    ...overrides,
   }
 }

@@ -2,7 +2,8 @@ import { register as globalRegistry } from 'prom-client'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { UsageRecord } from '../engines/types.js'
 import { parseExposition, seriesOf, valueOf } from './exposition.test-support.js'
-import { FakeEngines, FakeSystem, usageRecord } from './fakes.test-support.js'
+import { FakeEngines, FakeSystem } from './fakes.test-support.js'
+import { usageRecord } from '../engines/usage.test-support.js'
 import { createMetrics, metricsSink, type Metrics } from './registry.js'
 
 const opened: Metrics[] = []

@@ -2,16 +2,18 @@ import Database from 'better-sqlite3'
 import { pino } from 'pino'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { hashKey } from '../auth/keys.js'
-import type { KeyRepo, NewKey, OrgRepo } from '../auth/types.js'
-import type { UsageRecord } from '../engines/types.js'
+import type { KeyRepo, OrgRepo, UserRepo } from '../auth/types.js'
 import { createKeyRepo } from './keys.js'
 import { migrate } from './migrations.js'
-import { createOrgRepo } from './orgs.js'
+import { createOrgRepo, createUserRepo } from './orgs.js'
 import { createUsageWriter } from './usage.js'
+import { newKey } from '../auth/keys.test-support.js'
+import { usageRecord } from '../engines/usage.test-support.js'
 
 let db: Database.Database
 let keys: KeyRepo
 let orgs: OrgRepo
+let users: UserRepo
 let clock: number
 beforeEach(() => {
   db = new Database(':memory:')
@@ -20,19 +22,11 @@ beforeEach(() => {
   migrate(db, { dataDir: '/nonexistent', now: () => clock })
   keys = createKeyRepo(db, () => clock)
   orgs = createOrgRepo(db, () => clock)
+  users = createUserRepo(db, () => clock)
 })
 afterEach(() => db.close())
 
-const spec = (overrides: Partial<NewKey> = {}): NewKey => ({
-  name: 'ci',
-  orgId: null,
-  models: null,
-  scopes: ['inference', 'embeddings'],
-  limits: { rpm: null, tpm: null, concurrency: null, dailyTokens: null },
-  ips: null,
-  expiresAt: null,
-  ...overrides,
-})
+const spec = newKey
 
 describe('KeyRepo.create', () => {
   it('generates sk-cortex- and 43 base64url characters, and stores only its SHA-256 and a prefix', () => {
@@ -89,8 +83,24 @@ describe('KeyRepo.create', () => {
     expect(keys.list().map((k) => k.name)).toEqual(['ci'])
   })
 
-  it('refuses an organization that does not exist (foreign key)', () => {
+  it('keeps the user a key belongs to and reads it back the same', () => {
+    const acme = orgs.create('acme')
+    const ann = users.create({ orgId: acme.id, name: 'ann', role: 'member', password: 'correct horse battery' })
+    const { record } = keys.create(spec({ orgId: acme.id, userId: ann.id }))
+    expect(record).toMatchObject({ orgId: acme.id, userId: ann.id })
+    expect(keys.get(record.id)).toEqual(record)
+    expect(keys.list()).toEqual([record])
+  })
+
+  it('refuses an organization or a user that does not exist, and a user’s key outside the user’s organization', () => {
     expect(() => keys.create(spec({ orgId: 'org_missing' }))).toThrow('FOREIGN KEY constraint failed')
+    const acme = orgs.create('acme')
+    const beta = orgs.create('beta')
+    const ann = users.create({ orgId: acme.id, name: 'ann', role: 'member', password: 'correct horse battery' })
+    expect(() => keys.create(spec({ orgId: acme.id, userId: 'usr_missing' }))).toThrow('FOREIGN KEY constraint failed')
+    expect(() => keys.create(spec({ orgId: beta.id, userId: ann.id }))).toThrow('FOREIGN KEY constraint failed')
+    expect(() => keys.create(spec({ orgId: null, userId: ann.id }))).toThrow('CHECK constraint failed')
+    expect(keys.list()).toEqual([])
   })
 })
 
@@ -133,25 +143,8 @@ describe('KeyRepo.revoke', () => {
 })
 
 describe('KeyRepo.tokensSince', () => {
-  const row = (ts: number, keyId: string | null, promptTokens: number | null, completionTokens: number | null): UsageRecord => ({
-    ts,
-    requestId: `r-${ts}`,
-    keyId,
-    orgId: null,
-    model: 'm',
-    replica: 0,
-    endpoint: '/v1/chat/completions',
-    status: 200,
-    stream: false,
-    promptTokens,
-    completionTokens,
-    ttftMs: null,
-    totalMs: 1,
-    queueMs: 0,
-    overheadMs: 0,
-    bytesIn: 1,
-    bytesOut: 1,
-  })
+  const row = (ts: number, keyId: string | null, promptTokens: number | null, completionTokens: number | null) =>
+    usageRecord({ ts, requestId: `r-${ts}`, keyId, promptTokens, completionTokens })
 
   it('sums prompt and completion tokens per key from ts on, counting unknown counts as 0 and leaving out keyless rows', () => {
     const usage = createUsageWriter(db, { logger: pino({ level: 'silent' }), flushIntervalMs: 60_000 })

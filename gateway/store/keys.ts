@@ -11,6 +11,7 @@ interface KeyRow {
   hash: string
   prefix: string
   org_id: string | null
+  user_id: string | null
   models: string | null
   scopes: string
   ips: string | null
@@ -23,8 +24,10 @@ interface KeyRow {
   revoked_at: number | null
 }
 
-const COLUMNS =
-  'id, name, hash, prefix, org_id, models, scopes, ips, rpm, tpm, concurrency, daily_tokens, created_at, expires_at, revoked_at'
+const COLUMNS = [
+  'id, name, hash, prefix, org_id, user_id, models, scopes, ips',
+  'rpm, tpm, concurrency, daily_tokens, created_at, expires_at, revoked_at',
+].join(', ')
 
 /**
  * The `api_keys` table: hashes only, the key itself is returned once by create(). Every read goes to the database
@@ -33,7 +36,7 @@ const COLUMNS =
 export function createKeyRepo(db: Database.Database, now: () => number): KeyRepo {
   const insert = db.prepare<[KeyRow]>(`
     INSERT INTO api_keys (${COLUMNS})
-    VALUES (@id, @name, @hash, @prefix, @org_id, @models, @scopes, @ips, @rpm, @tpm, @concurrency, @daily_tokens,
+    VALUES (@id, @name, @hash, @prefix, @org_id, @user_id, @models, @scopes, @ips, @rpm, @tpm, @concurrency, @daily_tokens,
             @created_at, @expires_at, @revoked_at)`)
   // The UNIQUE constraint on hash is its index: one indexed lookup per request.
   const byHash = db.prepare<[string], KeyRow>(`SELECT ${COLUMNS} FROM api_keys WHERE hash = ?`)
@@ -65,6 +68,7 @@ export function createKeyRepo(db: Database.Database, now: () => number): KeyRepo
         hash: hashKey(secret),
         prefix: prefixOf(secret),
         orgId: spec.orgId,
+        userId: spec.userId,
         models: spec.models,
         scopes: spec.scopes,
         limits: spec.limits,
@@ -122,6 +126,7 @@ function toRow(r: ApiKeyRecord): KeyRow {
     hash: r.hash,
     prefix: r.prefix,
     org_id: r.orgId,
+    user_id: r.userId,
     models: json(r.models),
     scopes: JSON.stringify(r.scopes),
     ips: json(r.ips),
@@ -142,6 +147,7 @@ function toRecord(row: KeyRow): ApiKeyRecord {
     hash: row.hash,
     prefix: row.prefix,
     orgId: row.org_id,
+    userId: row.user_id,
     models: row.models === null ? null : (JSON.parse(row.models) as string[]),
     scopes: JSON.parse(row.scopes) as Scope[],
     limits: { rpm: row.rpm, tpm: row.tpm, concurrency: row.concurrency, dailyTokens: row.daily_tokens },

@@ -56,6 +56,7 @@ export const migrations: readonly Migration[] = [
     version: 2,
     // Keys are revoked, never deleted, so usage rows keep naming them. usage.key_id has no foreign key: a batch of
     // usage rows is history and must never fail as a whole because one row names a key this database lacks.
+    // A user's key is in the user's organization whatever the caller: its CHECK and the (user_id, org_id) foreign key.
     up: (db) =>
       db.exec(`
         CREATE TABLE orgs (
@@ -69,7 +70,8 @@ export const migrations: readonly Migration[] = [
           name TEXT NOT NULL UNIQUE,
           role TEXT NOT NULL CHECK (role IN ('admin', 'member')),
           password_hash TEXT NOT NULL,
-          created_at INTEGER NOT NULL
+          created_at INTEGER NOT NULL,
+          UNIQUE (id, org_id)
         ) STRICT;
         CREATE INDEX users_org ON users (org_id);
         CREATE TABLE api_keys (
@@ -78,6 +80,7 @@ export const migrations: readonly Migration[] = [
           hash TEXT NOT NULL UNIQUE,
           prefix TEXT NOT NULL,
           org_id TEXT REFERENCES orgs (id),
+          user_id TEXT REFERENCES users (id) CHECK (user_id IS NULL OR org_id IS NOT NULL),
           models TEXT CHECK (models IS NULL OR json_valid(models)),
           scopes TEXT NOT NULL CHECK (json_valid(scopes)),
           ips TEXT CHECK (ips IS NULL OR json_valid(ips)),
@@ -87,7 +90,8 @@ export const migrations: readonly Migration[] = [
           daily_tokens INTEGER,
           created_at INTEGER NOT NULL,
           expires_at INTEGER,
-          revoked_at INTEGER
+          revoked_at INTEGER,
+          FOREIGN KEY (user_id, org_id) REFERENCES users (id, org_id)
         ) STRICT;
         ALTER TABLE usage ADD COLUMN key_id TEXT;
         ALTER TABLE usage ADD COLUMN org_id TEXT;

@@ -6,6 +6,7 @@ import Database from 'better-sqlite3'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { isAlive } from './lock.js'
 import { openDatabase, openStore } from './open.js'
+import { usageRecord } from '../engines/usage.test-support.js'
 
 let dir: string
 beforeEach(() => {
@@ -110,25 +111,7 @@ describe('openStore', () => {
 
   it('flushes usage on close, and close twice is harmless', () => {
     const store = openStore(dir)
-    store.usage.record({
-      ts: 1,
-      requestId: 'r1',
-      keyId: null,
-      orgId: null,
-      model: 'm',
-      replica: 0,
-      endpoint: '/v1/chat/completions',
-      status: 200,
-      stream: false,
-      promptTokens: 1,
-      completionTokens: 2,
-      ttftMs: null,
-      totalMs: 5,
-      queueMs: 0,
-      overheadMs: 0.1,
-      bytesIn: 10,
-      bytesOut: 20,
-    })
+    store.usage.record(usageRecord({ ts: 1, requestId: 'r1' }))
     store.close()
     store.close()
     const db = new Database(path.join(dir, 'cortex.db'), { readonly: true })

@@ -78,6 +78,16 @@ describe('UserRepo', () => {
     expect(users.verify('bob', PASSWORD)).toBeUndefined()
   })
 
+  it('finds a user by id, else by name', () => {
+    const acme = orgs.create('acme')
+    const ann = users.create({ orgId: acme.id, name: 'ann', role: 'member', password: PASSWORD })
+    const named = users.create({ orgId: acme.id, name: ann.id, role: 'member', password: PASSWORD })
+    expect(users.get(ann.id)).toEqual(ann)
+    expect(users.get('ann')).toEqual(ann)
+    expect(users.get(named.id)).toEqual(named)
+    expect(users.get('nope')).toBeUndefined()
+  })
+
   it('lists every user by name, or those of one organization', () => {
     const acme = orgs.create('acme')
     const beta = orgs.create('beta')

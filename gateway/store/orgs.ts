@@ -52,6 +52,7 @@ export function createUserRepo(db: Database.Database, now: () => number): UserRe
   const insert = db.prepare<[UserRow]>(`
     INSERT INTO users (id, org_id, name, role, password_hash, created_at)
     VALUES (@id, @org_id, @name, @role, @password_hash, @created_at)`)
+  const byId = db.prepare<[string], UserRow>('SELECT * FROM users WHERE id = ?')
   const byName = db.prepare<[string], UserRow>('SELECT * FROM users WHERE name = ?')
   const all = db.prepare<[], UserRow>('SELECT * FROM users ORDER BY name')
   const inOrg = db.prepare<[string], UserRow>('SELECT * FROM users WHERE org_id = ? ORDER BY name')
@@ -82,6 +83,10 @@ export function createUserRepo(db: Database.Database, now: () => number): UserRe
         throw err
       }
       return toUser(row)
+    },
+    get(idOrName) {
+      const row = byId.get(idOrName) ?? byName.get(idOrName)
+      return row && toUser(row)
     },
     list: (orgId) => (orgId === undefined ? all.all() : inOrg.all(orgId)).map(toUser),
     verify(name, password) {

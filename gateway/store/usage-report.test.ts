@@ -9,6 +9,7 @@ import type { UsageRecord } from '../engines/types.js'
 import { migrate } from './migrations.js'
 import { usageCsv, usageReport } from './usage-report.js'
 import { createUsageWriter } from './usage.js'
+import { usageRecord } from '../engines/usage.test-support.js'
 
 const T0 = Date.UTC(2025, 0, 10)
 const DAY = 86_400_000
@@ -32,26 +33,7 @@ function record(...rows: Array<Partial<UsageRecord>>): void {
   const writer = createUsageWriter(db, { logger: pino({ level: 'silent' }), flushIntervalMs: 60_000 })
   for (const row of rows) {
     seq += 1
-    writer.record({
-      ts: T0,
-      requestId: `req-${seq}`,
-      keyId: null,
-      orgId: null,
-      model: 'm',
-      replica: 0,
-      endpoint: '/v1/chat/completions',
-      status: 200,
-      stream: false,
-      promptTokens: null,
-      completionTokens: null,
-      ttftMs: null,
-      totalMs: 1,
-      queueMs: 0,
-      overheadMs: 0.1,
-      bytesIn: 0,
-      bytesOut: 0,
-      ...row,
-    })
+    writer.record(usageRecord({ ts: T0, requestId: `req-${seq}`, model: 'm', stream: false, totalMs: 1, ...row }))
   }
   writer.close()
 }

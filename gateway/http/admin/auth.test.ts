@@ -3,6 +3,7 @@ import { buildApp } from '../app.js'
 import { FakeRegistry, MemoryUsage, eventually, memoryLogger, noKeys, testConfig } from '../fakes.test-support.js'
 import type { NewKey } from '../../auth/types.js'
 import { TOKEN, adminApp, auth } from './fakes.test-support.js'
+import { newKey } from '../../auth/keys.test-support.js'
 
 describe('admin API auth', () => {
   it.each([
@@ -66,16 +67,7 @@ describe('admin API with an admin:read API key', () => {
   function withKeys() {
     const h = adminApp()
     const key = (spec: Partial<NewKey>) =>
-      h.accounts.keys.create({
-        name: `k${Math.random()}`,
-        orgId: null,
-        models: null,
-        scopes: ['admin:read'],
-        limits: { rpm: null, tpm: null, concurrency: null, dailyTokens: null },
-        ips: null,
-        expiresAt: null,
-        ...spec,
-      }).secret
+      h.accounts.keys.create(newKey({ name: `k${Math.random()}`, scopes: ['admin:read'], ...spec })).secret
     return { ...h, key }
   }
   const as = (key: string) => ({ authorization: `Bearer ${key}` })

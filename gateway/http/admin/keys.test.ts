@@ -10,6 +10,7 @@ import type { AccountsDatabase } from '../../store/types.js'
 import { errorHandler } from '../errors.js'
 import { keyRoutes } from './keys.js'
 import { validatorCompiler } from './validation.js'
+import { newKey } from '../../auth/keys.test-support.js'
 
 const NOW = Date.UTC(2025, 5, 1, 12)
 const PASSWORD = 'correct horse battery'
@@ -55,6 +56,7 @@ describe('admin keys', () => {
       name: 'ci',
       prefix: `${key.slice(0, 14)}…`,
       org: 'acme',
+      user: null,
       models: ['qwen'],
       scopes: ['inference', 'embeddings'],
       limits: { rpm: 60, tpm: null, concurrency: null, dailyTokens: null },
@@ -71,15 +73,7 @@ describe('admin keys', () => {
 
   it('lists keys without their hashes, with the organization by name', async () => {
     const acme = db.orgs.create('acme')
-    const { record } = db.keys.create({
-      name: 'team',
-      orgId: acme.id,
-      models: null,
-      scopes: ['admin:read'],
-      limits: { rpm: null, tpm: null, concurrency: null, dailyTokens: null },
-      ips: null,
-      expiresAt: NOW - 1,
-    })
+    const { record } = db.keys.create(newKey({ name: 'team', orgId: acme.id, scopes: ['admin:read'], expiresAt: NOW - 1 }))
     const res = await get('/keys')
     expect(res.statusCode).toBe(200)
     expect(res.json()).toEqual([expect.objectContaining({ id: record.id, org: 'acme', state: 'expired' })])
@@ -93,6 +87,43 @@ describe('admin keys', () => {
     expect((await get('/keys?org=acme')).json().map((k: { name: string }) => k.name)).toEqual(['in-acme'])
     expect((await get(`/keys?org=${acme.id}`)).json()).toHaveLength(1)
     expect((await get('/keys?org=globex')).json().error).toMatchObject({ code: 'invalid_request', param: 'org' })
+  })
+
+  it('creates a user’s key in the user’s organization, lists it with the user’s name, and one user’s with ?user=', async () => {
+    const acme = db.orgs.create('acme')
+    const ann = db.users.create({ orgId: acme.id, name: 'ann', role: 'member', password: PASSWORD })
+    const res = await post('/keys', { name: 'ann-laptop', user: 'ann' })
+    expect(res.statusCode).toBe(201)
+    expect(res.json().apiKey).toMatchObject({ name: 'ann-laptop', org: 'acme', user: 'ann' })
+    expect(db.keys.get('ann-laptop')).toMatchObject({ orgId: acme.id, userId: ann.id })
+    await post('/keys', { name: 'acme-ci', org: 'acme' })
+    const all = (await get('/keys')).json().map((k: { name: string; user: string | null }) => [k.name, k.user])
+    expect(all).toEqual([
+      ['acme-ci', null],
+      ['ann-laptop', 'ann'],
+    ])
+    expect((await get('/keys?user=ann')).json().map((k: { name: string }) => k.name)).toEqual(['ann-laptop'])
+    expect((await get(`/keys?user=${ann.id}&org=acme`)).json()).toHaveLength(1)
+    const unknown = await get('/keys?user=bob')
+    expect(unknown.statusCode).toBe(400)
+    expect(unknown.json().error).toMatchObject({ code: 'invalid_request', param: 'user' })
+  })
+
+  it('refuses a user’s key in another organization, and an unknown user, saying what to do', async () => {
+    const acme = db.orgs.create('acme')
+    db.orgs.create('beta')
+    db.users.create({ orgId: acme.id, name: 'ann', role: 'member', password: PASSWORD })
+    expect((await post('/keys', { name: 'ci', user: 'ann', org: 'beta' })).json().error).toMatchObject({
+      code: 'invalid_request',
+      param: 'org',
+      message: expect.stringContaining(`user "ann" is in "acme", not "beta": a key takes its user's organization`),
+    })
+    expect((await post('/keys', { name: 'ci', user: 'bob' })).json().error).toMatchObject({
+      code: 'invalid_request',
+      param: 'user',
+      message: expect.stringContaining('POST /admin/api/users'),
+    })
+    expect(db.keys.list()).toEqual([])
   })
 
   it.each([

@@ -1,5 +1,5 @@
 import Type from 'typebox'
-import { findOrg, keyView, orgView, parseKeySpec } from '../../auth/keys.js'
+import { findOrg, findUser, keyView, orgView, parseKeySpec } from '../../auth/keys.js'
 import type { ApiKeyRecord, KeyRepo, OrgRepo, UserRecord, UserRepo } from '../../auth/types.js'
 import { CortexError } from '../../contract/errors.js'
 import {
@@ -22,7 +22,10 @@ export interface KeyRouteDeps {
 }
 
 const Params = Type.Object({ id: Type.String({ minLength: 1 }) })
-const KeysQuery = Type.Object({ org: Type.Optional(Type.String({ minLength: 1 })) }, { additionalProperties: false })
+const KeysQuery = Type.Object(
+  { org: Type.Optional(Type.String({ minLength: 1 })), user: Type.Optional(Type.String({ minLength: 1 })) },
+  { additionalProperties: false },
+)
 
 /**
  * `/keys`, `/orgs`, `/users`: the same validation as `cortex keys create` (auth/keys.ts). The response schemas are a
@@ -31,21 +34,27 @@ const KeysQuery = Type.Object({ org: Type.Optional(Type.String({ minLength: 1 })
 export function keyRoutes(app: AdminApp, deps: KeyRouteDeps): void {
   const { keys, orgs, users } = deps
   const now = deps.now ?? Date.now
-  const orgName = (id: string | null) => (id === null ? null : (orgs.get(id)?.name ?? null))
-  const view = (record: ApiKeyRecord) => keyView(record, orgName(record.orgId), now())
+  const view = (record: ApiKeyRecord) => {
+    const org = record.orgId === null ? null : (orgs.get(record.orgId)?.name ?? null)
+    const user = record.userId === null ? null : (users.get(record.userId)?.name ?? null)
+    return keyView(record, { org, user }, now())
+  }
 
-  // `?org=` lists one organization's keys (by its name or id).
+  // `?org=` lists one organization's keys, `?user=` one user's (each by name or id).
   app.get('/keys', { schema: { querystring: KeysQuery, response: { 200: Type.Array(ApiKeyView) } } }, (req) => {
-    const names = new Map(orgs.list().map((o) => [o.id, o.name]))
+    const orgNames = new Map(orgs.list().map((o) => [o.id, o.name]))
+    const userNames = new Map(users.list().map((u) => [u.id, u.name]))
+    const nameOf = (names: Map<string, string>, id: string | null) => (id === null ? null : (names.get(id) ?? null))
     const orgId = req.query.org === undefined ? undefined : findOrg(req.query.org, orgs).id
+    const userId = req.query.user === undefined ? undefined : findUser(req.query.user, users).id
     const at = now()
     return keys
       .list()
-      .filter((k) => orgId === undefined || k.orgId === orgId)
-      .map((k) => keyView(k, k.orgId === null ? null : (names.get(k.orgId) ?? null), at))
+      .filter((k) => (orgId === undefined || k.orgId === orgId) && (userId === undefined || k.userId === userId))
+      .map((k) => keyView(k, { org: nameOf(orgNames, k.orgId), user: nameOf(userNames, k.userId) }, at))
   })
   app.post('/keys', { schema: { body: KeyCreateBody, response: { 201: KeyCreated } } }, (req, reply) => {
-    const { record, secret } = keys.create(parseKeySpec(req.body, orgs, now()))
+    const { record, secret } = keys.create(parseKeySpec(req.body, { orgs, users }, now()))
     req.log.info({ keyId: record.id, name: record.name }, 'API key created')
     reply.code(201)
     return { key: secret, apiKey: view(record) }

@@ -5,7 +5,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Database from 'better-sqlite3'
 import Fastify from 'fastify'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import type { AdminCaller, ApiKeyRecord } from '../../auth/types.js'
+import type { AdminCaller } from '../../auth/types.js'
 import type { UsageReport } from '../../contract/index.js'
 import { migrate } from '../../store/migrations.js'
 import { usageCsv, usageReport } from '../../store/usage-report.js'
@@ -13,6 +13,7 @@ import { errorHandler } from '../errors.js'
 import { usageRoutes } from './usage.js'
 import { validatorCompiler } from './validation.js'
 import { createOrgRepo } from '../../store/orgs.js'
+import { keyRecord } from '../../auth/keys.test-support.js'
 
 const NOW = Date.UTC(2025, 1, 1, 12, 0, 0)
 const DAY = 86_400_000
@@ -58,21 +59,7 @@ function insert(row: { ts: number; model?: string; keyId?: string | null; orgId?
 }
 
 function keyCaller(id: string, orgId: string | null): AdminCaller {
-  const key: ApiKeyRecord = {
-    id,
-    name: id,
-    hash: 'h',
-    prefix: 'sk-cortex-',
-    orgId,
-    models: null,
-    scopes: ['admin:read'],
-    limits: { rpm: null, tpm: null, concurrency: null, dailyTokens: null },
-    ips: null,
-    createdAt: 0,
-    expiresAt: null,
-    revokedAt: null,
-  }
-  return { kind: 'key', key }
+  return { kind: 'key', key: keyRecord({ id, name: id, orgId, scopes: ['admin:read'] }) }
 }
 
 const get = (query: string) => app.inject({ method: 'GET', url: `/usage${query}` })
