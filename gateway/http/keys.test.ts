@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { NO_LIMITS } from '../auth/keys.test-support.js'
+import { CortexError } from '../contract/errors.js'
 import { modelDefinition } from '../contract/model.test-support.js'
 import { buildApp } from './app.js'
 import {
@@ -57,7 +59,7 @@ function gateway(auth: { allowLoopbackWithoutKey?: boolean } = {}) {
     onRefused: (reason) => refusals.push(reason),
     metrics: { registry: { metrics: async () => '', contentType: 'text/plain' } as never, token: ADMIN },
   })
-  return { app, lines }
+  return { app, lines, registry }
 }
 
 const chat = (model: string, headers: Record<string, string> = {}, remoteAddress?: string) => ({
@@ -164,6 +166,23 @@ describe('/v1 with auth.required', () => {
     expect(upstream.received).toHaveLength(2)
     expect(refusals).toEqual(['rpm'])
     await eventually(() => expect(usage.rows.map((r) => r.status)).toEqual([200, 200, 429]))
+  })
+
+  it('charges a key its real tokens, and none for a request the engine never got', async () => {
+    keys.add('sk-cortex-tpm-0123456789abcdefghij', { name: 'tpm', limits: { ...NO_LIMITS, tpm: 1000 } })
+    const { app, registry } = gateway()
+    const first = await app.inject(chat('qwen', bearer('sk-cortex-tpm-0123456789abcdefghij')))
+    // The reservation (max_tokens 8 + the body's bytes / 4) is what the header says is left at admission.
+    expect(Number(first.headers['x-ratelimit-remaining-tokens'])).toBeLessThan(1000)
+    registry.acquireImpl = async () => {
+      throw new CortexError('model_loading', 'loading', { retryAfterSeconds: 5 })
+    }
+    expect((await app.inject(chat('qwen', bearer('sk-cortex-tpm-0123456789abcdefghij')))).statusCode).toBe(503)
+    registry.acquireImpl = null
+    const third = await app.inject(chat('qwen', bearer('sk-cortex-tpm-0123456789abcdefghij')))
+    // Left: 1000 - 7 (the first answer's usage: 3 + 4) - 0 (the 503) - this request's own reservation.
+    const reserved = 8 + Math.ceil(Buffer.byteLength(chat('qwen').payload) / 4)
+    expect(Number(third.headers['x-ratelimit-remaining-tokens'])).toBe(1000 - 7 - reserved)
   })
 
   it('keeps /metrics for the admin token: an API key, even with admin:read, is not enough', async () => {

@@ -219,7 +219,10 @@ class Flight {
     this.record.completionTokens = usage?.completionTokens ?? null
     this.record.totalMs = performance.now() - this.t0
     const known = usage !== null && (usage.promptTokens !== null || usage.completionTokens !== null)
-    this.ticket?.settle(known ? (usage.promptTokens ?? 0) + (usage.completionTokens ?? 0) : null)
+    // Tokens the engine reported; none for a request it never got (a 503 while loading must not eat the budget);
+    // else its reservation, since it may have generated without saying how much.
+    const sent = this.record.overheadMs !== null
+    this.ticket?.settle(known ? (usage.promptTokens ?? 0) + (usage.completionTokens ?? 0) : sent ? null : 0)
     this.sink.record(this.record)
   }
 
