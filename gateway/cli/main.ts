@@ -100,6 +100,13 @@ async function serve(flags: Exclude<ReturnType<typeof parseServeFlags>, 'help'>,
     `Cortex ${version()} listening on ${url} — OpenAI API at ${url}/v1 — ${names.length} model(s)` +
       `${names.length ? `: ${names.join(', ')}` : ''} — data in ${core.config.dataDir}\n`,
   )
+  const { auth, dataDir } = core.config
+  if (auth.required && !core.store.keys.list().some((k) => k.revokedAt === null)) {
+    io.stderr(
+      `No API keys yet: /v1 answers 401 until you create one with \`cortex keys create --name <app> --data-dir ${dataDir}\`` +
+        `${auth.allowLoopbackWithoutKey ? ' (callers on 127.0.0.1 need none: auth.allowLoopbackWithoutKey)' : ''}\n`,
+    )
+  }
   const signal = await signalled
   core.logger.info({ signal }, 'shutting down')
   try {

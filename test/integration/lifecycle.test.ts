@@ -5,7 +5,7 @@ import os from 'node:os'
 import path from 'node:path'
 import OpenAI from 'openai'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { processesMatching, runCortex, startCortex } from '../support/cortex-process.js'
+import { processesMatching, runCortex, startCortex, waitFor } from '../support/cortex-process.js'
 import { createKey } from '../support/keys.js'
 import { startLlamaServer } from '../support/substrate.js'
 
@@ -89,6 +89,7 @@ describe('cortex serve start-up and shutdown', () => {
   it('listens beyond loopback when keys are required, and even loopback callers need one', async () => {
     const cortex = await startCortex(['serve', '--data-dir', path.join(dir, 'keyed-data'), '--host', '0.0.0.0', '--port', '0'])
     started.push(cortex.child)
+    await waitFor('the hint about keys', () => (cortex.stderr.some((l) => l.startsWith('No API keys yet')) ? true : undefined))
     const port = new URL(cortex.url).port
     expect((await fetch(`http://127.0.0.1:${port}/health`)).status).toBe(200)
     const res = await fetch(`http://127.0.0.1:${port}/v1/models`)
