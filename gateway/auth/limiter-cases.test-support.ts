@@ -102,6 +102,26 @@ export function limiterCases(make: MakeLimiter): void {
     expect((await refused(limiter.admit(k, 700))).details).toMatchObject({ retryAfterSeconds: 45 })
   })
 
+  it('charges a request that outlasts the window its real tokens from when it ends', async () => {
+    const { clock, limiter, key } = await fresh()
+    const k = key({ tpm: 1000 })
+    const long = await limiter.admit(k, 100)
+    clock.t = T0 + 61_000
+    long.settle(900)
+    const err = await refused(limiter.admit(k, 200))
+    expect(err.details).toMatchObject({ limit: 'tpm', retryAfterSeconds: 60 })
+    expect(err.message).toContain('900 tokens in the last minute')
+  })
+
+  it('keeps counting whatever the size of a reservation', async () => {
+    const { limiter, key } = await fresh()
+    const k = key({ rpm: 2, tpm: 4e15 })
+    ;(await limiter.admit(k, 1e15)).settle(null)
+    const second = await limiter.admit(k, 1)
+    expect(second.headers['x-ratelimit-remaining-tokens']).toBe(String(4e15 - 1e15 - 1))
+    expect((await refused(limiter.admit(k, 1))).details).toMatchObject({ limit: 'rpm' })
+  })
+
   it('refuses a request that reserves more than the whole tpm, saying what to lower', async () => {
     const { limiter, key } = await fresh()
     const err = await refused(limiter.admit(key({ tpm: 100 }), 101))

@@ -19,11 +19,14 @@ export interface Limiter {
 }
 
 export const WINDOW_MS = 60_000
+const MAX_BUDGET = 1_000_000_000
 export const DAY_MS = 86_400_000
 
 /** What a request reserves at admission: its completion budget plus its prompt, estimated at 4 bytes a token. */
 export function reservation(maxTokens: unknown, bodyBytes: number): number {
-  const budget = typeof maxTokens === 'number' && Number.isFinite(maxTokens) && maxTokens > 0 ? Math.ceil(maxTokens) : 0
+  const asked = typeof maxTokens === 'number' && Number.isFinite(maxTokens) && maxTokens > 0 ? Math.ceil(maxTokens) : 0
+  // No model has a billion-token context: a larger figure is only a way to overflow the counters.
+  const budget = Math.min(asked, MAX_BUDGET)
   return budget + Math.ceil(bodyBytes / 4)
 }
 
@@ -101,8 +104,9 @@ interface Spent {
 interface KeyState {
   /** Admission times in the last window, oldest first. */
   requests: number[]
-  /** Tokens charged in the last window, oldest first. */
+  /** Tokens charged in the last window, oldest first, and their sum. */
   spent: Spent[]
+  spentTotal: number
   inFlight: number
   /** The UTC day (days since the epoch) that `dayUsed` and `dayReserved` count. */
   day: number
@@ -131,11 +135,11 @@ export function createMemoryLimiter(options: MemoryLimiterOptions): Limiter {
     let s = states.get(id)
     if (s === undefined) {
       const dayUsed = day === startDay ? (options.usedToday.get(id) ?? 0) : 0
-      s = { requests: [], spent: [], inFlight: 0, day, dayUsed, dayReserved: 0 }
+      s = { requests: [], spent: [], spentTotal: 0, inFlight: 0, day, dayUsed, dayReserved: 0 }
       states.set(id, s)
     }
     while (s.requests.length > 0 && s.requests[0]! <= t - WINDOW_MS) s.requests.shift()
-    while (s.spent.length > 0 && s.spent[0]!.at <= t - WINDOW_MS) s.spent.shift()
+    while (s.spent.length > 0 && s.spent[0]!.at <= t - WINDOW_MS) s.spentTotal -= s.spent.shift()!.tokens
     if (s.day !== day) Object.assign(s, { day, dayUsed: 0, dayReserved: 0 })
     return s
   }
@@ -147,9 +151,13 @@ export function createMemoryLimiter(options: MemoryLimiterOptions): Limiter {
       const overrun = check(key.limits, s, tokens, t)
       if (overrun !== null) throw refusal(key, overrun)
       s.inFlight++
-      s.requests.push(t)
+      // Windows are kept only for the limits the key has: a key without rpm or tpm costs no memory per request.
+      if (key.limits.rpm !== null) s.requests.push(t)
       const spent = { at: t, tokens }
-      s.spent.push(spent)
+      if (key.limits.tpm !== null) {
+        s.spent.push(spent)
+        s.spentTotal += tokens
+      }
       s.dayReserved += tokens
       const day = s.day
       const headers = rateHeaders(key.limits, use(s, t))
@@ -161,7 +169,17 @@ export function createMemoryLimiter(options: MemoryLimiterOptions): Limiter {
           settled = true
           s.inFlight--
           const charged = real ?? tokens
-          spent.tokens = charged
+          if (key.limits.tpm !== null) {
+            const t = now()
+            if (spent.at > t - WINDOW_MS) {
+              s.spentTotal += charged - spent.tokens
+              spent.tokens = charged
+            } else {
+              // A request longer than the window left it with its reservation; its real tokens count from now.
+              s.spent.push({ at: t, tokens: charged })
+              s.spentTotal += charged
+            }
+          }
           // A request that began before midnight is charged to the day it ends in; yesterday's reservations are gone.
           if (s.day === day) s.dayReserved -= tokens
           s.dayUsed += charged
@@ -176,7 +194,7 @@ function use(s: KeyState, t: number): WindowUse {
   return {
     requests: s.requests.length,
     requestsResetMs: s.requests.length > 0 ? s.requests[0]! + WINDOW_MS - t : 0,
-    tokens: s.spent.reduce((n, e) => n + e.tokens, 0),
+    tokens: s.spentTotal,
     tokensResetMs: s.spent.length > 0 ? s.spent[0]!.at + WINDOW_MS - t : 0,
   }
 }

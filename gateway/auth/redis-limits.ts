@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { Redis } from 'ioredis'
+import { Redis, ReplyError } from 'ioredis'
 import type { Logger } from 'pino'
 import { DAY_MS, WINDOW_MS, limiterId, rateHeaders, refusal, type LimitName, type Limiter, type WindowUse } from './limits.js'
 
@@ -8,8 +8,10 @@ const STALE_MS = 3_600_000
 
 /**
  * One atomic admission: drop what left the windows, check concurrency, rpm, tpm and the day's tokens in that order,
- * and on success record the request. Requests (`req`) and in-flight tickets (`run`) are sorted sets scored by time;
- * tokens (`tok`) are members `ticket|tokens` scored by admission time, so a settle can swap in the real count.
+ * and on success record the request, in the sets of the limits the key has only. Requests (`req`) and in-flight
+ * tickets (`run`) are sorted sets scored by time; tokens (`tok`) are members `ticket|tokens` scored by admission time,
+ * so a settle can swap in the real count. Members are built from the argument strings: Lua would write a large
+ * number as `1e+15`, which the pattern below could not read back.
  * Returns {admitted, limit, retryMs, requests, requestsResetMs, tokens, tokensResetMs, dayUsed}.
  */
 const ADMIT = `
@@ -17,6 +19,7 @@ local req, tok, run, day = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local now, window, stale = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local rpm, tpm, conc, daily = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
 local tokens, ticket, midnight = tonumber(ARGV[8]), ARGV[9], tonumber(ARGV[10])
+local member = ticket .. '|' .. ARGV[8]
 redis.call('ZREMRANGEBYSCORE', req, '-inf', now - window)
 redis.call('ZREMRANGEBYSCORE', tok, '-inf', now - window)
 redis.call('ZREMRANGEBYSCORE', run, '-inf', now - stale)
@@ -42,33 +45,50 @@ if tpm > 0 and used + tokens > tpm then
   return refuse('tpm', window)
 end
 if daily > 0 and dayUsed + tokens > daily then return refuse('dailyTokens', midnight - now) end
-redis.call('ZADD', req, now, ticket)
-redis.call('ZADD', tok, now, ticket .. '|' .. tokens)
-redis.call('ZADD', run, now, ticket)
-redis.call('INCRBY', day, tokens)
-redis.call('PEXPIRE', req, window)
-redis.call('PEXPIRE', tok, window)
-redis.call('PEXPIRE', run, stale)
-redis.call('PEXPIRE', day, 2 * 86400000)
+if rpm > 0 then
+  redis.call('ZADD', req, now, ticket)
+  redis.call('PEXPIRE', req, window)
+end
+if tpm > 0 then
+  redis.call('ZADD', tok, now, member)
+  redis.call('PEXPIRE', tok, window)
+end
+if conc > 0 then
+  redis.call('ZADD', run, now, ticket)
+  redis.call('PEXPIRE', run, stale)
+end
+if daily > 0 then
+  redis.call('INCRBY', day, tokens)
+  redis.call('PEXPIRE', day, 2 * 86400000)
+end
 if requestsReset == 0 then requestsReset = window end
 if tokensReset == 0 then tokensReset = window end
 return {1, '', 0, requests + 1, requestsReset, used + tokens, tokensReset, dayUsed + tokens}
 `
 
-/** The request is over: free its slot, and charge its real tokens instead of its reservation. */
+/**
+ * The request is over: free its slot, and charge its real tokens instead of its reservation, at its admission time,
+ * or from now when it outlasted the window (its reservation has left it).
+ */
 const SETTLE = `
 local tok, run, day = KEYS[1], KEYS[2], KEYS[3]
 local ticket, reserved, real = ARGV[1], ARGV[2], ARGV[3]
+local now, window, tpm = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 redis.call('ZREM', run, ticket)
-local member = ticket .. '|' .. reserved
-local at = redis.call('ZSCORE', tok, member)
-if at then
+if tpm > 0 then
+  local member = ticket .. '|' .. reserved
+  local at = redis.call('ZSCORE', tok, member)
   redis.call('ZREM', tok, member)
+  if not at or tonumber(at) <= now - window then at = now end
   redis.call('ZADD', tok, at, ticket .. '|' .. real)
+  redis.call('PEXPIRE', tok, window)
 end
 if redis.call('EXISTS', day) == 1 then redis.call('INCRBY', day, tonumber(real) - tonumber(reserved)) end
 return 1
 `
+
+/** How many times, a second apart, a settle is sent again while Redis is unreachable: a lost one holds a slot. */
+const SETTLE_TRIES = 30
 
 type AdmitReply = [number, LimitName | '', number, number, number, number, number, number]
 
@@ -101,6 +121,8 @@ export async function createRedisLimiter(options: RedisLimiterOptions): Promise<
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
     connectTimeout: 2000,
+    // A Redis that hangs without closing the connection must not hang requests: past this, admit without limits.
+    commandTimeout: 500,
   }) as Redis & LimitCommands
   redis.defineCommand('cortexAdmit', { numberOfKeys: 4, lua: ADMIT })
   redis.defineCommand('cortexSettle', { numberOfKeys: 3, lua: SETTLE })
@@ -109,6 +131,16 @@ export async function createRedisLimiter(options: RedisLimiterOptions): Promise<
     if (!down) logger.warn({ err: err.message }, 'Redis for limits is unreachable: admitting requests without limits')
     down = true
   })
+  // One warning a minute while admissions fail, not one per request.
+  let warnedAt = -Infinity
+  const failedOpen = (err: Error, key: string) => {
+    // A script error is a bug, not an outage: said louder, still not turned into refused requests.
+    if (err instanceof ReplyError) logger.error({ err: err.message, key }, 'the limits script failed in Redis')
+    else if (now() - warnedAt >= 60_000) {
+      warnedAt = now()
+      logger.warn({ err: err.message, key }, 'limits unavailable (Redis): admitting requests without limits')
+    }
+  }
   redis.on('ready', () => {
     if (down) logger.info('Redis for limits is back')
     down = false
@@ -148,7 +180,7 @@ export async function createRedisLimiter(options: RedisLimiterOptions): Promise<
           (day + 1) * DAY_MS,
         )
       } catch (err) {
-        logger.warn({ err: (err as Error).message, key: key.name }, 'limits unavailable (Redis): admitted without limits')
+        failedOpen(err as Error, key.name)
         return { headers: {}, settle: () => {} }
       }
       const [admitted, limit, retryMs, requests, requestsResetMs, used, tokensResetMs, dayUsed] = reply
@@ -160,9 +192,18 @@ export async function createRedisLimiter(options: RedisLimiterOptions): Promise<
         settle(real) {
           if (settled) return
           settled = true
-          redis
-            .cortexSettle(k.tok, k.run, k.day, ticket, tokens, real ?? tokens)
-            .catch((err: Error) => logger.warn({ err: err.message, key: key.name }, 'settling a request in Redis failed'))
+          const send = (tries: number): void =>
+            void redis
+              .cortexSettle(k.tok, k.run, k.day, ticket, tokens, real ?? tokens, now(), WINDOW_MS, tpm ?? 0)
+              .catch((err: Error) => {
+                if (tries > 1 && !(err instanceof ReplyError)) setTimeout(() => send(tries - 1), 1000).unref()
+                else
+                  logger.warn(
+                    { err: err.message, key: key.name },
+                    'settling a request in Redis failed; its slot frees within the hour',
+                  )
+              })
+          send(SETTLE_TRIES)
         },
       }
     },
