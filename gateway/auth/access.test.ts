@@ -85,6 +85,11 @@ describe('authenticate', () => {
       'invalid_api_key',
     )
     expect(authenticate({}, '192.0.2.1', options(keys, { required: false }))).toBeNull()
+    // What clients send with a blank key field is no key where none is needed, and a 401 where one is.
+    for (const headers of [{ authorization: 'Bearer ' }, { authorization: 'Basic dTpw' }, { 'x-api-key': '' }]) {
+      expect(authenticate(headers, '::1', loopback), JSON.stringify(headers)).toBeNull()
+      expect(code(() => authenticate(headers, '192.0.2.1', loopback))).toBe('invalid_api_key')
+    }
   })
 
   it('checks the IP allowlist on the socket address, IPv4 and IPv6', () => {

@@ -61,7 +61,14 @@ export function checkKey(record: ApiKeyRecord, address: string | undefined, now:
  */
 export function authenticate(headers: IncomingHttpHeaders, address: string | undefined, o: AccessOptions): ApiKeyRecord | null {
   const open = !o.required || (o.allowLoopbackWithoutKey && isLoopback(address))
-  const key = presentedKey(headers)
+  let key: string | null
+  try {
+    key = presentedKey(headers)
+  } catch (err) {
+    // Where no key is needed, whatever a client puts in these headers (`Bearer ` with a blank key) is no key.
+    if (open) return null
+    throw err
+  }
   if (key === null) {
     if (open) return null
     throw invalid(`no API key: ${HOW}`)

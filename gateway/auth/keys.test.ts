@@ -86,6 +86,7 @@ describe('parseKeySpec', () => {
     ],
     [{ expires: 'soon' }, 'expires', 'expires: invalid duration "soon": expected a duration like 500ms, 30s, 30m, 2h, 30d'],
     [{ expires: '0' }, 'expires', 'expires: a key must expire in the future (got "0"); give a duration such as 30d or 12h'],
+    [{ expires: '100000000d' }, 'expires', 'expires: expected at most 100 years (got "100000000d")'],
     [{ expires: '-5d' }, 'expires', 'expires: a key must expire in the future (got "-5d")'],
     [{ expires: 0 }, 'expires', 'expires: a key must expire in the future (got 0)'],
     [{ expires: -60 }, 'expires', 'expires: a key must expire in the future (got -60)'],

@@ -145,6 +145,8 @@ function limit(value: number | undefined, param: keyof KeyLimits): number | null
   return value
 }
 
+const MAX_EXPIRY_MS = 100 * 365 * 86_400_000
+
 /** Milliseconds from now until the key expires. */
 function parseExpiry(expires: string | number): number {
   const future = () =>
@@ -158,6 +160,8 @@ function parseExpiry(expires: string | number): number {
     throw invalid('expires', (err as Error).message)
   }
   if (ms <= 0) throw future()
+  // Past this a date is not representable (and no key needs to live that long).
+  if (ms > MAX_EXPIRY_MS) throw invalid('expires', `expected at most 100 years (got ${JSON.stringify(expires)})`)
   return ms
 }
 

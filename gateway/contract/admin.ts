@@ -32,6 +32,13 @@ export interface ModelView extends PublicModelDefinition {
   status: ModelStatus
 }
 
+/** A model as an `admin:read` API key sees it: names and live state, no definition. */
+export interface ModelStateView extends Pick<ModelView, 'id' | 'name' | 'aliases' | 'engine' | 'runtime'> {
+  status: Pick<ModelStatus, 'state' | 'queued' | 'contextLength' | 'lastUsedAt'> & {
+    replicas: Array<Pick<ReplicaStatus, 'index' | 'state' | 'inFlight'>>
+  }
+}
+
 export interface ImageView {
   id: string
   /** `repo:tag` names; empty for a dangling image. */

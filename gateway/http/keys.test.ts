@@ -131,6 +131,17 @@ describe('/v1 with auth.required', () => {
     })
     expect(embed.statusCode).toBe(200)
     expect((await app.inject({ url: '/v1/models', headers: bearer(EMBED_ONLY) })).statusCode).toBe(200)
+    expect((await app.inject({ method: 'HEAD', url: '/v1/models', headers: bearer(EMBED_ONLY) })).statusCode).toBe(200)
+    // The router decodes the path, so the scope follows the route it matched, not the raw URL.
+    keys.add('sk-cortex-chat-only-0123456789abcd', { name: 'chat-only', scopes: ['inference'] })
+    const encoded = await app.inject({
+      method: 'POST',
+      url: '/v1/%65mbeddings',
+      headers: { ...bearer('sk-cortex-chat-only-0123456789abcd'), 'content-type': 'application/json' },
+      payload: { model: 'qwen', input: 'hello' },
+    })
+    expect(encoded.statusCode).toBe(403)
+    expect(encoded.json().error.code).toBe('scope_not_allowed')
   })
 
   it('opens loopback without a key only when allowLoopbackWithoutKey is on', async () => {
@@ -179,8 +190,11 @@ describe('/v1 with auth.required', () => {
     }
     expect((await app.inject(chat('qwen', bearer('sk-cortex-tpm-0123456789abcdefghij')))).statusCode).toBe(503)
     registry.acquireImpl = null
+    upstream.handler = (_req, res) => json(res, 400, { error: { message: 'max_tokens is larger than the context' } })
+    expect((await app.inject(chat('qwen', bearer('sk-cortex-tpm-0123456789abcdefghij')))).statusCode).toBe(400)
+    upstream.handler = (_req, res) => json(res, 200, { id: 'x', choices: [], usage: { prompt_tokens: 3, completion_tokens: 4 } })
     const third = await app.inject(chat('qwen', bearer('sk-cortex-tpm-0123456789abcdefghij')))
-    // Left: 1000 - 7 (the first answer's usage: 3 + 4) - 0 (the 503) - this request's own reservation.
+    // Left: 1000 - 7 (the first answer's usage: 3 + 4) - 0 (the 503, the 400) - this request's own reservation.
     const reserved = 8 + Math.ceil(Buffer.byteLength(chat('qwen').payload) / 4)
     expect(Number(third.headers['x-ratelimit-remaining-tokens'])).toBe(1000 - 7 - reserved)
   })

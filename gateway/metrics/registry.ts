@@ -94,7 +94,7 @@ export function createMetrics(sources: MetricsSources): Metrics {
   })
   const refusals = new Counter({
     name: 'cortex_refused_requests_total',
-    help: 'Requests refused before an engine saw them: by key check (invalid_api_key, ip_not_allowed, scope_not_allowed, model_not_allowed) or rate limit (rpm, tpm, concurrency, dailyTokens)',
+    help: 'Requests refused by a key check (invalid_api_key, also for a wrong admin token; ip_not_allowed, scope_not_allowed, model_not_allowed) or a rate limit (rpm, tpm, concurrency, dailyTokens)',
     labelNames: ['reason'] as const,
     registers,
   })

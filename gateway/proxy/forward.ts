@@ -219,10 +219,11 @@ class Flight {
     this.record.completionTokens = usage?.completionTokens ?? null
     this.record.totalMs = performance.now() - this.t0
     const known = usage !== null && (usage.promptTokens !== null || usage.completionTokens !== null)
-    // Tokens the engine reported; none for a request it never got (a 503 while loading must not eat the budget);
-    // else its reservation, since it may have generated without saying how much.
-    const sent = this.record.overheadMs !== null
-    this.ticket?.settle(known ? (usage.promptTokens ?? 0) + (usage.completionTokens ?? 0) : sent ? null : 0)
+    // Tokens the engine reported; none for a request it never got (a 503 while loading must not eat the budget) or
+    // refused (a 400 for a max_tokens past the context); else, as for a client that left mid-answer (499), its
+    // reservation, since the engine may have generated without saying how much.
+    const refused = this.record.overheadMs === null || (status >= 400 && status !== 499)
+    this.ticket?.settle(known ? (usage.promptTokens ?? 0) + (usage.completionTokens ?? 0) : refused ? 0 : null)
     this.sink.record(this.record)
   }
 

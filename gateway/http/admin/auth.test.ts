@@ -78,6 +78,9 @@ describe('admin API with an admin:read API key', () => {
     const list = await app.inject({ url: '/admin/api/models', headers: as(reader) })
     expect(list.statusCode).toBe(200)
     expect(list.json().data.map((m: { name: string }) => m.name)).toEqual(['api'])
+    // Names and states only: a definition's env, args and paths, and engine logs, are the admin's.
+    expect(Object.keys(list.json().data[0]).sort()).toEqual(['aliases', 'engine', 'id', 'name', 'runtime', 'status'])
+    expect(Object.keys(list.json().data[0].status).sort()).toEqual(['contextLength', 'lastUsedAt', 'queued', 'replicas', 'state'])
     expect((await app.inject({ url: '/admin/api/models/id-api', headers: as(reader) })).statusCode).toBe(200)
     expect((await app.inject({ url: '/admin/api/models/id-cfg', headers: as(reader) })).statusCode).toBe(404)
     const usage = await app.inject({ url: '/admin/api/usage', headers: { 'x-api-key': reader } })

@@ -2,7 +2,7 @@ import type { FastifyRequest } from 'fastify'
 import Type from 'typebox'
 import { modelAllowed } from '../../auth/access.js'
 import { CortexError } from '../../contract/errors.js'
-import { ModelPatchBody, type ModelView } from '../../contract/index.js'
+import { ModelPatchBody, type ModelStateView, type ModelView } from '../../contract/index.js'
 import type { ModelService, RecipeService } from '../../models/service-types.js'
 import type { AdminApp } from './index.js'
 import { createModel } from './recipes.js'
@@ -14,12 +14,12 @@ const LogsQuery = Type.Object({ follow: Type.Optional(Type.Boolean()) })
 
 /** `/models…`: definitions, lifecycle and logs. Ids are the opaque ids the service assigns. */
 export function modelRoutes(app: AdminApp, models: ModelService, streams: SseStreams, recipes: RecipeService): void {
-  app.get('/models', async (req) => ({ data: models.list().filter((m) => visible(req, m)) }))
+  app.get('/models', async (req) => ({ data: models.list().flatMap((m) => shown(req, m) ?? []) }))
   // A config-file entry or `{ recipe, overrides }`: createModel checks the body against the schema of the one it is.
   app.post('/models', async (req, reply) => reply.code(201).send(await createModel(req.body, models, recipes)))
   app.get('/models/:id', { schema: { params: Params } }, async (req) => {
-    const model = models.get(req.params.id)
-    if (!visible(req, model)) throw new CortexError('not_found', `no model with id "${req.params.id}"`)
+    const model = shown(req, models.get(req.params.id))
+    if (model === null) throw new CortexError('not_found', `no model with id "${req.params.id}"`)
     return model
   })
   // The schema is built from ModelConfig's properties at run time, so its static type is loose: it is ModelPatchBody.
@@ -54,7 +54,26 @@ export function modelRoutes(app: AdminApp, models: ModelService, streams: SseStr
   })
 }
 
-/** An `admin:read` key sees the models it may use; the admin token sees all. */
-function visible(req: FastifyRequest, model: ModelView): boolean {
-  return req.adminCaller.kind === 'admin' || modelAllowed(req.adminCaller.key, model)
+/**
+ * The admin token sees every model whole. An `admin:read` key sees the models it may use, and of them only names and
+ * states: a definition's env, args and paths, and an engine's log lines, may hold what a tenant must not read.
+ */
+function shown(req: FastifyRequest, model: ModelView): ModelView | ModelStateView | null {
+  if (req.adminCaller.kind === 'admin') return model
+  if (!modelAllowed(req.adminCaller.key, model)) return null
+  const { status } = model
+  return {
+    id: model.id,
+    name: model.name,
+    aliases: model.aliases,
+    engine: model.engine,
+    runtime: model.runtime,
+    status: {
+      state: status.state,
+      replicas: status.replicas.map(({ index, state, inFlight }) => ({ index, state, inFlight })),
+      queued: status.queued,
+      contextLength: status.contextLength,
+      lastUsedAt: status.lastUsedAt,
+    },
+  }
 }

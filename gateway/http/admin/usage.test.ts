@@ -193,5 +193,14 @@ describe('GET /usage', () => {
       expect(groups(await json('?groupBy=org'))).toEqual([[null, 1]])
       expect(groups(await json('?groupBy=key'))).toEqual([['k4', 1]])
     })
+
+    it('refuses ?org= from a key without looking the organization up (its error would list them all)', async () => {
+      createOrgRepo(db, Date.now).create('secret-customer')
+      caller = keyCaller('k1', 'org-1')
+      const res = await get('?org=nope')
+      expect(res.statusCode).toBe(403)
+      expect(res.json().error.code).toBe('scope_not_allowed')
+      expect(res.body).not.toContain('secret-customer')
+    })
   })
 })

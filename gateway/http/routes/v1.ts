@@ -23,10 +23,14 @@ export interface V1Options extends ProxyContext {
 
 const LISTING: readonly Scope[] = ['inference', 'embeddings']
 
-/** The scope a /v1 request needs: `embeddings` for embeddings, `inference` for every other forwarded path. */
+/**
+ * The scope a /v1 request needs, from the route it matched (the router decodes `%65mbeddings`; the raw URL would not
+ * tell): `embeddings` for embeddings, `inference` for every other forwarded path, either for the model list.
+ */
 function scopeOf(req: FastifyRequest): Scope | readonly Scope[] {
-  if (req.method === 'GET') return LISTING
-  return req.url.split('?', 1)[0] === '/v1/embeddings' ? 'embeddings' : 'inference'
+  const route = req.routeOptions.url
+  if (route === '/v1/models' || route === '/v1/models/*') return LISTING
+  return route === '/v1/embeddings' ? 'embeddings' : 'inference'
 }
 
 /** The OpenAI-compatible API, mounted under /v1. Inference bodies stay raw Buffers: proxy/ reads only what routing needs. */
