@@ -22,16 +22,8 @@ export interface ApiKeyRecord {
   revokedAt: number | null
 }
 
-/** A key to create, validated (auth/keys.ts parseKeySpec). */
-export interface NewKey {
-  name: string
-  orgId: string | null
-  userId: string | null
-  models: string[] | null
-  scopes: Scope[]
-  limits: KeyLimits
-  ips: string[] | null
-  expiresAt: number | null
+/** A key to create, validated (auth/keys.ts parseKeySpec): a record without what the repo makes. */
+export interface NewKey extends Omit<ApiKeyRecord, 'id' | 'hash' | 'prefix' | 'createdAt' | 'revokedAt'> {
   /** The operator's own key; else the repo generates one. */
   secret?: string
 }
