@@ -164,7 +164,9 @@ describe('cortex serve start-up and shutdown', () => {
   it('cuts a stream that outlasts shutdownTimeout, records it, and still stops its engines', async () => {
     const { cortex, client, dataDir } = await serve(
       'cut',
-      `server: { shutdownTimeout: 1s }\n${tinyModel(inject('llamaServer')).replace('"-c", "1024"', '"-c", "65536"')}`,
+      // One slot with the whole context: the 60k-token answer then takes seconds, far past the 1 s shutdown timeout
+      // (llama-server splits -c among its default slots, and a slot's share ran out in under a second).
+      `server: { shutdownTimeout: 1s }\n${tinyModel(inject('llamaServer')).replace('"-c", "1024"', '"-c", "65536", "-np", "1"')}`,
     )
     const stream = await client.completions.create({
       model: 'tiny',
