@@ -24,7 +24,7 @@ models:
     engine: llamacpp
     runtime: process
     source: ./tiny.gguf
-    args: ["-c", "16384", "-np", "4"]
+    args: ["-c", "65536", "-np", "2"]
   - name: other
     engine: llamacpp
     runtime: process
@@ -158,8 +158,8 @@ describe('limits', () => {
   it('holds concurrency to its limit while requests run', async () => {
     const key = await createKey(cortex.url, dataDir, { name: 'two-at-once', concurrency: 2 })
     const controller = new AbortController()
-    // Long streams hold their slots for seconds, far longer than the burst takes to arrive.
-    const long = { max_tokens: 8000, ignore_eos: true, stream: true }
+    // Long streams (a slot holds 32k tokens) hold their slots for seconds, far longer than the burst takes to arrive.
+    const long = { max_tokens: 30_000, ignore_eos: true, stream: true }
     const starts = Array.from({ length: 6 }, () =>
       fetch(`${cortex.url}/v1/chat/completions`, {
         method: 'POST',
