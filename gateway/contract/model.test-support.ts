@@ -1,4 +1,4 @@
-import type { ModelDefinition } from './model.js'
+import type { ModelDefinition, ModelStatus } from './model.js'
 
 /** A complete, valid llama.cpp process model definition for unit tests; `overrides` replace whole fields. */
 export function modelDefinition(overrides: Partial<ModelDefinition> = {}): ModelDefinition {
@@ -19,6 +19,26 @@ export function modelDefinition(overrides: Partial<ModelDefinition> = {}): Model
     gpus: 'all',
     baseUrls: [],
     origin: 'config',
+    ...overrides,
+  }
+}
+
+/** The status of a model: stopped, no replicas, no failure, unless `overrides` say otherwise. */
+export function modelStatusOf(
+  def: Pick<ModelDefinition, 'id' | 'name' | 'aliases' | 'engine' | 'runtime' | 'pinned'>,
+  overrides: Partial<ModelStatus> = {},
+): ModelStatus {
+  const { id, name, aliases, engine, runtime, pinned } = def
+  return {
+    ...{ id, name, aliases, engine, runtime, pinned },
+    state: 'stopped',
+    replicas: [],
+    queued: 0,
+    contextLength: null,
+    diagnosis: null,
+    consecutiveFailures: 0,
+    retryAt: null,
+    lastUsedAt: null,
     ...overrides,
   }
 }

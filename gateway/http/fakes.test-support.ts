@@ -11,6 +11,7 @@ import type { CortexConfig } from '../config/types.js'
 import type { ModelDefinition, ModelStatus } from '../contract/model.js'
 import type { Lease, ModelRegistry, UpstreamTarget, UsageRecord, UsageSink } from '../engines/types.js'
 import { keyRecord } from '../auth/keys.test-support.js'
+import { modelStatusOf } from '../contract/model.test-support.js'
 
 export interface Received {
   method: string
@@ -72,22 +73,7 @@ export class FakeRegistry implements ModelRegistry {
   }
 
   statuses(): ModelStatus[] {
-    return this.models.map((m) => ({
-      id: m.id,
-      name: m.name,
-      aliases: m.aliases,
-      engine: m.engine,
-      runtime: m.runtime,
-      state: 'running',
-      replicas: [],
-      queued: 0,
-      contextLength: 4096,
-      diagnosis: null,
-      consecutiveFailures: 0,
-      retryAt: null,
-      lastUsedAt: null,
-      pinned: false,
-    }))
+    return this.models.map((m) => modelStatusOf({ ...m, pinned: false }, { state: 'running', contextLength: 4096 }))
   }
 
   async acquire(model: string, signal: AbortSignal): Promise<Lease> {

@@ -2,6 +2,7 @@
 import type { EngineState, GpuSample, ModelStatus, ReplicaStatus, SystemSample } from '../contract/index.js'
 import type { EngineEvent } from '../engines/manager.js'
 import type { EngineSource, GpuSource } from './collectors.js'
+import { modelDefinition, modelStatusOf } from '../contract/model.test-support.js'
 
 export class FakeEngines implements EngineSource {
   models: ModelStatus[] = []
@@ -23,22 +24,10 @@ export class FakeEngines implements EngineSource {
 }
 
 export function modelStatus(name: string, state: EngineState, replicas: Array<Partial<ReplicaStatus>> = []): ModelStatus {
-  return {
-    id: `id-${name}`,
-    name,
-    aliases: [],
-    engine: 'llamacpp',
-    runtime: 'process',
+  return modelStatusOf(modelDefinition({ id: `id-${name}`, name }), {
     state,
     replicas: replicas.map((r, index) => ({ index, state, inFlight: 0, ...r })),
-    queued: 0,
-    contextLength: null,
-    diagnosis: null,
-    consecutiveFailures: 0,
-    retryAt: null,
-    lastUsedAt: null,
-    pinned: false,
-  }
+  })
 }
 
 /** A monitor whose every sample holds `gpus`. */

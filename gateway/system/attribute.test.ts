@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import type { ModelStatus, Runtime } from '../contract/index.js'
 import { containerIdOf, createAttribution, parentPid } from './attribute.js'
 import { parseAppsQuery } from './nvidia-smi.js'
+import { modelDefinition, modelStatusOf } from '../contract/model.test-support.js'
 
 const fixtures = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../test/support/fixtures/nvidia-smi')
 const root = mkdtempSync(path.join(tmpdir(), 'cortex-proc-'))
@@ -22,22 +23,11 @@ function proc(pid: number, ppid: number, cgroup = '0::/user.slice/user-1000.slic
 }
 
 function status(id: string, runtime: Runtime, pids: number[]): ModelStatus {
-  return {
-    id,
-    name: `name-${id}`,
-    aliases: [],
-    engine: runtime === 'docker' ? 'vllm' : 'llamacpp',
-    runtime,
+  const def = modelDefinition({ id, name: `name-${id}`, engine: runtime === 'docker' ? 'vllm' : 'llamacpp', runtime })
+  return modelStatusOf(def, {
     state: 'running',
     replicas: pids.map((pid, index) => ({ index, state: 'running', pid, inFlight: 0 })),
-    queued: 0,
-    contextLength: null,
-    diagnosis: null,
-    consecutiveFailures: 0,
-    retryAt: null,
-    lastUsedAt: null,
-    pinned: false,
-  }
+  })
 }
 
 const gpuProcess = (pid: number) => ({ pid, processName: 'x', usedMemoryBytes: 1, gpuUuid: 'GPU-a' })

@@ -4,6 +4,8 @@
  * units after the numbers), which is what the captures in test/support/fixtures/nvidia-smi/ partly are.
  */
 
+import type { GpuSample as ContractGpuSample } from '../contract/index.js'
+
 const MiB = 1024 * 1024
 
 export const GPU_QUERY_FIELDS = [
@@ -33,19 +35,9 @@ export function appsQueryArgs(): string[] {
   return [`--query-compute-apps=${APPS_QUERY_FIELDS.join(',')}`, FORMAT]
 }
 
-/** One reading of one GPU; a figure nvidia-smi cannot give (`[N/A]`, `[Not Supported]`) is null. */
-export interface GpuSample {
-  index: number
-  uuid: string
-  name: string
-  memoryTotalBytes: number | null
-  memoryUsedBytes: number | null
-  memoryFreeBytes: number | null
-  utilizationPercent: number | null
-  temperatureC: number | null
-  powerDrawW: number | null
-  powerLimitW: number | null
-}
+/** One reading of one GPU, before its processes are joined in; a figure nvidia-smi cannot give (`[N/A]`,
+ *  `[Not Supported]`) is null. */
+export type GpuSample = Omit<ContractGpuSample, 'processes'>
 
 /** A process holding memory on a GPU. */
 export interface GpuProcess {
