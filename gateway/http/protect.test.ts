@@ -1,17 +1,11 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { connect } from 'node:net'
-import os from 'node:os'
-import path from 'node:path'
 import { Client } from 'undici'
 import { modelDefinition } from '../contract/model.test-support.js'
-import { createRecipeService } from '../models/recipes.js'
-import { createSettings } from '../models/settings.js'
-import { memorySettingsRepo } from '../store/settings.test-support.js'
-import { FakeImageService, FakeModelService, FakeSystemMonitor, TOKEN, auth } from './admin/fakes.test-support.js'
+import { FakeModelService, auth, fakeAdmin } from './admin/fakes.test-support.js'
 import { buildApp } from './app.js'
 import { FakeRegistry, MemoryUsage, MockUpstream, json, memoryLogger, noKeys, testConfig } from './fakes.test-support.js'
 import { modelView } from '../contract/admin.test-support.js'
-import { memoryAccounts } from '../store/memory.test-support.js'
 
 const upstream = new MockUpstream()
 let models: FakeModelService
@@ -32,8 +26,6 @@ function gateway(server: { allowedHosts?: string[]; corsOrigins?: string[] } = {
   const { logger } = memoryLogger()
   const registry = new FakeRegistry([modelDefinition({ name: 'qwen' })])
   registry.target = { replica: 0, apiRoot: '/v1', dispatcher: upstream.pool }
-  const recipes = createRecipeService({ importDir: path.join(os.tmpdir(), 'cortex-protect-test-no-imports'), logger })
-  const accounts = memoryAccounts()
   return buildApp({
     config: testConfig(server),
     registry,
@@ -41,16 +33,7 @@ function gateway(server: { allowedHosts?: string[]; corsOrigins?: string[] } = {
     logger,
     isReady: () => true,
     ...noKeys(),
-    admin: {
-      token: TOKEN,
-      accounts,
-      usage: (query) => accounts.usageReport(query),
-      models,
-      images: new FakeImageService(),
-      settings: createSettings(memorySettingsRepo()),
-      recipes,
-      system: new FakeSystemMonitor(),
-    },
+    admin: fakeAdmin(logger, models),
   })
 }
 

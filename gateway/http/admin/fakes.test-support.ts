@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto'
 import os from 'node:os'
 import path from 'node:path'
+import type { Logger } from 'pino'
 import type {
   AdminEvent,
   DockerStatus,
@@ -12,6 +13,7 @@ import type {
   ModelView,
   SystemSample,
   SystemSnapshot,
+  UsageReportQuery,
 } from '../../contract/index.js'
 import { CortexError } from '../../contract/errors.js'
 import { modelView } from '../../contract/admin.test-support.js'
@@ -275,11 +277,7 @@ export function adminApp(
   recipes?: RecipeService,
 ) {
   const { logger, lines } = memoryLogger()
-  const models = new FakeModelService(views)
-  const images = new FakeImageService()
-  const settings = createSettings(memorySettingsRepo())
-  const system = new FakeSystemMonitor()
-  const accounts = memoryAccounts()
+  const admin = fakeAdmin(logger, new FakeModelService(views), recipes)
   const app = buildApp({
     config: testConfig(),
     registry: new FakeRegistry([]),
@@ -287,16 +285,22 @@ export function adminApp(
     logger,
     isReady: () => true,
     ...noKeys(),
-    admin: {
-      token: TOKEN,
-      accounts,
-      usage: (query) => accounts.usageReport(query),
-      models,
-      images,
-      settings,
-      recipes: recipes ?? createRecipeService({ importDir: path.join(os.tmpdir(), `cortex-no-imports-${randomUUID()}`), logger }),
-      system,
-    },
+    admin,
   })
-  return { app, lines, models, images, settings, system, accounts }
+  return { app, lines, ...admin }
+}
+
+/** The admin API's options: these models, fakes for the rest, real accounts in an in-memory database. */
+export function fakeAdmin(logger: Logger, models: FakeModelService, recipes?: RecipeService) {
+  const accounts = memoryAccounts()
+  return {
+    token: TOKEN,
+    accounts,
+    usage: (query: UsageReportQuery) => accounts.usageReport(query),
+    models,
+    images: new FakeImageService(),
+    settings: createSettings(memorySettingsRepo()),
+    recipes: recipes ?? createRecipeService({ importDir: path.join(os.tmpdir(), `cortex-no-imports-${randomUUID()}`), logger }),
+    system: new FakeSystemMonitor(),
+  }
 }
