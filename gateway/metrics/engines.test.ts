@@ -3,7 +3,12 @@ import type { AddressInfo } from 'node:net'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { freePort } from '../../test/support/substrate.js'
 import type { ModelStatus } from '../contract/index.js'
-import { formatFamilies, mergeExpositions, parseFamilies, relabel, scrapeEngines, withEngineSeries } from './engines.js'
+import { addLabels, formatFamilies, mergeFamilies, parseFamilies, scrapeEngines, withEngineSeries } from './engines.js'
+
+/** One exposition with labels added, and several merged: the steps scrapeEngines takes, on text. */
+const relabel = (text: string, labels: Record<string, string>) =>
+  formatFamilies(mergeFamilies([addLabels(parseFamilies(text), labels)]))
+const mergeExpositions = (parts: string[]) => formatFamilies(mergeFamilies(parts.map(parseFamilies)))
 import { llamaServerMetrics, startVllmStandin, type Standin } from './engines.test-support.js'
 import { parseExposition, valueOf } from './exposition.test-support.js'
 import { modelStatus } from './fakes.test-support.js'

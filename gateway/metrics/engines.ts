@@ -137,7 +137,7 @@ export function formatFamilies(families: Family[]): string {
  * engine's is kept as `engine_<name>` (`engine_engine_<name>` if that is taken too): dashboards can then rely on
  * `model` always being the Cortex model name. vLLM names its own `model_name`, so it clashes with nothing.
  */
-function addLabels(families: Family[], ours: Record<string, string>): Family[] {
+export function addLabels(families: Family[], ours: Record<string, string>): Family[] {
   const mine = Object.entries(ours)
   const label = (theirs: Array<[string, string]>): Array<[string, string]> => {
     const taken = new Set([...theirs.map(([k]) => k), ...mine.map(([k]) => k)])
@@ -157,7 +157,7 @@ function addLabels(families: Family[], ours: Record<string, string>): Family[] {
  * One family per name with all its samples, in the order first seen. HELP and TYPE come from the first that gave
  * them: two engines of the same kind describe a family alike, and Prometheus reads TYPE as metadata only.
  */
-function mergeFamilies(lists: Family[][]): Family[] {
+export function mergeFamilies(lists: Family[][]): Family[] {
   const byName = new Map<string, Family>()
   for (const list of lists) {
     for (const f of list) {
@@ -172,13 +172,6 @@ function mergeFamilies(lists: Family[][]): Family[] {
   }
   return [...byName.values()]
 }
-
-/** Adds `labels` (e.g. `{ model: 'tiny', replica: '0' }`) to every sample of an exposition. */
-export const relabel = (text: string, labels: Record<string, string>): string =>
-  formatFamilies(mergeFamilies([addLabels(parseFamilies(text), labels)]))
-
-/** Joins expositions so that each family appears once, with one HELP and TYPE and all its samples together. */
-export const mergeExpositions = (parts: string[]): string => formatFamilies(mergeFamilies(parts.map(parseFamilies)))
 
 export interface ScrapeOptions {
   /** For the whole request, body included; default 2 s, well under Prometheus' default 10 s scrape timeout. */
