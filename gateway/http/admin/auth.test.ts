@@ -73,8 +73,9 @@ describe('admin API with an admin:read API key', () => {
   const as = (key: string) => ({ authorization: `Bearer ${key}` })
 
   it('reads model states, only of the models the key may use, and usage', async () => {
-    const { app, key } = withKeys()
-    const reader = key({ models: ['api'] })
+    const { app, key, accounts } = withKeys()
+    const acme = accounts.orgs.create('acme')
+    const reader = key({ models: ['api'], orgId: acme.id })
     const list = await app.inject({ url: '/admin/api/models', headers: as(reader) })
     expect(list.statusCode).toBe(200)
     expect(list.json().data.map((m: { name: string }) => m.name)).toEqual(['api'])
@@ -83,9 +84,16 @@ describe('admin API with an admin:read API key', () => {
     expect(Object.keys(list.json().data[0].status).sort()).toEqual(['contextLength', 'lastUsedAt', 'queued', 'replicas', 'state'])
     expect((await app.inject({ url: '/admin/api/models/id-api', headers: as(reader) })).statusCode).toBe(200)
     expect((await app.inject({ url: '/admin/api/models/id-cfg', headers: as(reader) })).statusCode).toBe(404)
+    // One row of its organization's and one of another's: the key's report holds its own only.
+    const insert = accounts.db.prepare(
+      `INSERT INTO usage (ts, request_id, org_id, model, endpoint, status, stream, total_ms, bytes_in, bytes_out)
+       VALUES (?, ?, ?, ?, '/v1/chat/completions', 200, 0, 1, 0, 0)`,
+    )
+    insert.run(Date.now() - 1000, 'r1', acme.id, 'api')
+    insert.run(Date.now() - 1000, 'r2', 'org_other', 'cfg')
     const usage = await app.inject({ url: '/admin/api/usage', headers: { 'x-api-key': reader } })
     expect(usage.statusCode).toBe(200)
-    expect(usage.json()).toMatchObject({ groupBy: 'model', groups: [] })
+    expect(usage.json().groups.map((g: { key: string; requests: number }) => [g.key, g.requests])).toEqual([['api', 1]])
   })
 
   it('may not change anything, read anything else, or come without the scope', async () => {
