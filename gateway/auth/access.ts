@@ -3,7 +3,7 @@ import { CortexError } from '../contract/errors.js'
 import type { ModelDefinition, Scope } from '../contract/index.js'
 import { ipAllowed, isLoopback } from './ip.js'
 import { hashKey } from './keys.js'
-import type { ApiKeyRecord } from './types.js'
+import type { ApiKeyRecord } from '../contract/keys.js'
 
 export interface AccessOptions {
   /** `auth.required`: every caller needs a key (but see allowLoopbackWithoutKey). */

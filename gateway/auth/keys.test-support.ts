@@ -1,5 +1,5 @@
-import type { KeyLimits } from '../contract/keys.js'
-import type { ApiKeyRecord, NewKey } from './types.js'
+import type { ApiKeyRecord, KeyLimits } from '../contract/keys.js'
+import type { NewKey } from './types.js'
 
 export const NO_LIMITS: KeyLimits = { rpm: null, tpm: null, concurrency: null, dailyTokens: null }
 

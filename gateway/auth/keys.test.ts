@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
-import type { KeyCreateBody } from '../contract/keys.js'
+import type { ApiKeyRecord, KeyCreateBody } from '../contract/keys.js'
 import { hashKey, keyView, parseKeySpec } from './keys.js'
-import type { ApiKeyRecord, OrgRecord, OrgRepo, UserRecord, UserRepo } from './types.js'
+import type { OrgRecord, OrgRepo, UserRecord, UserRepo } from './types.js'
 import { newKey } from './keys.test-support.js'
 
 const NOW = Date.UTC(2025, 5, 1, 12)

@@ -1,14 +1,41 @@
-import { createHash } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import { isIP } from 'node:net'
 import { parseDuration } from '../config/duration.js'
 import { CortexError } from '../contract/errors.js'
-import { DEFAULT_SCOPES, SCOPES, type ApiKeyView, type KeyCreateBody, type KeyLimits, type Scope } from '../contract/keys.js'
+import {
+  type ApiKeyRecord,
+  type ApiKeyView,
+  DEFAULT_SCOPES,
+  type KeyCreateBody,
+  type KeyLimits,
+  type Scope,
+  SCOPES,
+} from '../contract/keys.js'
 import type { OrgView } from '../contract/orgs.js'
-import type { ApiKeyRecord, NewKey, OrgRecord, OrgRepo, UserRecord, UserRepo } from './types.js'
+import type { KeyRepo, NewKey, OrgRecord, OrgRepo, UserRecord, UserRepo } from './types.js'
 
 /** Hex SHA-256 of the whole key string: what the store keeps and looks keys up by. */
 export function hashKey(secret: string): string {
   return createHash('sha256').update(secret, 'utf8').digest('hex')
+}
+
+/** `sk-cortex-` and 32 random bytes in base64url (256 bits). */
+function generateKey(): string {
+  return `sk-cortex-${randomBytes(32).toString('base64url')}`
+}
+
+/**
+ * The first 14 characters: `sk-cortex-` and 4 random ones for a generated key. A short custom key shows at most a
+ * third of itself, so that the listing never gives most of a secret away.
+ */
+function prefixOf(secret: string): string {
+  return `${secret.slice(0, Math.min(14, Math.floor(secret.length / 3)))}…`
+}
+
+/** Makes the key (or takes the operator's own) and stores only its hash; the key is returned this once. */
+export function createKey(repo: Pick<KeyRepo, 'insert'>, spec: NewKey): { record: ApiKeyRecord; secret: string } {
+  const { secret = generateKey(), ...rest } = spec
+  return { record: repo.insert({ ...rest, hash: hashKey(secret), prefix: prefixOf(secret) }), secret }
 }
 
 /**

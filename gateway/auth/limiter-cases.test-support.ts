@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto'
 import { afterEach, expect, it } from 'vitest'
 import { CortexError } from '../contract/errors.js'
-import type { KeyLimits } from '../contract/keys.js'
+import type { ApiKeyRecord, KeyLimits } from '../contract/keys.js'
 import { NO_LIMITS, keyRecord } from './keys.test-support.js'
 import { WINDOW_MS, type Limiter, type Ticket } from './limits.js'
-import type { ApiKeyRecord } from './types.js'
 
 /** Noon UTC, so the daily case has twelve hours to midnight. */
 export const T0 = Date.UTC(2026, 10, 22, 12, 0, 0)

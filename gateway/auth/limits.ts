@@ -1,6 +1,5 @@
 import { CortexError } from '../contract/errors.js'
-import type { KeyLimits } from '../contract/keys.js'
-import type { ApiKeyRecord } from './types.js'
+import type { ApiKeyRecord, KeyLimits } from '../contract/keys.js'
 
 export type LimitName = keyof KeyLimits
 

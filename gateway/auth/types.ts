@@ -1,37 +1,18 @@
-import type { KeyLimits, Scope } from '../contract/keys.js'
+import type { ApiKeyRecord } from '../contract/keys.js'
 
-/** An API key as stored: the SHA-256 of the key, never the key. Times are epoch milliseconds. */
-export interface ApiKeyRecord {
-  id: string
-  name: string
-  /** Hex SHA-256 of the whole key string. */
-  hash: string
-  /** The key's first characters, for telling keys apart. */
-  prefix: string
-  orgId: string | null
-  /** The user the key belongs to; its orgId is then the user's organization. */
-  userId: string | null
-  /** Model names or aliases; null = every model. */
-  models: string[] | null
-  scopes: Scope[]
-  limits: KeyLimits
-  /** CIDRs (IPv4 or IPv6); null = any address. */
-  ips: string[] | null
-  createdAt: number
-  expiresAt: number | null
-  revokedAt: number | null
-}
-
-/** A key to create, validated (auth/keys.ts parseKeySpec): a record without what the repo makes. */
+/** A key to create, validated (auth/keys.ts parseKeySpec): a record without what minting and the repo make. */
 export interface NewKey extends Omit<ApiKeyRecord, 'id' | 'hash' | 'prefix' | 'createdAt' | 'revokedAt'> {
-  /** The operator's own key; else the repo generates one. */
+  /** The operator's own key; else one is generated (auth/keys.ts mintKey). */
   secret?: string
 }
 
+/** What the repo stores for a new key: the hash and prefix of its secret, never the secret. */
+export type KeyInsert = Omit<ApiKeyRecord, 'id' | 'createdAt' | 'revokedAt'>
+
 export interface KeyRepo {
-  /** Stores the key's hash; returns the record and the key, which is never stored. Throws CortexError
-   *  invalid_request (param name / key) when the name or the key is already taken. */
-  create(spec: NewKey): { record: ApiKeyRecord; secret: string }
+  /** Stores a minted key (auth/keys.ts createKey). Throws CortexError invalid_request (param name / key) when the
+   *  name or the key is already taken. */
+  insert(key: KeyInsert): ApiKeyRecord
   /** By the key's hash, revoked and expired ones included (the caller says why it refuses). */
   findByHash(hash: string): ApiKeyRecord | undefined
   /** By id, else by name. */

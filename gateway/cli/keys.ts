@@ -1,8 +1,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util'
-import { keyView, parseKeySpec } from '../auth/keys.js'
-import type { ApiKeyRecord } from '../auth/types.js'
+import { createKey, keyView, parseKeySpec } from '../auth/keys.js'
+import type { ApiKeyRecord, ApiKeyView, KeyCreateBody, KeyCreated, Scope } from '../contract/keys.js'
 import { CortexError } from '../contract/errors.js'
-import type { ApiKeyView, KeyCreateBody, KeyCreated, Scope } from '../contract/keys.js'
 import type { AccountsDatabase } from '../store/types.js'
 import { DATA_DIR_OPTIONS, withAccounts } from './accounts.js'
 import { CliError, type CliIO } from './io.js'
@@ -120,7 +119,7 @@ function create(db: AccountsDatabase, io: CliIO, body: KeyCreateBody, json: bool
     io.stderr(`cortex keys create: ${asFlags(err)}\n`)
     return 2
   }
-  const { record, secret } = db.keys.create(spec)
+  const { record, secret } = createKey(db.keys, spec)
   const created: KeyCreated = { key: secret, apiKey: viewOf(db, record, now) }
   // The key alone on stdout, so `KEY=$(cortex keys create --name ci)` works; the note goes to the terminal.
   io.stdout(json ? `${JSON.stringify(created, null, 2)}\n` : `${secret}\n`)

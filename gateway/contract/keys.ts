@@ -73,3 +73,25 @@ export type KeyCreateBody = Static<typeof KeyCreateBody>
 /** The answer to a create: the key itself, shown this once. */
 export const KeyCreated = Type.Object({ key: Type.String(), apiKey: ApiKeyView })
 export type KeyCreated = Static<typeof KeyCreated>
+
+/** An API key as stored: the SHA-256 of the key, never the key. Times are epoch milliseconds. */
+export interface ApiKeyRecord {
+  id: string
+  name: string
+  /** Hex SHA-256 of the whole key string. */
+  hash: string
+  /** The key's first characters, for telling keys apart. */
+  prefix: string
+  orgId: string | null
+  /** The user the key belongs to; its orgId is then the user's organization. */
+  userId: string | null
+  /** Model names or aliases; null = every model. */
+  models: string[] | null
+  scopes: Scope[]
+  limits: KeyLimits
+  /** CIDRs (IPv4 or IPv6); null = any address. */
+  ips: string[] | null
+  createdAt: number
+  expiresAt: number | null
+  revokedAt: number | null
+}

@@ -76,3 +76,33 @@ export interface UsageReportQuery {
   orgId?: string
   keyId?: string
 }
+
+/** One row per proxied request, written in batches off the request path. */
+export interface UsageRecord {
+  ts: number
+  requestId: string
+  /** The API key's id; null for a keyless caller (auth off, or loopback with allowLoopbackWithoutKey). */
+  keyId: string | null
+  /** The key's organization, when it has one. */
+  orgId: string | null
+  model: string
+  replica: number | null
+  endpoint: string
+  status: number
+  stream: boolean
+  promptTokens: number | null
+  completionTokens: number | null
+  ttftMs: number | null
+  totalMs: number
+  /** Milliseconds waiting for a cold start or a queue slot (Lease.waitedMs); null when the request was never admitted. */
+  queueMs: number | null
+  /** The gateway's own milliseconds before the engine got the body (parsing, routing, rewriting), without the queue
+   *  wait; null when the body was never sent. */
+  overheadMs: number | null
+  bytesIn: number
+  bytesOut: number
+}
+
+export interface UsageSink {
+  record(row: UsageRecord): void
+}

@@ -8,11 +8,11 @@ import {
   type ReplicaStatus,
   type Runtime,
 } from '../contract/index.js'
-import { BoundedFifo } from '../router/fifo.js'
-import { idleExpired } from '../router/idle.js'
-import { modelState } from '../router/lifecycle.js'
-import { pickReplica } from '../router/replicas.js'
-import { mayAutoRestart, restartDelay } from '../router/restart.js'
+import { BoundedFifo } from './policies/fifo.js'
+import { idleExpired } from './policies/idle.js'
+import { modelState } from './policies/lifecycle.js'
+import { pickReplica } from './policies/replicas.js'
+import { mayAutoRestart, restartDelay } from './policies/restart.js'
 import type { Driver } from './driver.js'
 import { Replica } from './replica.js'
 import type { Lease } from './types.js'

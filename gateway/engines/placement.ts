@@ -1,7 +1,7 @@
 import type { Logger } from 'pino'
 import type { EngineState, ModelDefinition } from '../contract/index.js'
 import { gib, type ModelNeed } from '../models/need.js'
-import { planPlacement, type PlacementPlan, type Resident, type Shortfall } from '../router/placement.js'
+import { planPlacement, type PlacementPlan, type Resident, type Shortfall } from './policies/eviction.js'
 import type { GpuSample } from '../system/nvidia-smi.js'
 import { StartFailure } from './driver.js'
 

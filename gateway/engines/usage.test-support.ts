@@ -1,4 +1,4 @@
-import type { UsageRecord } from './types.js'
+import type { UsageRecord } from '../contract/usage.js'
 
 /** A finished chat request's usage row; overrides set what a suite looks at. */
 export function usageRecord(overrides: Partial<UsageRecord> = {}): UsageRecord {

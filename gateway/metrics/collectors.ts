@@ -1,7 +1,7 @@
 import { Counter, Gauge, type Registry } from 'prom-client'
 import type { EngineState, GpuSample } from '../contract/index.js'
 import type { EngineManager } from '../engines/manager.js'
-import type { SystemMonitor } from '../models/service-types.js'
+import type { SystemMonitor } from '../system/monitor.js'
 
 export type EngineSource = Pick<EngineManager, 'statuses' | 'subscribe'>
 export type GpuSource = Pick<SystemMonitor, 'latest'>

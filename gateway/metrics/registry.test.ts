@@ -1,6 +1,6 @@
 import { register as globalRegistry } from 'prom-client'
 import { afterEach, describe, expect, it } from 'vitest'
-import type { UsageRecord } from '../engines/types.js'
+import type { UsageRecord } from '../contract/usage.js'
 import { parseExposition, seriesOf, valueOf } from './exposition.test-support.js'
 import { FakeEngines, FakeSystem } from './fakes.test-support.js'
 import { usageRecord } from '../engines/usage.test-support.js'

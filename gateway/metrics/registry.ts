@@ -1,5 +1,5 @@
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
-import type { UsageRecord, UsageSink } from '../engines/types.js'
+import type { UsageRecord, UsageSink } from '../contract/usage.js'
 import { registerEngineMetrics, registerGpuMetrics, type EngineSource, type GpuSource } from './collectors.js'
 
 export interface MetricsSources {

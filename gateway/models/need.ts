@@ -1,11 +1,13 @@
 import { readFile } from 'node:fs/promises'
 import path from 'node:path'
-import type { ModelDefinition } from '../contract/index.js'
-import type { GpuSample } from '../system/nvidia-smi.js'
+import type { GpuSample as ContractGpuSample, ModelDefinition } from '../contract/index.js'
 import { estimateLlamaCpp, type LlamaCppEstimate } from './estimate.js'
 import { EngineArgsError, parseLlamaCppArgs, parseVllmArgs } from './estimate-args.js'
 import { estimateVllm, type HfConfig, type VllmEstimate } from './estimate-vllm.js'
 import { readGguf } from './gguf.js'
+
+/** One GPU's reading; which processes hold it does not matter here. */
+type GpuSample = Omit<ContractGpuSample, 'processes'>
 
 /** What a model will take on this machine's GPUs, as far as it can be known before starting it. */
 export interface ModelNeed {

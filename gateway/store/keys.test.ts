@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3'
 import { pino } from 'pino'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { hashKey } from '../auth/keys.js'
+import { createKey, hashKey } from '../auth/keys.js'
 import type { KeyRepo, OrgRepo, UserRepo } from '../auth/types.js'
 import { createKeyRepo } from './keys.js'
 import { migrate } from './migrations.js'
@@ -30,7 +30,7 @@ const spec = newKey
 
 describe('KeyRepo.create', () => {
   it('generates sk-cortex- and 43 base64url characters, and stores only its SHA-256 and a prefix', () => {
-    const { record, secret } = keys.create(spec())
+    const { record, secret } = createKey(keys, spec())
     expect(secret).toMatch(/^sk-cortex-[A-Za-z0-9_-]{43}$/)
     expect(record).toMatchObject({ name: 'ci', hash: hashKey(secret), prefix: `${secret.slice(0, 14)}…`, revokedAt: null })
     expect(record.id).toMatch(/^key_[0-9a-f]{12}$/)
@@ -39,8 +39,8 @@ describe('KeyRepo.create', () => {
   })
 
   it('makes a different key every time', () => {
-    const a = keys.create(spec({ name: 'a' })).secret
-    const b = keys.create(spec({ name: 'b' })).secret
+    const a = createKey(keys, spec({ name: 'a' })).secret
+    const b = createKey(keys, spec({ name: 'b' })).secret
     expect(a).not.toBe(b)
   })
 
@@ -54,7 +54,7 @@ describe('KeyRepo.create', () => {
       ips: ['10.0.0.0/8', 'fd00::/8'],
       expiresAt: clock + 86_400_000,
     })
-    const { record } = keys.create(full)
+    const { record } = createKey(keys, full)
     expect(keys.get(record.id)).toEqual(record)
     expect(keys.get('ci')).toEqual(record)
     expect(record).toMatchObject({ ...full, revokedAt: null })
@@ -62,22 +62,22 @@ describe('KeyRepo.create', () => {
 
   it('takes the operator’s own key, and shows at most a third of a short one', () => {
     const secret = 'operator-key-0123456789'
-    const { record, secret: returned } = keys.create(spec({ secret }))
+    const { record, secret: returned } = createKey(keys, spec({ secret }))
     expect(returned).toBe(secret)
     expect(record.hash).toBe(hashKey(secret))
     expect(record.prefix).toBe('operato…')
   })
 
   it('refuses a taken name at param name and a taken key at param key, and stores nothing', () => {
-    keys.create(spec({ secret: 'the-same-key-0123456789' }))
-    expect(() => keys.create(spec({ secret: 'another-key-0123456789' }))).toThrow(
+    createKey(keys, spec({ secret: 'the-same-key-0123456789' }))
+    expect(() => createKey(keys, spec({ secret: 'another-key-0123456789' }))).toThrow(
       expect.objectContaining({
         code: 'invalid_request',
         message: 'an API key named "ci" already exists',
         details: { param: 'name' },
       }),
     )
-    expect(() => keys.create(spec({ name: 'other', secret: 'the-same-key-0123456789' }))).toThrow(
+    expect(() => createKey(keys, spec({ name: 'other', secret: 'the-same-key-0123456789' }))).toThrow(
       expect.objectContaining({ code: 'invalid_request', details: { param: 'key' } }),
     )
     expect(keys.list().map((k) => k.name)).toEqual(['ci'])
@@ -86,27 +86,27 @@ describe('KeyRepo.create', () => {
   it('keeps the user a key belongs to and reads it back the same', () => {
     const acme = orgs.create('acme')
     const ann = users.create({ orgId: acme.id, name: 'ann', role: 'member', password: 'correct horse battery' })
-    const { record } = keys.create(spec({ orgId: acme.id, userId: ann.id }))
+    const { record } = createKey(keys, spec({ orgId: acme.id, userId: ann.id }))
     expect(record).toMatchObject({ orgId: acme.id, userId: ann.id })
     expect(keys.get(record.id)).toEqual(record)
     expect(keys.list()).toEqual([record])
   })
 
   it('refuses an organization or a user that does not exist, and a user’s key outside the user’s organization', () => {
-    expect(() => keys.create(spec({ orgId: 'org_missing' }))).toThrow('FOREIGN KEY constraint failed')
+    expect(() => createKey(keys, spec({ orgId: 'org_missing' }))).toThrow('FOREIGN KEY constraint failed')
     const acme = orgs.create('acme')
     const beta = orgs.create('beta')
     const ann = users.create({ orgId: acme.id, name: 'ann', role: 'member', password: 'correct horse battery' })
-    expect(() => keys.create(spec({ orgId: acme.id, userId: 'usr_missing' }))).toThrow('FOREIGN KEY constraint failed')
-    expect(() => keys.create(spec({ orgId: beta.id, userId: ann.id }))).toThrow('FOREIGN KEY constraint failed')
-    expect(() => keys.create(spec({ orgId: null, userId: ann.id }))).toThrow('CHECK constraint failed')
+    expect(() => createKey(keys, spec({ orgId: acme.id, userId: 'usr_missing' }))).toThrow('FOREIGN KEY constraint failed')
+    expect(() => createKey(keys, spec({ orgId: beta.id, userId: ann.id }))).toThrow('FOREIGN KEY constraint failed')
+    expect(() => createKey(keys, spec({ orgId: null, userId: ann.id }))).toThrow('CHECK constraint failed')
     expect(keys.list()).toEqual([])
   })
 })
 
 describe('KeyRepo reads', () => {
   it('findByHash finds revoked and expired keys too, and nothing for an unknown hash', () => {
-    const { record, secret } = keys.create(spec({ expiresAt: clock - 1 }))
+    const { record, secret } = createKey(keys, spec({ expiresAt: clock - 1 }))
     keys.revoke(record.id)
     expect(keys.findByHash(hashKey(secret))).toMatchObject({ id: record.id, revokedAt: clock })
     expect(keys.findByHash(hashKey('sk-cortex-nope'))).toBeUndefined()
@@ -118,8 +118,8 @@ describe('KeyRepo reads', () => {
   })
 
   it('get prefers the id, then the name; list is by name', () => {
-    const b = keys.create(spec({ name: 'b' })).record
-    const a = keys.create(spec({ name: b.id })).record
+    const b = createKey(keys, spec({ name: 'b' })).record
+    const a = createKey(keys, spec({ name: b.id })).record
     expect(keys.get(b.id)).toEqual(b)
     expect(keys.get('b')).toEqual(b)
     expect(keys.get('nope')).toBeUndefined()
@@ -129,7 +129,7 @@ describe('KeyRepo reads', () => {
 
 describe('KeyRepo.revoke', () => {
   it('marks the key revoked by id or name and keeps the first time on a second revoke', () => {
-    const { record } = keys.create(spec())
+    const { record } = createKey(keys, spec())
     expect(keys.revoke('ci')).toEqual({ ...record, revokedAt: clock })
     const first = clock
     clock += 60_000

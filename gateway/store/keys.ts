@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto'
 import type Database from 'better-sqlite3'
-import { hashKey } from '../auth/keys.js'
-import type { ApiKeyRecord, KeyRepo, NewKey } from '../auth/types.js'
+import type { KeyRepo } from '../auth/types.js'
 import { CortexError } from '../contract/errors.js'
-import type { Scope } from '../contract/keys.js'
+import type { ApiKeyRecord, Scope } from '../contract/keys.js'
 
 interface KeyRow {
   id: string
@@ -60,29 +59,14 @@ export function createKeyRepo(db: Database.Database, now: () => number): KeyRepo
   })
 
   return {
-    create(spec) {
-      const secret = spec.secret ?? generateKey()
-      const record: ApiKeyRecord = {
-        id: `key_${randomBytes(6).toString('hex')}`,
-        name: spec.name,
-        hash: hashKey(secret),
-        prefix: prefixOf(secret),
-        orgId: spec.orgId,
-        userId: spec.userId,
-        models: spec.models,
-        scopes: spec.scopes,
-        limits: spec.limits,
-        ips: spec.ips,
-        createdAt: now(),
-        expiresAt: spec.expiresAt,
-        revokedAt: null,
-      }
+    insert(key) {
+      const record: ApiKeyRecord = { ...key, id: `key_${randomBytes(6).toString('hex')}`, createdAt: now(), revokedAt: null }
       try {
         insert.run(toRow(record))
       } catch (err) {
-        throw taken(err, spec) ?? err
+        throw taken(err, key.name) ?? err
       }
-      return { record, secret }
+      return record
     },
     findByHash: (hash) => {
       const row = byHash.get(hash)
@@ -95,24 +79,11 @@ export function createKeyRepo(db: Database.Database, now: () => number): KeyRepo
   }
 }
 
-/** `sk-cortex-` and 32 random bytes in base64url (256 bits). */
-function generateKey(): string {
-  return `sk-cortex-${randomBytes(32).toString('base64url')}`
-}
-
-/**
- * The first 14 characters: `sk-cortex-` and 4 random ones for a generated key. A short custom key shows at most a
- * third of itself, so that the listing never gives most of a secret away.
- */
-function prefixOf(secret: string): string {
-  return `${secret.slice(0, Math.min(14, Math.floor(secret.length / 3)))}…`
-}
-
 /** The invalid_request for a UNIQUE violation on the name or the key; undefined for any other error. */
-function taken(err: unknown, spec: NewKey): CortexError | undefined {
+function taken(err: unknown, name: string): CortexError | undefined {
   const message = err instanceof Error ? err.message : ''
   if (message.includes('UNIQUE constraint failed: api_keys.name'))
-    return new CortexError('invalid_request', `an API key named "${spec.name}" already exists`, { param: 'name' })
+    return new CortexError('invalid_request', `an API key named "${name}" already exists`, { param: 'name' })
   if (message.includes('UNIQUE constraint failed: api_keys.hash'))
     return new CortexError('invalid_request', 'another API key already uses this key: choose a different one', { param: 'key' })
   return undefined

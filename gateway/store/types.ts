@@ -1,7 +1,7 @@
 import type { KeyRepo, OrgRepo, UserRepo } from '../auth/types.js'
 import type { ModelDefinition, UsageReport, UsageReportQuery } from '../contract/index.js'
 import type { ModelSpec } from '../config/types.js'
-import type { UsageSink } from '../engines/types.js'
+import type { UsageSink } from '../contract/usage.js'
 
 export interface ModelRepo {
   /** Upserts the config file's models (origin 'config'), removes config models no longer in the file

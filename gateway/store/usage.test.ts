@@ -4,7 +4,7 @@ import path from 'node:path'
 import Database from 'better-sqlite3'
 import { pino } from 'pino'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import type { UsageRecord } from '../engines/types.js'
+import type { UsageRecord } from '../contract/usage.js'
 import { migrate } from './migrations.js'
 import { createUsageWriter, type UsageBufferOptions } from './usage.js'
 

@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3'
 import type { Logger } from 'pino'
-import type { UsageRecord } from '../engines/types.js'
+import type { UsageRecord } from '../contract/usage.js'
 import type { UsageWriter } from './types.js'
 
 export interface UsageBufferOptions {

@@ -1,10 +1,24 @@
 import type { Logger } from 'pino'
-import type { GpuInfo, GpuSample, HostInfo, HostSample, ModelRef, SystemSample } from '../contract/index.js'
-import type { SystemMonitor } from '../models/service-types.js'
+import type { GpuInfo, GpuSample, HostInfo, HostSample, ModelRef, SystemSample, SystemSnapshot } from '../contract/index.js'
 import type { Attribute } from './attribute.js'
 import { NvidiaSmiError, readGpuProcesses, readGpus } from './gpus.js'
 import { readHost, readHostInfo } from './host.js'
 import type { GpuProcess, GpuSample as NvidiaGpu } from './nvidia-smi.js'
+
+/**
+ * The GPUs and the host: hardware read once, live samples in a ring. Reading never throws for want of a GPU: no
+ * nvidia-smi means no GPUs, and a failing one leaves a sample with `gpus: []` and an `error`.
+ */
+export interface SystemMonitor {
+  /** The hardware: CPU, total memory, and the GPUs of the first reading. */
+  snapshot(): Promise<SystemSnapshot>
+  /** The newest sample, taken now when the last one is older than the sampling interval. */
+  latest(): Promise<SystemSample>
+  /** Recent samples, oldest first (only from times someone was looking). */
+  history(): SystemSample[]
+  /** A sample every interval while anyone is subscribed; returns the unsubscribe function. */
+  subscribe(fn: (sample: SystemSample) => void): () => void
+}
 
 export interface SystemMonitorOptions {
   /** Which model each GPU process serves (attribute.ts over the engine manager and the Docker runtime). */

@@ -11,7 +11,7 @@ import { createDockerRuntime } from '../../gateway/engines/docker/runtime.js'
 import type { DockerRuntime, DockerRuntimeOptions } from '../../gateway/engines/docker/types.js'
 import type { Driver, DriverHandle } from '../../gateway/engines/driver.js'
 import { findExecutable } from '../../gateway/engines/process/os.js'
-import { createSettings } from '../../gateway/models/settings.js'
+import { createSettings } from '../../gateway/services/settings.js'
 import { memorySettingsRepo } from '../../gateway/store/settings.test-support.js'
 import { dockerSuite, testDocker } from '../support/docker.js'
 

@@ -1,8 +1,18 @@
 import type { Logger } from 'pino'
-import type { AdminEvent, DockerStatus, ModelDefinition } from '../../contract/index.js'
-import type { ImageService } from '../../models/service-types.js'
+import type { AdminEvent, DockerStatus, ImageView, ModelDefinition } from '../../contract/index.js'
 import type { ContainerPlan } from '../backends/container.js'
 import type { Driver } from '../driver.js'
+
+/** Images on the Docker daemon. Methods throw CortexError `docker_unavailable` when the daemon does not answer. */
+export interface ImageService {
+  status(): DockerStatus
+  list(): Promise<ImageView[]>
+  /** `docker load` of a tar on this machine; resolves with the `repo:tag` names (or ids) it loaded.
+   *  A missing or unreadable file, or a tar Docker refuses, is `invalid_request` with param `path`. */
+  load(path: string): Promise<string[]>
+  /** Pulls with per-layer progress on the events stream; resolves when done. */
+  pull(image: string): Promise<void>
+}
 
 export interface DockerRuntimeOptions {
   /** This data directory's id: the `ai.cortex.instance` label. Containers of other instances are never touched. */

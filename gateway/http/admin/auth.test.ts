@@ -3,6 +3,7 @@ import { buildApp } from '../app.js'
 import { FakeRegistry, MemoryUsage, eventually, memoryLogger, noKeys, testConfig } from '../fakes.test-support.js'
 import type { NewKey } from '../../auth/types.js'
 import { TOKEN, adminApp, auth } from './fakes.test-support.js'
+import { createKey } from '../../auth/keys.js'
 import { newKey } from '../../auth/keys.test-support.js'
 
 describe('admin API auth', () => {
@@ -67,7 +68,7 @@ describe('admin API with an admin:read API key', () => {
   function withKeys() {
     const h = adminApp()
     const key = (spec: Partial<NewKey>) =>
-      h.accounts.keys.create(newKey({ name: `k${Math.random()}`, scopes: ['admin:read'], ...spec })).secret
+      createKey(h.accounts.keys, newKey({ name: `k${Math.random()}`, scopes: ['admin:read'], ...spec })).secret
     return { ...h, key }
   }
   const as = (key: string) => ({ authorization: `Bearer ${key}` })

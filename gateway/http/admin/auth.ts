@@ -2,7 +2,8 @@ import { createHash, timingSafeEqual } from 'node:crypto'
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
 import { checkKey, presentedKey, requireScope } from '../../auth/access.js'
 import { hashKey } from '../../auth/keys.js'
-import type { AdminCaller, ApiKeyRecord } from '../../auth/types.js'
+import type { AdminCaller } from '../../auth/types.js'
+import type { ApiKeyRecord } from '../../contract/keys.js'
 import { CortexError } from '../../contract/errors.js'
 
 declare module 'fastify' {

@@ -1,6 +1,6 @@
 import { CortexError } from '../../contract/errors.js'
 import { ImageLoadBody, ImagePullBody } from '../../contract/index.js'
-import type { ImageService } from '../../models/service-types.js'
+import type { ImageService } from '../../engines/docker/types.js'
 import type { AdminApp } from './index.js'
 
 /** How long a client should wait before asking again when Docker does not answer. */

@@ -4,7 +4,7 @@ import path from 'node:path'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify from 'fastify'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { hashKey } from '../../auth/keys.js'
+import { createKey, hashKey } from '../../auth/keys.js'
 import { openDatabase } from '../../store/open.js'
 import type { AccountsDatabase } from '../../store/types.js'
 import { errorHandler } from '../errors.js'
@@ -73,7 +73,7 @@ describe('admin keys', () => {
 
   it('lists keys without their hashes, with the organization by name', async () => {
     const acme = db.orgs.create('acme')
-    const { record } = db.keys.create(newKey({ name: 'team', orgId: acme.id, scopes: ['admin:read'], expiresAt: NOW - 1 }))
+    const { record } = createKey(db.keys, newKey({ name: 'team', orgId: acme.id, scopes: ['admin:read'], expiresAt: NOW - 1 }))
     const res = await get('/keys')
     expect(res.statusCode).toBe(200)
     expect(res.json()).toEqual([expect.objectContaining({ id: record.id, org: 'acme', state: 'expired' })])

@@ -1,6 +1,7 @@
 import Type from 'typebox'
-import { findOrg, findUser, keyView, orgView, parseKeySpec } from '../../auth/keys.js'
-import type { ApiKeyRecord, KeyRepo, OrgRepo, UserRecord, UserRepo } from '../../auth/types.js'
+import { createKey, findOrg, findUser, keyView, orgView, parseKeySpec } from '../../auth/keys.js'
+import type { KeyRepo, OrgRepo, UserRecord, UserRepo } from '../../auth/types.js'
+import type { ApiKeyRecord } from '../../contract/keys.js'
 import { CortexError } from '../../contract/errors.js'
 import {
   ApiKeyView,
@@ -54,7 +55,7 @@ export function keyRoutes(app: AdminApp, deps: KeyRouteDeps): void {
       .map((k) => keyView(k, { org: nameOf(orgNames, k.orgId), user: nameOf(userNames, k.userId) }, at))
   })
   app.post('/keys', { schema: { body: KeyCreateBody, response: { 201: KeyCreated } } }, (req, reply) => {
-    const { record, secret } = keys.create(parseKeySpec(req.body, { orgs, users }, now()))
+    const { record, secret } = createKey(keys, parseKeySpec(req.body, { orgs, users }, now()))
     req.log.info({ keyId: record.id, name: record.name }, 'API key created')
     reply.code(201)
     return { key: secret, apiKey: view(record) }

@@ -4,7 +4,7 @@ import path from 'node:path'
 import { pino } from 'pino'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { CortexError } from '../../contract/errors.js'
-import { createRecipeService } from '../../models/recipes.js'
+import { createRecipeService } from '../../services/recipes.js'
 import { adminApp, auth } from './fakes.test-support.js'
 
 let dir: string

@@ -1,6 +1,7 @@
 import Type, { type TSchema } from 'typebox'
 import { CortexError, ModelCreateBody, RecipeCreateBody, type ModelView } from '../../contract/index.js'
-import type { ModelService, RecipeService } from '../../models/service-types.js'
+import type { ModelService } from '../../services/models.js'
+import type { RecipeService } from '../../services/recipes.js'
 import type { AdminApp } from './index.js'
 import { validatorCompiler } from './validation.js'
 

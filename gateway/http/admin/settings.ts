@@ -1,5 +1,5 @@
 import { SettingsPutBody, SettingsView } from '../../contract/index.js'
-import type { SettingsService } from '../../models/service-types.js'
+import type { SettingsService } from '../../services/settings.js'
 import type { AdminApp } from './index.js'
 
 // The response schema is a second guard for secrets: a field it does not name is never serialized.

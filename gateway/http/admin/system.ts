@@ -1,6 +1,6 @@
 import Type from 'typebox'
 import type { GpusResponse, SystemResponse } from '../../contract/index.js'
-import type { SystemMonitor } from '../../models/service-types.js'
+import type { SystemMonitor } from '../../system/monitor.js'
 import type { AdminApp } from './index.js'
 
 const HistoryQuery = Type.Object({ history: Type.Optional(Type.Boolean()) })

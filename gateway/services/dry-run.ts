@@ -5,7 +5,7 @@ import type { ContainerPlan } from '../engines/backends/container.js'
 import { llamacppPlan } from '../engines/backends/llamacpp.js'
 import { vllmPlan } from '../engines/backends/vllm.js'
 import type { PlacementPreview } from '../engines/placement.js'
-import { gib } from './need.js'
+import { gib } from '../models/need.js'
 
 export interface DryRunDeps {
   /** `engines.llamaServer`, else `llama-server` on PATH. */

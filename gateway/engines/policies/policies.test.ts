@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import type { EngineState } from '../contract/index.js'
+import type { EngineState } from '../../contract/index.js'
 import { BoundedFifo } from './fifo.js'
 import { idleExpired } from './idle.js'
 import { canTransition, modelState } from './lifecycle.js'

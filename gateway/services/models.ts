@@ -5,13 +5,43 @@ import {
   type DockerStatus,
   type ModelDefinition,
   type ModelStatus,
+  type DryRunView,
+  type ModelCreateBody,
+  type ModelPatchBody,
   type ModelView,
 } from '../contract/index.js'
 import type { EngineManager } from '../engines/manager.js'
 import type { ModelRepo } from '../store/types.js'
-import { apiModelSpec, patched } from './definitions.js'
+import { apiModelSpec, patched } from '../models/definitions.js'
 import { dryRun, type DryRunDeps } from './dry-run.js'
-import type { ModelService } from './service-types.js'
+
+/**
+ * What the admin API needs to manage models. Every method that names a model takes its opaque `id` and throws
+ * CortexError `not_found` for an unknown one; edits of a model declared in the config file throw
+ * `model_managed_by_config` (409); a body that breaks a rule throws `invalid_request` with `param` at the field.
+ */
+export interface ModelService {
+  list(): ModelView[]
+  get(id: string): ModelView
+  create(body: ModelCreateBody): Promise<ModelView>
+  update(id: string, patch: ModelPatchBody): Promise<ModelView>
+  /** Stops the model's engines, then forgets it (its usage rows stay). */
+  remove(id: string): Promise<void>
+  /** Explicit start (forgives earlier failures). `wait`: resolve once running, reject `model_start_failed`;
+   *  else resolve at once with the model `starting`. */
+  start(id: string, opts: { wait: boolean }): Promise<ModelView>
+  stop(id: string): Promise<ModelView>
+  setPinned(id: string, pinned: boolean): Promise<ModelView>
+  /** What a start would do (plan, estimate, evictions, warnings), starting nothing. */
+  dryRun(id: string): Promise<DryRunView>
+  /** The last lines of the engines' output (all replicas). */
+  logs(id: string): string[]
+  /** Every new line from now on; returns the unsubscribe function. */
+  followLogs(id: string, onLine: (line: string) => void): () => void
+  /** State changes, model edits, Docker status; returns the unsubscribe function. A snapshot is `snapshot()`. */
+  subscribe(fn: (e: AdminEvent) => void): () => void
+  snapshot(): Extract<AdminEvent, { type: 'snapshot' }>
+}
 
 export interface ModelServiceOptions {
   repo: ModelRepo

@@ -1,4 +1,4 @@
-import type { EngineState } from '../contract/index.js'
+import type { EngineState } from '../../contract/index.js'
 
 /**
  * The engine lifecycle (ARCHITECTURE.md): `stopped → starting → loading → running`, `running → stopping → stopped`,

@@ -9,7 +9,7 @@ import { CortexError, Recipe, type ModelDefinition, type ModelView } from '../co
 import { modelDefinition } from '../contract/model.test-support.js'
 import { rejection } from '../../test/support/rejection.js'
 import { memoryLogger } from '../http/fakes.test-support.js'
-import { apiModelSpec } from './definitions.js'
+import { apiModelSpec } from '../models/definitions.js'
 import { createRecipeService, fromRecipe, parseRecipe, shippedRecipesDir, toRecipe } from './recipes.js'
 
 const logger = pino({ level: 'silent' })

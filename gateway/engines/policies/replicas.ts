@@ -1,4 +1,4 @@
-import type { EngineState } from '../contract/index.js'
+import type { EngineState } from '../../contract/index.js'
 
 export interface ReplicaView {
   index: number

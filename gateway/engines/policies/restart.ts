@@ -1,4 +1,4 @@
-import type { Runtime } from '../contract/model.js'
+import type { Runtime } from '../../contract/model.js'
 
 /** After this many failed starts in a row an engine Cortex starts stays `failed` until an explicit start or a changed definition. */
 export const MAX_CONSECUTIVE_FAILURES = 5

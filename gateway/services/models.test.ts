@@ -11,8 +11,7 @@ import { FakeDriver } from '../engines/fakes.test-support.js'
 import { createEngineManager, type EngineManager } from '../engines/manager.js'
 import { openStore } from '../store/open.js'
 import type { Store } from '../store/types.js'
-import { createModelService } from './service.js'
-import type { ModelService } from './service-types.js'
+import { createModelService, type ModelService } from './models.js'
 
 const logger = pino({ level: 'silent' })
 let dir: string

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import type { Registry } from 'prom-client'
-import { adminAuth } from '../http/admin/auth.js'
-import { withEngineSeries } from './engines.js'
+import { adminAuth } from '../admin/auth.js'
+import { withEngineSeries } from '../../metrics/engines.js'
 
 export interface MetricsRouteOptions {
   registry: Registry

@@ -1,11 +1,11 @@
 import Fastify from 'fastify'
 import { afterEach, describe, expect, it } from 'vitest'
-import { errorHandler } from '../http/errors.js'
-import { parseExposition, valueOf } from './exposition.test-support.js'
-import { FakeEngines, FakeSystem, modelStatus } from './fakes.test-support.js'
-import { usageRecord } from '../engines/usage.test-support.js'
-import { createMetrics, type Metrics } from './registry.js'
-import { metricsRoute } from './route.js'
+import { errorHandler } from '../errors.js'
+import { parseExposition, valueOf } from '../../metrics/exposition.test-support.js'
+import { FakeEngines, FakeSystem, modelStatus } from '../../metrics/fakes.test-support.js'
+import { usageRecord } from '../../engines/usage.test-support.js'
+import { createMetrics, type Metrics } from '../../metrics/registry.js'
+import { metricsRoute } from './metrics.js'
 
 const TOKEN = 'ctx_admin_metrics_test'
 const opened: Metrics[] = []

@@ -1,7 +1,14 @@
 import { isAbsolute } from 'node:path'
-import { CortexError, type SettingsView } from '../contract/index.js'
+import { CortexError, type SettingsPutBody, type SettingsView } from '../contract/index.js'
 import type { SettingsRepo } from '../store/types.js'
-import type { SettingsService } from './service-types.js'
+
+/** Cortex-wide settings. Secrets are write-only: nothing here returns their values. */
+export interface SettingsService {
+  get(): SettingsView
+  /** Changes the fields present (`null` clears one) and returns what `get()` now shows; a value that breaks a rule
+   *  throws `invalid_request` with `param` at the field, and a message that never repeats a secret. */
+  update(body: SettingsPutBody): SettingsView
+}
 
 const KEYS = { hfToken: 'hf_token', hfCache: 'hf_cache' } as const
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { planPlacement, type Resident } from './placement.js'
+import { planPlacement, type Resident } from './eviction.js'
 
 const GiB = 1024 ** 3
 const need = (entries: Array<[number, number]>) => new Map(entries.map(([gpu, gib]) => [gpu, gib * GiB]))

@@ -19,8 +19,24 @@ import { DEFAULTS } from '../config/normalize.js'
 import { crossFieldProblems } from '../config/rules.js'
 import { problemsAgainst } from '../config/schema.js'
 import { parseYaml } from '../config/yaml.js'
-import { toModelConfig } from './definitions.js'
-import type { RecipeService } from './service-types.js'
+import { toModelConfig } from '../models/definitions.js'
+
+/**
+ * Model recipes: shipped with Cortex (read-only) and imported ones, saved in `<data-dir>/recipes/`. Errors are
+ * CortexError `invalid_request` with `param` at the field to fix.
+ */
+export interface RecipeService {
+  /** Shipped recipes first, then imported ones; each group by id. */
+  list(): RecipeView[]
+  /** The model entry a recipe gives with `overrides` applied (see `fromRecipe`). An unknown id is param `recipe`; a
+   *  source that neither the recipe nor the overrides give, where the engine needs one, is `overrides.source`. */
+  modelBody(recipe: string, overrides: ModelPatchBody): ModelCreateBody
+  /** A model as recipe YAML: no API key, no secret-looking env values, defaults left out. */
+  export(model: ModelView): string
+  /** Checks recipe YAML and saves it under its `id` (an imported recipe with that id is replaced; a shipped one never
+   *  is). A problem's param is its path in the YAML and the message names the line. */
+  import(yaml: string): Promise<RecipeView>
+}
 
 export interface RecipeServiceOptions {
   /** `<data-dir>/recipes`: where imported recipes are saved (created by the first import). */
