@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { MemoryKeys } from '../http/fakes.test-support.js'
-import { authenticate, modelAllowed, presentedKey, requireScope, type AccessOptions } from './access.js'
+import { authenticate, presentedKey, requireScope, type AccessOptions } from './access.js'
 import { ipAllowed, isLoopback } from './ip.js'
 
 const SECRET = 'sk-cortex-0123456789abcdefghijklmnop'
@@ -113,14 +113,6 @@ describe('scopes and models', () => {
     expect(code(() => requireScope(embedOnly, 'inference'))).toBe('scope_not_allowed')
     expect(code(() => requireScope(embedOnly, ['inference', 'embeddings']))).toBe('no error')
     expect(code(() => requireScope(null, 'admin:read'))).toBe('no error')
-  })
-
-  it('allows a model by its name or any of its aliases', () => {
-    const keys = new MemoryKeys()
-    const byAlias = keys.add(SECRET, { models: ['qwen'] })
-    expect(modelAllowed(byAlias, { name: 'qwen2.5-7b', aliases: ['qwen'] })).toBe(true)
-    expect(modelAllowed(byAlias, { name: 'llama', aliases: [] })).toBe(false)
-    expect(modelAllowed(null, { name: 'llama', aliases: [] })).toBe(true)
   })
 })
 

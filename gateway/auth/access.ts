@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http'
 import { CortexError } from '../contract/errors.js'
-import type { ModelDefinition, Scope } from '../contract/index.js'
+import type { Scope } from '../contract/index.js'
 import { ipAllowed, isLoopback } from './ip.js'
 import { hashKey } from './keys.js'
 import type { ApiKeyRecord } from '../contract/keys.js'
@@ -92,10 +92,4 @@ export function requireScope(key: ApiKeyRecord | null, scope: Scope | readonly S
     'scope_not_allowed',
     `the API key "${key.name}" lacks the scope ${wanted.map((s) => `"${s}"`).join(' or ')} (it has ${key.scopes.join(', ')})`,
   )
-}
-
-/** Whether the key may use the model: its list names the model or one of its aliases (null = every model). */
-export function modelAllowed(key: ApiKeyRecord | null, def: Pick<ModelDefinition, 'name' | 'aliases'>): boolean {
-  if (key === null || key.models === null) return true
-  return key.models.includes(def.name) || def.aliases.some((alias) => key.models!.includes(alias))
 }

@@ -1,17 +1,27 @@
 import { describe, expect, it } from 'vitest'
 import { limiterCases } from './limiter-cases.test-support.js'
-import { createMemoryLimiter, reservation, resetText } from './limits.js'
+import { UNKNOWN_CONTEXT, createMemoryLimiter, reservation, resetText } from './limits.js'
 
 describe('createMemoryLimiter', () => {
   limiterCases(async (now, usedToday) => createMemoryLimiter({ usedToday, now }))
 })
 
 describe('reservation', () => {
-  it('is max_tokens plus the body at 4 bytes a token', () => {
-    expect(reservation(100, 401)).toBe(201)
-    expect(reservation(undefined, 8)).toBe(2)
-    expect(reservation('100', 0)).toBe(0)
-    expect(reservation(-5, 4)).toBe(1)
+  it('is the output cap times n plus the body at 4 bytes a token', () => {
+    expect(reservation({ cap: 100, n: 1 }, 401, 8192)).toBe(201)
+    expect(reservation({ cap: 100, n: 3 }, 400, 8192)).toBe(400)
+    expect(reservation({ cap: 0, n: 1 }, 4, 8192)).toBe(1)
+  })
+
+  it('without a cap, takes what the engine may generate: the context left after the prompt', () => {
+    expect(reservation({ cap: null, n: 1 }, 4000, 8192)).toBe(8192)
+    expect(reservation({ cap: null, n: 2 }, 4000, 8192)).toBe(8192 - 1000 + 8192)
+    expect(reservation({ cap: null, n: 1 }, 8, null)).toBe(UNKNOWN_CONTEXT + 2)
+  })
+
+  it('never counts more output than the context holds, nor past a billion tokens', () => {
+    expect(reservation({ cap: 1e30, n: 1 }, 4000, 8192)).toBe(8192)
+    expect(reservation({ cap: 1e30, n: 1e6 }, 0, null)).toBe(1_000_000_000)
   })
 })
 

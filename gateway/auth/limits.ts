@@ -21,12 +21,26 @@ export const WINDOW_MS = 60_000
 const MAX_BUDGET = 1_000_000_000
 export const DAY_MS = 86_400_000
 
-/** What a request reserves at admission: its completion budget plus its prompt, estimated at 4 bytes a token. */
-export function reservation(maxTokens: unknown, bodyBytes: number): number {
-  const asked = typeof maxTokens === 'number' && Number.isFinite(maxTokens) && maxTokens > 0 ? Math.ceil(maxTokens) : 0
+/** What the engine may generate when neither the request nor the model says (no cap sent, context unknown). */
+export const UNKNOWN_CONTEXT = 131_072
+
+/** The output a request asks for: its largest output cap (null = none sent) and how many choices (`n`). */
+export interface OutputAsk {
+  cap: number | null
+  n: number
+}
+
+/**
+ * What a request reserves at admission: the largest output it can produce plus its prompt, estimated at 4 bytes a
+ * token. The output is its cap, or without one what the engine may generate (the context left after the prompt),
+ * times `n`: a request must not get past a tpm limit by leaving the cap out or asking for many choices.
+ */
+export function reservation(ask: OutputAsk, bodyBytes: number, contextLength: number | null): number {
+  const prompt = Math.ceil(bodyBytes / 4)
+  const room = contextLength === null ? UNKNOWN_CONTEXT : Math.max(contextLength - prompt, 0)
+  const output = Math.min(ask.cap ?? room, room) * ask.n
   // No model has a billion-token context: a larger figure is only a way to overflow the counters.
-  const budget = Math.min(asked, MAX_BUDGET)
-  return budget + Math.ceil(bodyBytes / 4)
+  return Math.min(output, MAX_BUDGET) + prompt
 }
 
 /** Go-style durations as OpenAI writes them in `x-ratelimit-reset-*`: `20ms`, `12s`, `1m0s`. */

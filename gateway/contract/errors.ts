@@ -2,6 +2,8 @@
 export const ErrorStatus = {
   invalid_json: 400,
   invalid_request: 400,
+  duplicate_member: 400,
+  duplicate_header: 400,
   invalid_api_key: 401,
   model_not_allowed: 403,
   scope_not_allowed: 403,

@@ -158,6 +158,7 @@ export function createEngineManager(opts: EngineManagerOptions): EngineManager {
   return {
     resolve: (nameOrAlias) => byName.get(nameOrAlias)?.def,
     statuses: (): ModelStatus[] => [...engines.values()].map((e) => e.status()),
+    contextLength: (name) => byName.get(name)?.status().contextLength ?? null,
     acquire: async (model: string, signal: AbortSignal): Promise<Lease> => {
       if (closed) throw new CortexError('model_loading', 'Cortex is shutting down', { retryAfterSeconds: 5 })
       return get(model).acquire(signal)

@@ -38,4 +38,6 @@ export interface ModelRegistry {
    * model_start_failed (with the diagnosis), queue_full, queue_timeout; or the signal's reason.
    */
   acquire(model: string, signal: AbortSignal): Promise<Lease>
+  /** The context length a running replica of the model reports; null when none runs or none says. */
+  contextLength(model: string): number | null
 }

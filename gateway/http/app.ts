@@ -9,12 +9,12 @@ import type { CortexConfig } from '../config/types.js'
 import type { ModelRegistry } from '../engines/types.js'
 import type { UsageSink } from '../contract/usage.js'
 import { metricsRoute, type MetricsRouteOptions } from './routes/metrics.js'
-import { defaultProxyOptions, type ProxyOptions } from '../proxy/forward.js'
+import { defaultProxyOptions, type ProxyOptions } from '../proxy/types.js'
 import { adminRoutes, type AdminOptions } from './admin/index.js'
 import { errorHandler, notFoundHandler } from './errors.js'
 import { protect } from './protect.js'
 import { healthRoutes } from './routes/health.js'
-import { v1Routes } from './routes/v1.js'
+import { decorateV1Requests, v1Routes } from './routes/v1.js'
 
 export interface AppDeps {
   config: CortexConfig
@@ -57,8 +57,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     // Fastify's two lines per request are replaced by the one below.
     logController: new LogController({ disableRequestLogging: true }),
   })
-  app.decorateRequest('cortexModel', null)
-  app.decorateRequest('cortexKey', null)
+  decorateV1Requests(app)
   const sockets = new Set<Socket>()
   app.server.on('connection', (socket: Socket) => {
     // Node's default already, made explicit: Nagle + delayed ACK would hold small SSE frames for up to 40 ms.

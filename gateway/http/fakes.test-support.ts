@@ -77,6 +77,10 @@ export class FakeRegistry implements ModelRegistry {
     return this.models.map((m) => modelStatusOf({ ...m, pinned: false }, { state: 'running', contextLength: 4096 }))
   }
 
+  contextLength(): number | null {
+    return 4096
+  }
+
   async acquire(model: string, signal: AbortSignal): Promise<Lease> {
     if (this.acquireImpl) await this.acquireImpl(model, signal)
     const counter = { released: 0 }

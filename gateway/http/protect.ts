@@ -136,6 +136,25 @@ function allowedRequestHeaders(requested: string | string[] | undefined): string
   return names.filter((name) => REQUEST_HEADERS.has(name) || name.startsWith('x-stainless-')).join(', ')
 }
 
+/** Headers that say who is asking and whom: Node keeps the first of a repeated one, an upstream proxy may keep the last. */
+const SINGLE = new Set(['host', 'authorization', 'x-api-key'])
+
+/** The first of SINGLE that the request sends more than once, or null. */
+function repeatedHeader(raw: readonly string[]): string | null {
+  let seen = ''
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!.toLowerCase()
+    if (!SINGLE.has(name)) continue
+    if (seen.includes(`|${name}|`)) return name
+    seen += `|${name}|`
+  }
+  return null
+}
+
+function duplicateHeader(name: string): CortexError {
+  return new CortexError('duplicate_header', `the request has more than one ${name} header; send it once`, { param: name })
+}
+
 /**
  * Host check, CORS and the admin API's same-origin rule, for every route including 404s. Registered before the
  * routes with `app.register(protect, …)`: it adds its hook to the root instance, not to a context of its own.
@@ -146,6 +165,8 @@ async function protectPlugin(app: FastifyInstance, opts: ProtectOptions) {
   const anyOrigin = origins.has('*')
 
   app.addHook('onRequest', (req, reply, done) => {
+    const repeated = repeatedHeader(req.raw.rawHeaders)
+    if (repeated !== null) return done(duplicateHeader(repeated))
     const host = req.headers.host
     if (!hostAllowed(host, hosts)) return done(hostRefused(host))
     // Whether the CORS headers are there depends on Origin: a cache must not hand one page's answer to another.

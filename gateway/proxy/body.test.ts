@@ -18,21 +18,32 @@ function errorOf(text: string): CortexError {
   throw new Error(`accepted: ${text}`)
 }
 
-/** The routing fields as JSON.parse sees them. */
+const CAPS = ['max_tokens', 'max_completion_tokens', 'max_output_tokens'] as const
+
+/** The routing fields as JSON.parse sees them, or the field a request is refused for. */
 function expected(obj: Record<string, unknown>) {
+  const caps = CAPS.map((name) => [name, obj[name]] as const).filter(([, v]) => v != null)
+  const wrong = caps.find(([, v]) => typeof v !== 'number' || !Number.isFinite(v))
+  if (wrong !== undefined) return { refused: wrong[0] }
+  const uncapped = caps.some(([, v]) => (v as number) < 0)
+  const cap = caps.length === 0 || uncapped ? null : Math.max(...caps.map(([, v]) => Math.ceil(v as number)))
   return {
     model: obj.model,
     stream: obj.stream,
     streamOptions: obj.stream_options,
-    maxTokens: obj.max_tokens,
-    maxCompletionTokens: obj.max_completion_tokens,
+    output: { cap, n: 1 },
     has: { messages: obj.messages != null, prompt: obj.prompt != null, input: obj.input != null },
   }
 }
 
 function actual(text: string) {
-  const { scan: _scan, ...fields } = read(text)
-  return fields
+  try {
+    const { scan: _scan, ...fields } = read(text)
+    return fields
+  } catch (err) {
+    if (err instanceof CortexError && err.code === 'invalid_request') return { refused: err.details?.param }
+    throw err
+  }
 }
 
 describe('readRequest', () => {
@@ -40,7 +51,6 @@ describe('readRequest', () => {
     ['{"model":"qwen","messages":[]}', { model: 'qwen', has: { messages: true, prompt: false, input: false } }],
     ['  {\n\t"model" : "q" ,\r\n "stream" : true }  \n', { model: 'q', stream: true }],
     ['{"messages":[{"role":"user","content":"say \\"model\\": \\"x\\" {["}],"model":"real"}', { model: 'real' }],
-    ['{"model":"a","model":"b"}', { model: 'b' }],
     ['{"mod\\u0065l":"escaped-key"}', { model: 'escaped-key' }],
     [
       '{"model":"qw\\u00e9n \\ud83d\\ude00","prompt":"日本語 😀"}',
@@ -50,7 +60,7 @@ describe('readRequest', () => {
     ['{"input":null,"model":"m"}', { has: { messages: false, prompt: false, input: false } }],
     [
       '{"stream_options":{"include_usage":true},"max_tokens":16,"max_completion_tokens":1e3}',
-      { streamOptions: { include_usage: true }, maxTokens: 16, maxCompletionTokens: 1000 },
+      { streamOptions: { include_usage: true }, output: { cap: 1000, n: 1 } },
     ],
     ['{"model":{"nested":["x"]},"stream":"true"}', { model: { nested: ['x'] }, stream: 'true' }],
     ['{}', { model: undefined }],
@@ -86,6 +96,38 @@ describe('readRequest', () => {
 
   it.each(['[]', '"model"', '42', 'null'])('answers invalid_request to the non-object %s', (text) => {
     expect(errorOf(text).code).toBe('invalid_request')
+  })
+
+  it.each([
+    ['{"model":"a","model":"b"}', 'model'],
+    ['{"model":"a","messages":[],"stream":true,"stream":false}', 'stream'],
+    ['{"max_tokens":1,"model":"a","max_tokens":100000}', 'max_tokens'],
+    ['{"model":"a","mod\\u0065l":"b"}', 'model'],
+  ])('refuses %s, which repeats a routing field, naming it', (text, param) => {
+    const err = errorOf(text)
+    expect(err.code).toBe('duplicate_member')
+    expect(err.details?.param).toBe(param)
+  })
+
+  it.each([
+    ['{"model":"m","max_tokens":"200"}', 'max_tokens'],
+    ['{"model":"m","max_completion_tokens":true}', 'max_completion_tokens'],
+    ['{"model":"m","max_output_tokens":[5]}', 'max_output_tokens'],
+    ['{"model":"m","max_tokens":1e999}', 'max_tokens'],
+    ['{"model":"m","n":"2"}', 'n'],
+    ['{"model":"m","n":0}', 'n'],
+    ['{"model":"m","n":1.5}', 'n'],
+  ])('refuses %s, an output cap or n of the wrong type, naming it', (text, param) => {
+    const err = errorOf(text)
+    expect(err.code).toBe('invalid_request')
+    expect(err.details?.param).toBe(param)
+  })
+
+  it('reads the largest output the request allows: the largest cap, times n; none when a cap is negative', () => {
+    expect(read('{"max_tokens":10,"max_completion_tokens":300,"max_output_tokens":20,"n":3}').output).toEqual({ cap: 300, n: 3 })
+    expect(read('{"max_tokens":10.2}').output).toEqual({ cap: 11, n: 1 })
+    expect(read('{"max_tokens":-1,"max_completion_tokens":5}').output).toEqual({ cap: null, n: 1 })
+    expect(read('{"model":"m"}').output).toEqual({ cap: null, n: 1 })
   })
 
   it('leaves the inside of nested values and unread strings to the engine', () => {

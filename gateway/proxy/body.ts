@@ -1,3 +1,4 @@
+import type { OutputAsk } from '../auth/limits.js'
 import { CortexError } from '../contract/errors.js'
 
 /** Byte offsets `[start, end)` of a JSON value inside a buffer. */
@@ -14,6 +15,8 @@ export interface ObjectScan {
   empty: boolean
   /** Value span of each wanted key; for a repeated key the last one, as JSON.parse keeps the last. */
   members: Map<string, Span>
+  /** The first wanted key that appears twice, if any: engines differ in which one they read. */
+  repeated: string | null
 }
 
 /** What routing reads from an inference body. Values are as JSON.parse would give them; undefined = absent. */
@@ -21,8 +24,8 @@ export interface RequestFields {
   model: unknown
   stream: unknown
   streamOptions: unknown
-  maxTokens: unknown
-  maxCompletionTokens: unknown
+  /** The largest output the request lets the engine produce, and how many choices. */
+  output: OutputAsk
   /** Present and not null. */
   has: { messages: boolean; prompt: boolean; input: boolean }
   scan: ObjectScan
@@ -113,6 +116,7 @@ export function scanObject(buf: Buffer, wanted: ReadonlySet<string>): ObjectScan
   const open = skipWhitespace(buf, 0)
   if (buf[open] !== 0x7b) return null
   const members = new Map<string, Span>()
+  let repeated: string | null = null
   let i = skipWhitespace(buf, open + 1)
   const empty = buf[i] === 0x7d
   if (empty) i++
@@ -127,7 +131,10 @@ export function scanObject(buf: Buffer, wanted: ReadonlySet<string>): ObjectScan
     const start = skipWhitespace(buf, i + 1)
     const end = valueEnd(buf, start)
     if (end < 0) return null
-    if (wanted.has(key)) members.set(key, { start, end })
+    if (wanted.has(key)) {
+      if (repeated === null && members.has(key)) repeated = key
+      members.set(key, { start, end })
+    }
     i = skipWhitespace(buf, end)
     if (buf[i] === 0x7d) {
       i++
@@ -136,19 +143,13 @@ export function scanObject(buf: Buffer, wanted: ReadonlySet<string>): ObjectScan
     if (buf[i] !== 0x2c) return null
     i = skipWhitespace(buf, i + 1)
   }
-  return skipWhitespace(buf, i) === buf.length ? { open, empty, members } : null
+  return skipWhitespace(buf, i) === buf.length ? { open, empty, members, repeated } : null
 }
 
-const REQUEST_KEYS = new Set([
-  'model',
-  'stream',
-  'stream_options',
-  'max_tokens',
-  'max_completion_tokens',
-  'messages',
-  'prompt',
-  'input',
-])
+/** Every field an engine reads as the most it may generate: OpenAI's two, the Responses API's, Anthropic's `max_tokens`. */
+const OUTPUT_CAPS = ['max_tokens', 'max_completion_tokens', 'max_output_tokens'] as const
+
+const REQUEST_KEYS = new Set(['model', 'stream', 'stream_options', ...OUTPUT_CAPS, 'n', 'messages', 'prompt', 'input'])
 
 /** JSON.parse of one member's value (small: routing fields only); undefined when absent. */
 export function memberValue(buf: Buffer, span: Span | undefined): unknown {
@@ -173,27 +174,66 @@ function bodyError(raw: Buffer): CortexError {
   throw new Error('request body scanner rejected a body that JSON.parse accepts')
 }
 
+/**
+ * The largest output the engine may produce for this request. A cap of the wrong type is refused, naming it, rather
+ * than read as "no cap" (which engines may read differently); a negative one is llama.cpp's "until the context is
+ * full", so no cap.
+ */
+function outputAsk(raw: Buffer, m: Map<string, Span>): OutputAsk {
+  let cap: number | null = null
+  let uncapped = false
+  for (const name of OUTPUT_CAPS) {
+    const value = memberValue(raw, m.get(name))
+    if (value === undefined || value === null) continue
+    if (typeof value !== 'number' || !Number.isFinite(value)) {
+      throw new CortexError('invalid_request', `"${name}" must be a number of tokens`, { param: name })
+    }
+    if (value < 0) uncapped = true
+    else cap = Math.max(cap ?? 0, Math.ceil(value))
+  }
+  const n = memberValue(raw, m.get('n')) ?? 1
+  if (!Number.isInteger(n) || (n as number) < 1) {
+    throw new CortexError('invalid_request', '"n" must be a whole number of choices, 1 or more', { param: 'n' })
+  }
+  return { cap: uncapped ? null : cap, n: n as number }
+}
+
 /** Reads the routing fields of an inference body without parsing the whole of it. Throws invalid_json / invalid_request. */
 export function readRequest(raw: Buffer): RequestFields {
   const scan = scanObject(raw, REQUEST_KEYS)
   if (scan === null) throw bodyError(raw)
+  if (scan.repeated !== null) {
+    throw new CortexError('duplicate_member', `the body has "${scan.repeated}" more than once; send it once`, {
+      param: scan.repeated,
+    })
+  }
   const m = scan.members
+  let values: Omit<RequestFields, 'output' | 'has' | 'scan'>
   try {
-    return {
+    values = {
       model: memberValue(raw, m.get('model')),
       stream: memberValue(raw, m.get('stream')),
       streamOptions: memberValue(raw, m.get('stream_options')),
-      maxTokens: memberValue(raw, m.get('max_tokens')),
-      maxCompletionTokens: memberValue(raw, m.get('max_completion_tokens')),
-      has: {
-        messages: present(raw, m.get('messages')),
-        prompt: present(raw, m.get('prompt')),
-        input: present(raw, m.get('input')),
-      },
-      scan,
     }
   } catch {
     // A value the lenient walk let through but JSON.parse rejects, e.g. `"model": "\x"` or `"stream_options": {"a": tru}`.
     throw bodyError(raw)
+  }
+  let output: OutputAsk
+  try {
+    output = outputAsk(raw, m)
+  } catch (err) {
+    if (err instanceof CortexError) throw err
+    throw bodyError(raw)
+  }
+  return {
+    ...values,
+    output,
+    has: {
+      messages: present(raw, m.get('messages')),
+      prompt: present(raw, m.get('prompt')),
+      input: present(raw, m.get('input')),
+    },
+    scan,
   }
 }

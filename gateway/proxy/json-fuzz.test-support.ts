@@ -90,6 +90,9 @@ function routingValue(next: Next, key: string): string {
       return str(next, randomText(next) || 'qwen')
     case 'stream':
       return pick(next, ['true', 'false', 'null'])
+    case 'max_tokens':
+    case 'max_completion_tokens':
+      return pick(next, ['16', '0', '1e3', '-1', 'null', '4096'])
     case 'stream_options':
       return pick(next, ['{"include_usage":true}', '{"include_usage":false}', '{}', 'null', '{"continuous_usage_stats":true}'])
     default:
@@ -97,11 +100,17 @@ function routingValue(next: Next, key: string): string {
   }
 }
 
+/** Keys that may appear more than once: the gateway refuses a repeated routing field (duplicate_member). */
+const REPEATABLE = new Set(['temperature', 'x'])
+
 /** A top-level object with random members (some repeated, some keys escaped) and random whitespace. */
 export function randomBody(next: Next): string {
   const n = Math.floor(next() * 8)
+  const used = new Set<string>()
   const members = Array.from({ length: n }, () => {
-    const key = pick(next, KEYS)
+    let key = pick(next, KEYS)
+    if (used.has(key) && !REPEATABLE.has(key)) key = pick(next, [...REPEATABLE])
+    used.add(key)
     return `${str(next, key)}${ws(next)}:${ws(next)}${routingValue(next, key)}`
   })
   return `${ws(next)}{${ws(next)}${members.join(`${ws(next)},${ws(next)}`)}${ws(next)}}${ws(next)}`

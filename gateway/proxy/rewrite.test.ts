@@ -10,6 +10,15 @@ function rewrite(text: string, opts: { requestUsage: boolean; upstreamModel?: st
   return { text: out.body.toString(), hideUsage: out.hideUsage, same: out.body === raw }
 }
 
+function refused(text: string): boolean {
+  try {
+    readRequest(Buffer.from(text))
+    return false
+  } catch {
+    return true
+  }
+}
+
 /** What the engine must receive, computed on the parsed object. */
 function expected(obj: Record<string, unknown>, opts: { requestUsage: boolean; upstreamModel?: string }) {
   const out = { ...obj }
@@ -41,10 +50,6 @@ describe('upstreamBody', () => {
       '{"stream":true,"stream_options": {"include_usage":false,"continuous_usage_stats":true} ,"x":1}',
       '{"stream":true,"stream_options": {"include_usage":true,"continuous_usage_stats":true} ,"x":1}',
     ],
-    [
-      '{"stream_options":{},"stream":true,"stream_options":{}}',
-      '{"stream_options":{},"stream":true,"stream_options":{"include_usage":true}}',
-    ],
   ])('splices include_usage into %s', (input, output) => {
     expect(rewrite(input, { requestUsage: true })).toEqual({ text: output, hideUsage: true, same: false })
   })
@@ -70,6 +75,8 @@ describe('upstreamBody', () => {
     const next = mulberry32(424242)
     for (let n = 0; n < 3000; n++) {
       const text = randomBody(next)
+      // A body refused at admission (an output cap of the wrong type) is never rewritten.
+      if (refused(text)) continue
       const opts = next() < 0.5 ? { requestUsage: true } : { requestUsage: next() < 0.5, upstreamModel: 'up/"stream"' }
       const out = rewrite(text, opts)
       const want = expected(JSON.parse(text), opts)

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { SseRelay, errorFrame, type SseOptions } from './sse.js'
+import { anthropic } from './dialects/anthropic.js'
+import { openai } from './dialects/openai.js'
+import { SseRelay, type SseOptions } from './sse.js'
 import { ResponseEnds, usageFromTail } from './usage.js'
 
 const role =
@@ -11,8 +13,8 @@ const usageOnly =
 const done = 'data: [DONE]\n\n'
 
 /** Feeds `chunks` and returns what the client would receive, plus the relay. */
-function relay(chunks: string[], opts: SseOptions = { hideUsage: false }) {
-  const r = new SseRelay(opts)
+function relay(chunks: string[], opts: Omit<SseOptions, 'dialect'> & Partial<SseOptions> = { hideUsage: false }) {
+  const r = new SseRelay({ dialect: openai, ...opts })
   const out = chunks.map((c) => r.push(Buffer.from(c)).toString())
   return { out: out.join('') + r.end().toString(), perChunk: out, r }
 }
@@ -27,7 +29,7 @@ describe('SseRelay', () => {
   })
 
   it('returns the very chunk it was given when nothing changes', () => {
-    const r = new SseRelay({ hideUsage: false })
+    const r = new SseRelay({ dialect: openai, hideUsage: false })
     const chunk = Buffer.from(role + hello)
     expect(r.push(chunk)).toBe(chunk)
   })
@@ -38,12 +40,39 @@ describe('SseRelay', () => {
     expect(r.usage).toEqual({ promptTokens: 7, completionTokens: 2 })
   })
 
-  it('removes only the usage field where usage rides on the finish chunk', () => {
+  it("keeps usage that rides on the finish chunk: the engine sent it unasked (llama-server's completions)", () => {
     const finishWithUsage =
-      'data: {"choices":[{"index":0,"delta":{},"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":1},"timings":{}}\n\n'
+      'data: {"choices":[{"index":0,"text":"","finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":1},"timings":{}}\n\n'
     const { out, r } = relay([hello, finishWithUsage, done], { hideUsage: true })
-    expect(out).toBe(hello + 'data: {"choices":[{"index":0,"delta":{},"finish_reason":"stop"}],"timings":{}}\n\n' + done)
+    expect(out).toBe(hello + finishWithUsage + done)
     expect(r.usage).toEqual({ promptTokens: 3, completionTokens: 1 })
+  })
+
+  it('reads the Responses API: output deltas and the usage inside response.completed', () => {
+    const created = 'event: response.created\ndata: {"type":"response.created","response":{"id":"r1","usage":null}}\n\n'
+    const delta = 'event: response.output_text.delta\ndata: {"type":"response.output_text.delta","delta":"Hi"}\n\n'
+    const completed =
+      'event: response.completed\ndata: {"type":"response.completed","response":{"id":"r1","usage":{"input_tokens":11,"output_tokens":4}}}\n\n'
+    const { out, r } = relay([created], { hideUsage: false })
+    expect(r.sawToken).toBe(false)
+    const rest = relay([created, delta, completed], { hideUsage: false })
+    expect(out).toBe(created)
+    expect(rest.out).toBe(created + delta + completed)
+    expect(rest.r.sawToken).toBe(true)
+    expect(rest.r.usage).toEqual({ promptTokens: 11, completionTokens: 4 })
+  })
+
+  it("reads Anthropic's prompt tokens from message_start and the output's from message_delta", () => {
+    const start =
+      'event: message_start\ndata: {"type":"message_start","message":{"id":"m1","usage":{"input_tokens":9,"output_tokens":1}}}\n\n'
+    const delta =
+      'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hi"}}\n\n'
+    const end =
+      'event: message_delta\ndata: {"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":5}}\n\n'
+    const { out, r } = relay([start, delta, end], { dialect: anthropic, hideUsage: false })
+    expect(out).toBe(start + delta + end)
+    expect(r.sawToken).toBe(true)
+    expect(r.usage).toEqual({ promptTokens: 9, completionTokens: 5 })
   })
 
   it('gives the same output however the stream is split into chunks', () => {
@@ -66,7 +95,7 @@ describe('SseRelay', () => {
   })
 
   it('notes the first token only on a frame that carries content', () => {
-    const r = new SseRelay({ hideUsage: false })
+    const r = new SseRelay({ dialect: openai, hideUsage: false })
     r.push(Buffer.from(role))
     expect(r.sawToken).toBe(false)
     r.push(Buffer.from('data: {"choices":[{"index":0,"text":"x"}]}\n\n'))
@@ -85,8 +114,17 @@ describe('SseRelay', () => {
   })
 
   it('writes an OpenAI error frame', () => {
-    expect(JSON.parse(errorFrame('upstream_unreachable', 'gone').toString().slice(6))).toEqual({
+    expect(JSON.parse(openai.errorFrame('upstream_unreachable', 'gone').toString().slice(6))).toEqual({
       error: { message: 'gone', type: 'server_error', param: null, code: 'upstream_unreachable' },
+    })
+  })
+
+  it("writes an Anthropic error event in Anthropic's envelope", () => {
+    const frame = anthropic.errorFrame('upstream_unreachable', 'gone').toString()
+    expect(frame.startsWith('event: error\ndata: ')).toBe(true)
+    expect(JSON.parse(frame.slice('event: error\ndata: '.length))).toEqual({
+      type: 'error',
+      error: { type: 'api_error', message: 'gone' },
     })
   })
 })

@@ -1,8 +1,11 @@
-import type { ErrorCode } from '../contract/errors.js'
-import { toUsage, type Usage } from './usage.js'
+import type { Dialect } from './dialects/types.js'
+import type { Usage } from './usage.js'
 
 export interface SseOptions {
-  /** The client did not ask for usage (we did): drop the `choices: []` usage chunk, strip `usage` elsewhere. */
+  /** How the stream's events carry output and usage. */
+  dialect: Dialect
+  /** The client did not ask for usage (we did): drop the `choices: []` usage chunk the gateway asked for. Usage the
+   *  engine sends unasked (llama-server's completions put it on the last chunk) is the client's, and stays. */
   hideUsage: boolean
   /** A remote's upstreamModel in `from`, the name the client sent in `to`. */
   renameModel?: { from: string; to: string }
@@ -92,22 +95,18 @@ export class SseRelay {
       // `[DONE]`, or whatever else the engine sends: not ours to judge, it passes through.
       return 'keep'
     }
-    if (!this.sawToken) this.sawToken = carriesToken(event)
-    let changed = false
-    if (event.usage !== undefined) {
-      this.usage = toUsage(event.usage) ?? this.usage
-      if (this.opts.hideUsage) {
-        if (Array.isArray(event.choices) && event.choices.length === 0) return 'drop'
-        delete event.usage
-        changed = true
+    const { dialect } = this.opts
+    if (!this.sawToken) this.sawToken = dialect.carriesToken(event)
+    if (mentionsUsage) {
+      this.usage = dialect.usage(event, this.usage)
+      if (this.opts.hideUsage && event.usage !== undefined && Array.isArray(event.choices) && event.choices.length === 0) {
+        return 'drop'
       }
     }
     const rename = this.opts.renameModel
-    if (rename !== undefined && event.model === rename.from) {
-      event.model = rename.to
-      changed = true
-    }
-    return changed ? Buffer.from(text.slice(0, data.start) + JSON.stringify(event) + text.slice(data.end)) : 'keep'
+    if (rename === undefined || event.model !== rename.from) return 'keep'
+    event.model = rename.to
+    return Buffer.from(text.slice(0, data.start) + JSON.stringify(event) + text.slice(data.end))
   }
 }
 
@@ -127,25 +126,4 @@ function dataSpan(text: string): { start: number; end: number } | null {
     lineStart = lineEnd + 1
   }
   return found
-}
-
-const nonEmpty = (v: unknown) => (typeof v === 'string' && v.length > 0) || (Array.isArray(v) && v.length > 0)
-
-/** Whether an OpenAI chunk (chat or completions) or an Anthropic event carries generated output. */
-function carriesToken(event: Record<string, unknown>): boolean {
-  if (event.type === 'content_block_delta') return true
-  if (!Array.isArray(event.choices)) return false
-  return event.choices.some((c: Record<string, unknown> | null) => {
-    if (c === null || typeof c !== 'object') return false
-    const d = c.delta as Record<string, unknown> | undefined
-    return (
-      nonEmpty(c.text) ||
-      (d != null && (nonEmpty(d.content) || nonEmpty(d.reasoning_content) || nonEmpty(d.reasoning) || nonEmpty(d.tool_calls)))
-    )
-  })
-}
-
-/** The last frame of a stream the engine broke off: an OpenAI error object, then the connection closes. */
-export function errorFrame(code: ErrorCode, message: string): Buffer {
-  return Buffer.from(`data: ${JSON.stringify({ error: { message, type: 'server_error', param: null, code } })}\n\n`)
 }

@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify'
 import Type from 'typebox'
-import { modelAllowed } from '../../auth/access.js'
+import { modelAllowed } from '../../router/route.js'
 import { CortexError } from '../../contract/errors.js'
 import { ModelPatchBody, type ModelStateView, type ModelView } from '../../contract/index.js'
 import type { ModelService } from '../../services/models.js'

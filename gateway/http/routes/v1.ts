@@ -1,16 +1,22 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify'
-import { authenticate, modelAllowed, requireScope, type AccessOptions } from '../../auth/access.js'
-import type { Scope } from '../../contract/keys.js'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { authenticate, requireScope, type AccessOptions } from '../../auth/access.js'
+import type { ApiKeyRecord } from '../../contract/keys.js'
 import type { ModelStatus } from '../../contract/model.js'
-import { CortexError } from '../../contract/errors.js'
-import { modelNotFound, proxy, type Endpoint, type ProxyContext } from '../../proxy/forward.js'
+import { proxy } from '../../proxy/forward.js'
+import type { Exchange, ProxyContext } from '../../proxy/types.js'
+import { modelAllowed, modelNotFound } from '../../router/route.js'
+import { endpointOf, normalizeV1Path, scopeOf, type V1Path } from './endpoints.js'
 
-const CHAT: Endpoint = { path: '/chat/completions', requires: 'messages', requestUsage: true }
-const COMPLETIONS: Endpoint = { path: '/completions', requires: 'prompt', requestUsage: true }
-const EMBEDDINGS: Endpoint = { path: '/embeddings', requestUsage: false, requires: 'input' }
-
-/** `..` or an encoded dot could walk out of the API root on an upstream (and take a remote's key along). */
-const UNSAFE_PATH = /\.\.|%2e/i
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The caller's API key (set by the /v1 auth hook below); null for a keyless caller. */
+    cortexKey: ApiKeyRecord | null
+    /** The request's /v1 path in its one spelling (set by the same hook). */
+    cortexPath: V1Path | null
+    /** The configured name of the model a request was routed to (for the request log line); null before routing. */
+    cortexModel: string | null
+  }
+}
 
 function modelEntries(s: ModelStatus, created: number) {
   const base = { object: 'model', created, owned_by: 'cortex', state: s.state, context_length: s.contextLength }
@@ -21,25 +27,42 @@ export interface V1Options extends ProxyContext {
   access: AccessOptions
 }
 
-const LISTING: readonly Scope[] = ['inference', 'embeddings']
+/** The proxy's view of a Fastify request. */
+function exchange(req: FastifyRequest, reply: FastifyReply, path: V1Path): Exchange {
+  return {
+    id: req.id,
+    headers: req.headers,
+    search: path.search,
+    // A POST without a body (curl -X POST with no -d) reaches here with none: it is answered as empty JSON.
+    body: (req.body as Buffer | undefined) ?? Buffer.alloc(0),
+    key: req.cortexKey,
+    res: reply.raw,
+    log: req.log,
+    setHeader: (name, value) => void reply.header(name, value),
+    answerHeaders: () => reply.getHeaders(),
+    takeOver: () => void reply.hijack(),
+    routed: (model) => (req.cortexModel = model),
+  }
+}
 
-/**
- * The scope a /v1 request needs, from the route it matched (the router decodes `%65mbeddings`; the raw URL would not
- * tell): `embeddings` for embeddings, `inference` for every other forwarded path, either for the model list.
- */
-function scopeOf(req: FastifyRequest): Scope | readonly Scope[] {
-  const route = req.routeOptions.url
-  if (route === '/v1/models' || route === '/v1/models/*') return LISTING
-  return route === '/v1/embeddings' ? 'embeddings' : 'inference'
+/** The request fields the /v1 hook and the proxy set, on the root app: the request log line reads them for every route. */
+export function decorateV1Requests(app: FastifyInstance): void {
+  app.decorateRequest('cortexKey', null)
+  app.decorateRequest('cortexPath', null)
+  app.decorateRequest('cortexModel', null)
 }
 
 /** The OpenAI-compatible API, mounted under /v1. Inference bodies stay raw Buffers: proxy/ reads only what routing needs. */
 export async function v1Routes(app: FastifyInstance, ctx: V1Options) {
-  // Before the body is read: a caller without a valid key must not make the gateway buffer up to bodyLimit.
+  // Before the body is read: a caller without a valid key must not make the gateway buffer up to bodyLimit. Scope and
+  // route both come from the one normalized path, so no spelling of a path gets another scope than the route it reaches.
   app.addHook('onRequest', (req, _reply, done) => {
     try {
+      const path = normalizeV1Path(req.url)
+      if (path instanceof Error) throw path
+      req.cortexPath = path
       req.cortexKey = authenticate(req.headers, req.socket.remoteAddress, ctx.access)
-      requireScope(req.cortexKey, scopeOf(req))
+      requireScope(req.cortexKey, scopeOf(req.method, path.path))
       done()
     } catch (err) {
       done(err as Error)
@@ -62,16 +85,16 @@ export async function v1Routes(app: FastifyInstance, ctx: V1Options) {
   app.get('/models/*', async (req) => {
     const id = (req.params as { '*': string })['*']
     const entry = entries(req).find((m) => m.id === id)
-    if (entry === undefined) throw modelNotFound(ctx.registry, id, req.cortexKey)
+    if (entry === undefined) {
+      const models = { resolve: (name: string) => ctx.registry.resolve(name), all: () => ctx.registry.statuses() }
+      throw modelNotFound(models, id, req.cortexKey)
+    }
     return entry
   })
 
-  app.post('/chat/completions', (req, reply) => proxy(ctx, req, reply, CHAT))
-  app.post('/completions', (req, reply) => proxy(ctx, req, reply, COMPLETIONS))
-  app.post('/embeddings', (req, reply) => proxy(ctx, req, reply, EMBEDDINGS))
+  // Every POST, whatever its spelling, is dispatched by its normalized path.
   app.post('/*', (req, reply) => {
-    const path = req.url.slice('/v1'.length).split('?')[0]!
-    if (UNSAFE_PATH.test(path)) throw new CortexError('not_found', `no route for POST /v1${path}`)
-    return proxy(ctx, req, reply, { path, requestUsage: false })
+    const path = req.cortexPath!
+    return proxy(ctx, exchange(req, reply, path), endpointOf(path.path))
   })
 }

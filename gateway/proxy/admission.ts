@@ -1,0 +1,103 @@
+import { reservation } from '../auth/limits.js'
+import { CortexError } from '../contract/errors.js'
+import type { ApiKeyRecord } from '../contract/keys.js'
+import type { Lease } from '../engines/types.js'
+import { route } from '../router/route.js'
+import { readRequest, type RequestFields } from './body.js'
+import { Flight } from './flight.js'
+import type { Endpoint, Exchange, ProxyContext } from './types.js'
+
+/** An admitted request: routed, within its key's limits, holding a slot on a replica. */
+export interface Admission {
+  fields: RequestFields
+  /** The name or alias the client sent. */
+  asked: string
+  flight: Flight
+  lease: Lease
+  /** performance.now() when admission began waiting (limits, queue, cold start) and when it was done. */
+  waitFrom: number
+  waitUntil: number
+}
+
+function requireFields(fields: RequestFields, endpoint: Endpoint): string {
+  if (typeof fields.model !== 'string' || fields.model === '') {
+    throw new CortexError('invalid_request', '"model" must be the name of a model (a string); GET /v1/models lists them', {
+      param: 'model',
+    })
+  }
+  const field = endpoint.requires
+  if (field !== undefined && !fields.has[field]) {
+    throw new CortexError('invalid_request', `"${field}" is required for /v1${endpoint.path}`, { param: field })
+  }
+  return fields.model
+}
+
+const hasLimits = (key: ApiKeyRecord) => Object.values(key.limits).some((limit) => limit !== null)
+
+/**
+ * Admission: the routing fields from the raw body, a route, the key's limits, and a lease on a replica. Throws
+ * CortexError before any byte of an answer; a refusal after routing is recorded (the flight ends with its status).
+ * Resolves null when the client left while waiting (recorded as 499; nothing is answered).
+ */
+export async function admit(
+  ctx: ProxyContext,
+  ex: Exchange,
+  endpoint: Endpoint,
+  signal: AbortSignal,
+  t0: number,
+): Promise<Admission | null> {
+  const fields = readRequest(ex.body)
+  const asked = requireFields(fields, endpoint)
+  const { key } = ex
+  const models = { resolve: (name: string) => ctx.registry.resolve(name), all: () => ctx.registry.statuses() }
+  const decision = route({ model: asked }, key, models)
+  if (decision.refusal) throw decision.refusal
+  const def = decision.candidates[0]!
+  ex.routed(def.name)
+  const flight = new Flight(ctx.usage, t0, {
+    ts: Date.now(),
+    requestId: ex.id,
+    keyId: key?.id ?? null,
+    orgId: key?.orgId ?? null,
+    model: def.name,
+    replica: null,
+    endpoint: `/v1${endpoint.path}`,
+    status: 0,
+    stream: fields.stream === true,
+    promptTokens: null,
+    completionTokens: null,
+    ttftMs: null,
+    totalMs: 0,
+    queueMs: null,
+    overheadMs: null,
+    bytesIn: ex.body.length,
+    bytesOut: 0,
+  })
+  const waitFrom = performance.now()
+  try {
+    // Checked before the model's queue, so a key over its concurrency never takes a queue place from another.
+    if (key !== null && hasLimits(key)) {
+      const context = key.limits.tpm !== null || key.limits.dailyTokens !== null ? ctx.registry.contextLength(def.name) : null
+      flight.ticket = await ctx.limiter.admit(key, reservation(fields.output, ex.body.length, context))
+      for (const [name, value] of Object.entries(flight.ticket.headers)) ex.setHeader(name, value)
+    }
+    const lease = await ctx.registry.acquire(def.name, signal)
+    flight.record.replica = lease.target.replica
+    flight.record.queueMs = lease.waitedMs
+    // performance.now() on both sides of the wait: waitedMs is whole milliseconds, too coarse for the overhead.
+    return { fields, asked, flight, lease, waitFrom, waitUntil: performance.now() }
+  } catch (err) {
+    return refuse(flight, ex, signal, err, err instanceof CortexError ? err : null)
+  }
+}
+
+/** Before any response byte: a client that left gets nothing (499); otherwise the error goes to the HTTP layer. */
+export function refuse(flight: Flight, ex: Exchange, signal: AbortSignal, err: unknown, mapped: CortexError | null): null {
+  if (signal.aborted) {
+    flight.end(499, null)
+    ex.takeOver()
+    return null
+  }
+  flight.end(mapped?.status ?? 500, null)
+  throw mapped ?? err
+}
