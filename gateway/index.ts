@@ -117,7 +117,6 @@ export async function createCore(config: CortexConfig, options: CoreOptions = {}
       limiter,
       onRefused: (reason) => metrics.refused(reason),
       logger,
-      isReady: () => true,
       admin: {
         token: adminToken,
         accounts: store,

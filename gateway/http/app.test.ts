@@ -34,14 +34,13 @@ beforeEach(() => {
   usage = new MemoryUsage()
 })
 
-function app(opts: { bodyLimit?: number; ready?: boolean; prompts?: boolean; headersTimeoutMs?: number } = {}) {
+function app(opts: { bodyLimit?: number; prompts?: boolean; headersTimeoutMs?: number } = {}) {
   const { logger, lines } = memoryLogger()
   const server = buildApp({
     config: testConfig(opts.bodyLimit ? { bodyLimit: opts.bodyLimit } : {}, opts.prompts),
     registry,
     usage,
     logger,
-    isReady: () => opts.ready ?? true,
     ...noKeys(),
     proxy: opts.headersTimeoutMs ? { headersTimeoutMs: opts.headersTimeoutMs } : {},
   })
@@ -71,11 +70,6 @@ describe('health', () => {
         { name: 'team', state: 'running', replicas: [] },
       ],
     })
-  })
-
-  it('answers 503 on /readyz until the database is open', async () => {
-    const res = await app({ ready: false }).server.inject('/readyz')
-    expect(res.statusCode).toBe(503)
   })
 })
 

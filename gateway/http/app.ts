@@ -26,8 +26,6 @@ export interface AppDeps {
   /** Counts each refused request by reason: an auth error code, or the rate limit hit. */
   onRefused?: (reason: string) => void
   logger: Logger
-  /** True once the database is open. */
-  isReady: () => boolean
   /** Upstream timeouts; by default none (no total generation timeout). */
   proxy?: Partial<ProxyOptions>
   /** The admin API under /admin/api; not served without it. */
@@ -103,7 +101,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
 
   // Before every route: DNS-rebinding Host check, CORS, and no foreign Origin on the admin API.
   app.register(protect, { allowedHosts: config.server.allowedHosts, corsOrigins: config.server.corsOrigins })
-  app.register(healthRoutes, { registry: deps.registry, isReady: deps.isReady })
+  app.register(healthRoutes, { registry: deps.registry })
   const options = { ...defaultProxyOptions, ...deps.proxy }
   app.register(v1Routes, {
     prefix: '/v1',

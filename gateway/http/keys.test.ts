@@ -54,7 +54,6 @@ function gateway(auth: { allowLoopbackWithoutKey?: boolean } = {}) {
     registry,
     usage,
     logger,
-    isReady: () => true,
     ...noKeys(keys),
     onRefused: (reason) => refusals.push(reason),
     metrics: { registry: { metrics: async () => '', contentType: 'text/plain' } as never, token: ADMIN },

@@ -31,7 +31,6 @@ function gateway(server: { allowedHosts?: string[]; corsOrigins?: string[] } = {
     registry,
     usage: new MemoryUsage(),
     logger,
-    isReady: () => true,
     ...noKeys(),
     admin: fakeAdmin(logger, models),
   })

@@ -39,7 +39,6 @@ beforeAll(async () => {
     registry,
     usage,
     logger: memoryLogger().logger,
-    isReady: () => true,
     ...noKeys(keys),
   })
   await app.listen({ host: '127.0.0.1', port: 0 })

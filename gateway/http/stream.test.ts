@@ -34,7 +34,7 @@ beforeEach(async () => {
   registry = new FakeRegistry([modelDefinition({ name: 'qwen' })])
   registry.target = { replica: 0, apiRoot: '/v1', dispatcher: upstream.pool }
   usage = new MemoryUsage()
-  app = buildApp({ config: testConfig(), registry, usage, logger: memoryLogger().logger, isReady: () => true, ...noKeys() })
+  app = buildApp({ config: testConfig(), registry, usage, logger: memoryLogger().logger, ...noKeys() })
   await app.listen({ port: 0, host: '127.0.0.1' })
   // Pipelining lets a request ride a stream's connection behind it (the shutdown test needs that).
   client = new Client(`http://127.0.0.1:${app.server.address() && (app.server.address() as { port: number }).port}`, {

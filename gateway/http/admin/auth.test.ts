@@ -54,7 +54,6 @@ describe('admin API auth', () => {
       registry: new FakeRegistry([]),
       usage: new MemoryUsage(),
       logger: memoryLogger().logger,
-      isReady: () => true,
       ...noKeys(),
     })
     const res = await app.inject({ url: '/admin/api/models', headers: auth })

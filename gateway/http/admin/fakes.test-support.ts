@@ -285,7 +285,6 @@ export function adminApp(
     registry: new FakeRegistry([]),
     usage: new MemoryUsage(),
     logger,
-    isReady: () => true,
     ...noKeys(),
     admin,
   })
