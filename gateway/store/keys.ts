@@ -29,8 +29,10 @@ const COLUMNS = [
 ].join(', ')
 
 /**
- * The `api_keys` table: hashes only, the key itself is returned once by create(). Every read goes to the database
- * (no cache), so a key revoked by `cortex keys revoke` in another process is refused at the next request.
+ * The `api_keys` table: hashes only, the key itself is minted by auth/keys.ts and never stored. Lookups by hash (one
+ * per /v1 request) are cached, and the cache is dropped whenever the database changed: by this connection's own
+ * writes, or by another's (`PRAGMA data_version` moves when another connection commits), so a key revoked by
+ * `cortex keys revoke` in another process is refused at the next request.
  */
 export function createKeyRepo(db: Database.Database, now: () => number): KeyRepo {
   const insert = db.prepare<[KeyRow]>(`
@@ -43,6 +45,10 @@ export function createKeyRepo(db: Database.Database, now: () => number): KeyRepo
   const byName = db.prepare<[string], KeyRow>(`SELECT ${COLUMNS} FROM api_keys WHERE name = ?`)
   const all = db.prepare<[], KeyRow>(`SELECT ${COLUMNS} FROM api_keys ORDER BY name`)
   const markRevoked = db.prepare<[number, string]>('UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL')
+  const dataVersion = db.prepare<[], number>('PRAGMA data_version').pluck()
+  // Found keys only: a flood of wrong keys must not grow it. Records are frozen, since every request shares them.
+  const cache = new Map<string, ApiKeyRecord>()
+  let seenVersion = dataVersion.get()
   const tokens = db.prepare<[number], { key_id: string; tokens: number }>(`
     SELECT key_id, SUM(coalesce(prompt_tokens, 0) + coalesce(completion_tokens, 0)) AS tokens
     FROM usage WHERE ts >= ? AND key_id IS NOT NULL GROUP BY key_id`)
@@ -55,6 +61,7 @@ export function createKeyRepo(db: Database.Database, now: () => number): KeyRepo
     const row = byId.get(idOrName) ?? byName.get(idOrName)
     if (!row) return undefined
     markRevoked.run(now(), row.id)
+    cache.clear()
     return toRecord(byId.get(row.id)!)
   })
 
@@ -63,20 +70,37 @@ export function createKeyRepo(db: Database.Database, now: () => number): KeyRepo
       const record: ApiKeyRecord = { ...key, id: `key_${randomBytes(6).toString('hex')}`, createdAt: now(), revokedAt: null }
       try {
         insert.run(toRow(record))
+        cache.clear()
       } catch (err) {
         throw taken(err, key.name) ?? err
       }
       return record
     },
     findByHash: (hash) => {
+      const version = dataVersion.get()
+      if (version !== seenVersion) {
+        cache.clear()
+        seenVersion = version
+      }
+      const cached = cache.get(hash)
+      if (cached !== undefined) return cached
       const row = byHash.get(hash)
-      return row && toRecord(row)
+      if (row === undefined) return undefined
+      const record = frozen(toRecord(row))
+      cache.set(hash, record)
+      return record
     },
     get,
     list: () => all.all().map(toRecord),
     revoke: (idOrName) => revoke(idOrName),
     tokensSince: (ts) => new Map(tokens.all(ts).map((r) => [r.key_id, r.tokens])),
   }
+}
+
+function frozen(record: ApiKeyRecord): ApiKeyRecord {
+  for (const list of [record.models, record.scopes, record.ips]) if (list !== null) Object.freeze(list)
+  Object.freeze(record.limits)
+  return Object.freeze(record)
 }
 
 /** The invalid_request for a UNIQUE violation on the name or the key; undefined for any other error. */
