@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { Socket } from 'node:net'
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify'
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
 import type { Limiter } from '../auth/limits.js'
 import type { ApiKeyRecord } from '../contract/keys.js'
@@ -13,6 +13,7 @@ import { defaultProxyOptions, type ProxyOptions } from '../proxy/types.js'
 import { adminRoutes, type AdminOptions } from './admin/index.js'
 import { errorHandler, notFoundHandler } from './errors.js'
 import { protect } from './protect.js'
+import { lazyChildLogger, logRequest } from './request-log.js'
 import { healthRoutes } from './routes/health.js'
 import { decorateV1Requests, v1Routes } from './routes/v1.js'
 
@@ -48,6 +49,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   const logger: FastifyBaseLogger = deps.logger
   const app = Fastify({
     loggerInstance: logger,
+    childLoggerFactory: lazyChildLogger,
     // Requests that arrive while closing get the catalogue's shutting_down (below), not Fastify's bare 503.
     return503OnClosing: false,
     bodyLimit: config.server.bodyLimit,
@@ -93,7 +95,9 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       done(new CortexError('shutting_down', 'Cortex is shutting down; retry shortly', { retryAfterSeconds: 5 }))
       return
     }
-    reply.raw.once('close', () => logLine(req, reply.raw.writableEnded ? reply.raw.statusCode : 499, t0, config.logging.prompts))
+    reply.raw.once('close', () =>
+      logRequest(deps.logger, req, reply.raw.writableEnded ? reply.raw.statusCode : 499, t0, config.logging.prompts),
+    )
     done()
   })
   app.setErrorHandler(errorHandler(config.server.bodyLimit, deps.onRefused))
@@ -114,19 +118,4 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   if (deps.admin) app.register(adminRoutes, { prefix: '/admin/api', ...deps.admin })
   if (deps.metrics) app.register(metricsRoute, deps.metrics)
   return app
-}
-
-function logLine(req: FastifyRequest, status: number, t0: number, prompts: boolean): void {
-  const line: Record<string, unknown> = {
-    method: req.method,
-    // The path only: a query string may carry a key (some clients send ?api_key=…).
-    url: req.url.split('?', 1)[0],
-    status,
-    ms: Math.round((performance.now() - t0) * 100) / 100,
-    model: req.cortexModel,
-    // The key's name, never the key.
-    key: req.cortexKey?.name,
-  }
-  if (prompts && Buffer.isBuffer(req.body)) line.body = req.body.toString('utf8')
-  req.log.info(line, 'request')
 }
