@@ -30,7 +30,7 @@ export async function proxy(ctx: ProxyContext, ex: Exchange, endpoint: Endpoint)
     flight.record.overheadMs = admitted.waitFrom - t0 + (performance.now() - admitted.waitUntil)
     let upstream: Dispatcher.ResponseData
     try {
-      upstream = await send(ctx.options, ex, lease, body, endpoint, abort.signal)
+      upstream = await send(ctx.options, ex, lease, body, endpoint, abort.signal, fields.stream === true)
     } catch (err) {
       refuse(flight, ex, abort.signal, err, upstreamError(err, lease))
       return

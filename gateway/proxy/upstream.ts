@@ -44,14 +44,29 @@ export function upstreamQuery(search: string, endpoint: Endpoint): string {
   return text === '' ? '' : `?${text}`
 }
 
-/** POSTs the body to the leased replica. */
-export function send(
+/**
+ * Whether a request failed on a kept-alive socket that the engine had closed, before any byte of its answer: the
+ * socket had carried an earlier answer (bytes read) and the error is the close itself. Such a request never reached
+ * the engine's handler, so sending it again is safe; a failure after a byte of the answer never is retried.
+ */
+function closedBeforeAnswer(err: unknown): boolean {
+  const e = err as { code?: unknown; socket?: { bytesRead?: number } }
+  return e.code === 'UND_ERR_SOCKET' && (e.socket?.bytesRead ?? 0) > 0
+}
+
+/**
+ * POSTs the body to the leased replica. A streamed answer's socket is not kept: llama-server half-closes it after
+ * every stream although it said keep-alive, and a request sent on it in the moment before the close arrives fails
+ * with "other side closed". What still races (any engine's keep-alive timeout) is retried once on a fresh connection.
+ */
+export async function send(
   options: ProxyOptions,
   ex: Exchange,
   lease: Lease,
   body: Buffer,
   endpoint: Endpoint,
   signal: AbortSignal,
+  stream: boolean,
 ): Promise<Dispatcher.ResponseData> {
   const { target } = lease
   const headers: Record<string, string> = { 'content-type': 'application/json' }
@@ -59,13 +74,21 @@ export function send(
   if (accept !== undefined) headers.accept = accept
   // The client's Authorization is for Cortex: engines get none, remotes get their own key.
   if (target.apiKey !== undefined) headers.authorization = `Bearer ${target.apiKey}`
-  return target.dispatcher.request({
+  const request: Dispatcher.RequestOptions = {
     path: target.apiRoot + endpoint.path + upstreamQuery(ex.search, endpoint),
     method: 'POST',
     headers,
     body,
     signal,
+    reset: stream,
     headersTimeout: options.headersTimeoutMs,
     bodyTimeout: options.bodyTimeoutMs,
-  })
+  }
+  try {
+    return await target.dispatcher.request(request)
+  } catch (err) {
+    if (signal.aborted || !closedBeforeAnswer(err)) throw err
+    // `reset` here too: the retry must not land on another socket of the same pool that is closing as well.
+    return target.dispatcher.request({ ...request, reset: true })
+  }
 }
