@@ -21,8 +21,42 @@ interface HttpError {
   headers?: Record<string, string>
 }
 
+/** Messages that repeat what a client sent are cut here, whatever built them: an answer never echoes megabytes. */
+const MAX_MESSAGE = 4096
+
 function envelope(status: number, code: string, message: string, param: string | null = null): HttpError {
-  return { status, body: { error: { message, type: status >= 500 ? 'server_error' : 'invalid_request_error', param, code } } }
+  const text = message.length > MAX_MESSAGE ? `${message.slice(0, MAX_MESSAGE)}…` : message
+  const shownParam = param !== null && param.length > 256 ? `${param.slice(0, 256)}…` : param
+  const type = status >= 500 ? 'server_error' : 'invalid_request_error'
+  return { status, body: { error: { message: text, type, param: shownParam, code } } }
+}
+
+/** Anthropic's error types by status (docs.anthropic.com "Errors"). */
+function anthropicType(status: number): string {
+  switch (status) {
+    case 401:
+      return 'authentication_error'
+    case 403:
+      return 'permission_error'
+    case 404:
+      return 'not_found_error'
+    case 413:
+      return 'request_too_large'
+    case 429:
+      return 'rate_limit_error'
+    case 503:
+      return 'overloaded_error'
+  }
+  return status >= 500 ? 'api_error' : 'invalid_request_error'
+}
+
+/** `/v1/messages` and its sub-paths speak Anthropic's API: its SDKs parse only its envelope. */
+const MESSAGES = /^\/v1\/+messages(?:[/?]|$)/
+
+/** The body of an error in the dialect of the path it answers: Anthropic's on /v1/messages, OpenAI's elsewhere. */
+function bodyFor(url: string, out: HttpError): unknown {
+  if (!MESSAGES.test(url)) return out.body
+  return { type: 'error', error: { type: anthropicType(out.status), message: out.body.error.message } }
 }
 
 function mib(bytes: number): string {
@@ -94,7 +128,7 @@ export function errorHandler(bodyLimit: number, onRefused: (reason: string) => v
     }
     if (out.retryAfterSeconds !== undefined) reply.header('retry-after', out.retryAfterSeconds)
     if (out.headers !== undefined) reply.headers(out.headers)
-    return reply.code(out.status).send(out.body)
+    return reply.code(out.status).send(bodyFor(req.url, out))
   }
 }
 
@@ -104,5 +138,5 @@ export function notFoundHandler(req: FastifyRequest, reply: FastifyReply) {
     'not_found',
     `no route for ${req.method} ${req.url.split('?')[0]}; the OpenAI API is under /v1 (GET /v1/models)`,
   )
-  return reply.code(404).send(out.body)
+  return reply.code(404).send(bodyFor(req.url, out))
 }

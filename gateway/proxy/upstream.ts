@@ -27,8 +27,12 @@ export function upstreamError(err: unknown, lease: Lease): CortexError | null {
   if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
     return new CortexError('upstream_timeout', `${where} stopped answering (${code}); check the engine's log`)
   }
-  if (typeof code === 'string' && NETWORK_ERRORS.has(code)) {
-    return new CortexError('upstream_unreachable', `${where} could not be reached: ${(err as Error).message} (${code})`)
+  // A connection that is not kept alive and closes inside a chunked answer is reported by the parser, not the socket.
+  if ((typeof code === 'string' && NETWORK_ERRORS.has(code)) || (err as Error).name === 'HTTPParserError') {
+    return new CortexError(
+      'upstream_unreachable',
+      `${where} could not be reached: ${(err as Error).message} (${String(code ?? (err as Error).name)})`,
+    )
   }
   return null
 }
