@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
 import Database from 'better-sqlite3'
 import { pino } from 'pino'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
@@ -110,6 +113,41 @@ describe('KeyRepo reads', () => {
     keys.revoke(record.id)
     expect(keys.findByHash(hashKey(secret))).toMatchObject({ id: record.id, revokedAt: clock })
     expect(keys.findByHash(hashKey('sk-cortex-nope'))).toBeUndefined()
+  })
+
+  it('findByHash sees a revoke made through another connection at the next lookup, though it caches', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'cortex-keys-'))
+    const file = path.join(dir, 'cortex.db')
+    const mine = new Database(file)
+    const theirs = new Database(file)
+    try {
+      for (const d of [mine, theirs]) d.pragma('journal_mode = WAL')
+      migrate(mine, { dataDir: dir, now: () => clock })
+      const repo = createKeyRepo(mine, () => clock)
+      const { record, secret } = createKey(repo, spec())
+      const hash = hashKey(secret)
+      expect(repo.findByHash(hash)).toBe(repo.findByHash(hash))
+      expect(repo.findByHash(hash)?.revokedAt).toBeNull()
+      createKeyRepo(theirs, () => clock).revoke(record.id)
+      expect(repo.findByHash(hash)?.revokedAt).toBe(clock)
+      // A second key made by the other process is found too.
+      const other = createKey(
+        createKeyRepo(theirs, () => clock),
+        spec({ name: 'other' }),
+      )
+      expect(repo.findByHash(hashKey(other.secret))?.name).toBe('other')
+    } finally {
+      mine.close()
+      theirs.close()
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('findByHash hands out records no caller can change for the others', () => {
+    const { secret } = createKey(keys, spec())
+    const record = keys.findByHash(hashKey(secret))!
+    expect(() => ((record as { name: string }).name = 'x')).toThrow(TypeError)
+    expect(() => (record.scopes as string[]).push('admin:read')).toThrow(TypeError)
   })
 
   it('findByHash is one indexed lookup', () => {
