@@ -77,7 +77,7 @@ export interface UsageReportQuery {
   keyId?: string
 }
 
-/** One row per proxied request, written in batches off the request path. */
+/** One row per proxied request, committed before the last byte of its answer goes out. */
 export interface UsageRecord {
   ts: number
   requestId: string
@@ -104,5 +104,7 @@ export interface UsageRecord {
 }
 
 export interface UsageSink {
+  /** Synchronous and durable: once it returns the row is committed (or kept to retry when the disk fails), so a
+   *  caller that records before it ends the answer loses no row to a kill of the process. */
   record(row: UsageRecord): void
 }

@@ -123,8 +123,9 @@ export function createMetrics(sources: MetricsSources): Metrics {
 export function metricsSink(inner: UsageSink, metrics: Pick<Metrics, 'observe'>): UsageSink {
   return {
     record(row) {
-      metrics.observe(row)
+      // The durable row first: a series that fails to count must not cost the request its usage row.
       inner.record(row)
+      metrics.observe(row)
     },
   }
 }

@@ -185,7 +185,7 @@ describe('KeyRepo.tokensSince', () => {
     usageRecord({ ts, requestId: `r-${ts}`, keyId, promptTokens, completionTokens })
 
   it('sums prompt and completion tokens per key from ts on, counting unknown counts as 0 and leaving out keyless rows', () => {
-    const usage = createUsageWriter(db, { logger: pino({ level: 'silent' }), flushIntervalMs: 60_000 })
+    const usage = createUsageWriter(db, { logger: pino({ level: 'silent' }), retryIntervalMs: 60_000 })
     const since = clock - 3_600_000
     usage.record(row(since - 1, 'key_a', 1000, 1000))
     usage.record(row(since, 'key_a', 10, 5))

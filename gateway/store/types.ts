@@ -39,7 +39,7 @@ export interface SettingsRepo {
 }
 
 export interface UsageWriter extends UsageSink {
-  /** Writes what is buffered in one transaction. */
+  /** Writes the rows kept after failed writes, in one transaction (the writer's timer does this too). */
   flush(): void
 }
 
@@ -64,6 +64,6 @@ export interface Store extends Accounts {
   usage: UsageWriter
   /** Totals and percentiles of the usage rows written so far (store/usage-report.ts). */
   usageReport(query: UsageReportQuery): UsageReport
-  /** Flushes usage, closes the database and releases the data-directory lock. */
+  /** Writes the usage rows kept after failed writes, closes the database and releases the data-directory lock. */
   close(): void
 }

@@ -30,7 +30,7 @@ afterEach(() => {
 let seq = 0
 /** Rows go in through the real usage writer, as the gateway writes them. */
 function record(...rows: Array<Partial<UsageRecord>>): void {
-  const writer = createUsageWriter(db, { logger: pino({ level: 'silent' }), flushIntervalMs: 60_000 })
+  const writer = createUsageWriter(db, { logger: pino({ level: 'silent' }), retryIntervalMs: 60_000 })
   for (const row of rows) {
     seq += 1
     writer.record(usageRecord({ ts: T0, requestId: `req-${seq}`, model: 'm', stream: false, totalMs: 1, ...row }))

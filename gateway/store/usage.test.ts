@@ -6,7 +6,7 @@ import { pino } from 'pino'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import type { UsageRecord } from '../contract/usage.js'
 import { migrate } from './migrations.js'
-import { createUsageWriter, type UsageBufferOptions } from './usage.js'
+import { createUsageWriter, type UsageWriterOptions } from './usage.js'
 
 let dir: string
 let dbFile: string
@@ -18,6 +18,7 @@ beforeEach(() => {
   dbFile = path.join(dir, 'cortex.db')
   db = new Database(dbFile)
   db.pragma('journal_mode = WAL')
+  db.pragma('synchronous = NORMAL')
   migrate(db, { dataDir: dir, now: Date.now })
   logs = []
   logger = pino({ level: 'warn' }, { write: (line: string) => void logs.push(JSON.parse(line)) })
@@ -47,8 +48,8 @@ const row = (i: number): UsageRecord => ({
   bytesOut: 900,
 })
 
-const count = () => (db.prepare('SELECT count(*) AS n FROM usage').get() as { n: number }).n
-const writer = (opts: Partial<UsageBufferOptions> = {}) => createUsageWriter(db, { logger, flushIntervalMs: 60_000, ...opts })
+const count = (on: Database.Database = db) => (on.prepare('SELECT count(*) AS n FROM usage').get() as { n: number }).n
+const writer = (opts: Partial<UsageWriterOptions> = {}) => createUsageWriter(db, { logger, retryIntervalMs: 60_000, ...opts })
 
 /** Another connection holding the write lock makes our writes fail with SQLITE_BUSY at once. */
 function holdWriteLock(): () => void {
@@ -62,12 +63,15 @@ function holdWriteLock(): () => void {
 }
 
 describe('UsageWriter', () => {
-  it('record() does not write synchronously; flush() writes every row with each column', () => {
+  it('record() commits the row before it returns, with each column', () => {
     const usage = writer()
     usage.record(row(0))
+    // Another connection sees only committed rows: the first is in the database before the second is recorded.
+    const reader = new Database(dbFile, { readonly: true })
+    expect(count(reader)).toBe(1)
     usage.record({ ...row(1), replica: null, promptTokens: null, completionTokens: null, ttftMs: null, status: 499 })
-    expect(count()).toBe(0)
-    usage.flush()
+    expect(count(reader)).toBe(2)
+    reader.close()
     expect(db.prepare('SELECT * FROM usage ORDER BY id').all()).toEqual([
       {
         id: 1,
@@ -102,27 +106,10 @@ describe('UsageWriter', () => {
     usage.close()
   })
 
-  it('flushes a full batch on the next turn of the event loop, not inside record()', async () => {
-    const usage = writer({ batchSize: 512 })
-    for (let i = 0; i < 512; i++) usage.record(row(i))
-    expect(count()).toBe(0)
-    await new Promise((resolve) => setImmediate(resolve))
-    expect(count()).toBe(512)
-    usage.close()
-  })
-
-  it('flushes on its timer', async () => {
-    const usage = writer({ flushIntervalMs: 20 })
-    usage.record(row(0))
-    await vi.waitFor(() => expect(count()).toBe(1), { timeout: 2000, interval: 10 })
-    usage.close()
-  })
-
-  it('close() flushes what is buffered; rows recorded after close are dropped with a warning', () => {
+  it('rows recorded after close are dropped with a warning', () => {
     const usage = writer()
     for (let i = 0; i < 3; i++) usage.record(row(i))
     usage.close()
-    expect(count()).toBe(3)
     usage.record(row(9))
     usage.flush()
     expect(count()).toBe(3)
@@ -131,28 +118,43 @@ describe('UsageWriter', () => {
     ])
   })
 
-  it('keeps the rows when a write fails, logs it, and writes them on the next flush', () => {
+  it('keeps the rows when a write fails, logs it, and writes them in order on the next flush', () => {
     const usage = writer()
     const release = holdWriteLock()
     usage.record(row(0))
     usage.record(row(1))
-    usage.flush()
-    expect(logs).toEqual([
-      expect.objectContaining({ msg: 'writing usage rows failed; keeping them for the next try', buffered: 2 }),
-    ])
+    expect(count()).toBe(0)
+    expect(logs).toEqual([expect.objectContaining({ msg: 'writing usage rows failed; keeping them for the next try', kept: 1 })])
     release()
+    // Kept rows go first: a row recorded while others wait joins them rather than overtaking them.
     usage.record(row(2))
+    expect(count()).toBe(0)
     usage.flush()
-    expect(count()).toBe(3)
+    expect(db.prepare('SELECT request_id FROM usage ORDER BY id').pluck().all()).toEqual(['req-0', 'req-1', 'req-2'])
+    usage.record(row(3))
+    expect(count()).toBe(4)
     usage.close()
   })
 
+  it('close() writes the kept rows', () => {
+    const usage = writer()
+    const release = holdWriteLock()
+    usage.record(row(0))
+    release()
+    usage.close()
+    expect(count()).toBe(1)
+  })
+
   it('drops the oldest rows past the bound while writes fail', () => {
-    const usage = writer({ maxBuffered: 5 })
+    const usage = writer({ maxKept: 5 })
     const release = holdWriteLock()
     for (let i = 0; i < 8; i++) usage.record(row(i))
     usage.flush()
-    expect(logs[0]).toMatchObject({ msg: 'usage buffer full while writes fail; dropped the oldest rows', dropped: 3, kept: 5 })
+    expect(logs.at(-2)).toMatchObject({
+      msg: 'usage rows kept while writes fail are past the bound; dropped the oldest',
+      dropped: 3,
+      kept: 5,
+    })
     release()
     usage.flush()
     expect(db.prepare('SELECT request_id FROM usage ORDER BY id').pluck().all()).toEqual([
@@ -166,15 +168,9 @@ describe('UsageWriter', () => {
   })
 
   it('does not retry on every record while writes fail; the timer does', async () => {
-    const usage = writer({ batchSize: 2, flushIntervalMs: 30 })
+    const usage = writer({ retryIntervalMs: 30 })
     const release = holdWriteLock()
-    usage.record(row(0))
-    usage.record(row(1))
-    await new Promise((resolve) => setImmediate(resolve))
-    expect(logs).toHaveLength(1)
-    usage.record(row(2))
-    usage.record(row(3))
-    await new Promise((resolve) => setImmediate(resolve))
+    for (let i = 0; i < 4; i++) usage.record(row(i))
     expect(logs).toHaveLength(1)
     release()
     await vi.waitFor(() => expect(count()).toBe(4), { timeout: 2000, interval: 10 })

@@ -1,0 +1,85 @@
+// What a durable usage row costs the request that records it: `npx tsx bench/usage-write.ts [rows]`.
+// Prints per-row figures (µs) for the store's own writer (one committed INSERT per row, WAL, synchronous=NORMAL,
+// as gateway/store/open.ts opens the database) beside the alternatives it was chosen over. Figures only, no verdict.
+import { mkdtempSync, rmSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import Database from 'better-sqlite3'
+import type { UsageRecord } from '../gateway/contract/usage.js'
+import { openStore } from '../gateway/store/open.js'
+import { summarize } from './stats.js'
+
+const rows = Number(process.argv[2] ?? 20_000)
+const dir = mkdtempSync(path.join(os.tmpdir(), 'cortex-usage-bench-'))
+
+const row = (i: number): UsageRecord => ({
+  ts: Date.now(),
+  requestId: `req-${i.toString(36).padStart(12, '0')}`,
+  keyId: 'key_0123456789ab',
+  orgId: 'org_0123456789ab',
+  model: 'qwen2.5-7b',
+  replica: i % 2,
+  endpoint: '/v1/chat/completions',
+  status: 200,
+  stream: i % 2 === 0,
+  promptTokens: 120,
+  completionTokens: 240,
+  ttftMs: 35.5,
+  totalMs: 1800.25,
+  queueMs: 0,
+  overheadMs: 0.2,
+  bytesIn: 900,
+  bytesOut: 4800,
+})
+
+/** Microseconds per row of each call to `step(i)`, which writes `perCall` rows. */
+function time(perCall: number, step: (i: number) => void): number[] {
+  const samples: number[] = []
+  for (let i = 0; i < rows; i += perCall) {
+    const t0 = process.hrtime.bigint()
+    step(i)
+    samples.push(Number(process.hrtime.bigint() - t0) / 1000 / perCall)
+  }
+  return samples
+}
+
+function print(name: string, samples: number[]): void {
+  const s = summarize(samples)
+  const f = (n: number) => n.toFixed(1).padStart(8)
+  console.log(`${name.padEnd(52)}${f(s.mean)}${f(s.median)}${f(s.p99)}${f(Math.max(...samples))}`)
+}
+
+try {
+  console.log(`${rows} usage rows per case, µs per row`)
+  console.log(`${'case'.padEnd(52)}${'mean'.padStart(8)}${'p50'.padStart(8)}${'p99'.padStart(8)}${'max'.padStart(8)}`)
+  const store = openStore(path.join(dir, 'data'))
+  // Warm-up: the first statements pay for page allocation and the prepared plan.
+  for (let i = 0; i < 1000; i++) store.usage.record(row(-i))
+  print(
+    'store.usage.record: one commit per row (NORMAL)',
+    time(1, (i) => store.usage.record(row(i))),
+  )
+  store.close()
+
+  // The same table through a second connection, for what the writer was chosen over.
+  const db = new Database(path.join(dir, 'data', 'cortex.db'))
+  db.pragma('synchronous = NORMAL')
+  const insert = db.prepare(`
+    INSERT INTO usage (ts, request_id, key_id, org_id, model, replica, endpoint, status, stream, prompt_tokens, completion_tokens, ttft_ms, total_ms, bytes_in, bytes_out)
+    VALUES (@ts, @requestId, @keyId, @orgId, @model, @replica, @endpoint, @status, @stream, @promptTokens, @completionTokens, @ttftMs, @totalMs, @bytesIn, @bytesOut)`)
+  const write = (r: UsageRecord) => insert.run({ ...r, stream: r.stream ? 1 : 0 })
+  for (const batch of [10, 100]) {
+    const group = db.transaction((first: number) => {
+      for (let j = 0; j < batch; j++) write(row(first + j))
+    })
+    print(`group commit of ${batch} rows per turn (NORMAL)`, time(batch, group))
+  }
+  db.pragma('synchronous = FULL')
+  print(
+    'one commit per row, synchronous=FULL (fsync per row)',
+    time(1, (i) => write(row(i))),
+  )
+  db.close()
+} finally {
+  rmSync(dir, { recursive: true, force: true })
+}
