@@ -132,10 +132,14 @@ export async function createCore(config: CortexConfig, options: CoreOptions = {}
     let closing: Promise<void> | undefined
     const close = () =>
       (closing ??= (async () => {
-        await closeHttp(http, config.server.shutdownTimeoutMs, logger)
-        metrics.close()
-        await system.close()
-        await engines.close()
+        try {
+          await closeHttp(http, config.server.shutdownTimeoutMs, logger)
+          metrics.close()
+          await system.close()
+        } finally {
+          // Whatever failed before, no engine process may outlive the close.
+          await engines.close()
+        }
         await dockerRuntime.close()
         await limiter.close()
         store.close()

@@ -155,6 +155,17 @@ export function createEngineManager(opts: EngineManagerOptions): EngineManager {
   for (const def of opts.models) engines.set(def.id, create(def))
   reindex()
 
+  /** Engines left out of `engines` by an update while they stop: close() waits for them too. */
+  const retiring = new Set<ModelEngine>()
+  const retire = async (e: ModelEngine) => {
+    retiring.add(e)
+    try {
+      await e.close()
+    } finally {
+      retiring.delete(e)
+    }
+  }
+
   return {
     resolve: (nameOrAlias) => byName.get(nameOrAlias)?.def,
     statuses: (): ModelStatus[] => [...engines.values()].map((e) => e.status()),
@@ -197,11 +208,14 @@ export function createEngineManager(opts: EngineManagerOptions): EngineManager {
       }
       for (const def of models) if (!engines.has(def.id)) engines.set(def.id, create(def))
       reindex()
-      await Promise.all(retired.map((e) => e.close()))
+      await Promise.all(retired.map((e) => retire(e)))
     },
     async close() {
       closed = true
-      await Promise.all([...engines.values()].map((e) => e.close({ detach: !opts.stopOnExit })))
+      await Promise.all([
+        ...[...engines.values()].map((e) => e.close({ detach: !opts.stopOnExit })),
+        ...[...retiring].map((e) => e.close()),
+      ])
     },
   }
 }

@@ -264,3 +264,36 @@ describe('Replica failure log', () => {
     )
   })
 })
+
+describe('Replica lifecycle error', () => {
+  it('fails at once, and stop() resolves only once the engine the broken run held has stopped', async () => {
+    let stopped!: () => void
+    const h = handle('http://127.0.0.1:9')
+    const slowStop = new Promise<void>((resolve) => (stopped = resolve))
+    h.stop = async () => {
+      h.stops++
+      await slowStop
+      h.exit({ code: null, signal: 'SIGKILL' })
+    }
+    const driver: Driver = {
+      runningCheckMs: null,
+      // A probe that throws while nothing aborted it is a bug in the run, not an engine failure.
+      probe: async () => {
+        throw new Error('probe bug')
+      },
+      start: async () => h,
+    }
+    const { r } = replica(driver)
+    r.start()
+    await vi.waitFor(() => expect(r.state).toBe('failed'))
+    expect(r.diagnosis?.cause).toBe('internal_error')
+    expect(h.stops).toBe(1)
+    let done = false
+    const stopping = r.stop().then(() => (done = true))
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    expect(done).toBe(false)
+    stopped()
+    await stopping
+    expect(r.state).toBe('stopped')
+  })
+})

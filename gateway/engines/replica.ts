@@ -256,18 +256,19 @@ export class Replica {
     this.transition('failed')
   }
 
-  /** A bug in the run (not an engine failure): end the engine and record a failure so no waiter is left hanging. */
-  private crash(err: unknown): void {
+  /** A bug in the run (not an engine failure): record a failure at once so no waiter is left hanging, and end the
+   *  engine; the run (what `stop` awaits) lasts until it is gone. */
+  private crash(err: unknown): Promise<void> {
     this.o.logger.error({ err, replica: this.index }, 'replica lifecycle error')
-    this.handle
-      ?.stop(this.o.stopGraceMs)
-      .catch((e: unknown) => this.o.logger.error({ err: e }, 'could not stop the engine after an error'))
+    const gone = (this.handle?.stop(this.o.stopGraceMs) ?? Promise.resolve()).catch((e: unknown) =>
+      this.o.logger.error({ err: e }, 'could not stop the engine after an error'),
+    )
     this.handle = undefined
-    if (this.state === 'failed' || this.state === 'stopped') return
+    if (this.state === 'failed' || this.state === 'stopped') return gone
     if (this.state === 'stopping') {
       this.state = 'stopped'
       this.o.onChange(this, true)
-      return
+      return gone
     }
     this.failures++
     this.retryAt = this.o.now() + restartDelay(this.failures)
@@ -279,6 +280,7 @@ export class Replica {
     }
     this.state = 'failed'
     this.o.onChange(this, true)
+    return gone
   }
 
   private transition(to: EngineState): void {

@@ -46,6 +46,32 @@ export function createProcessDriver(opts: ProcessDriverOptions): Driver {
   }
 }
 
+/** After an engine exited, how long its log may take to end before the exit is reported anyway. */
+const CLOSE_WAIT_MS = 2000
+
+/** PIDs (each its process group's id: spawned detached) of the engines of this process still running. */
+const live = new Set<number>()
+let exitHookInstalled = false
+
+/** However Cortex exits (a second Ctrl-C's process.exit, a crash), no engine it started may outlive it: each runs in
+ *  its own process group, which the terminal's signals do not reach. Only synchronous calls work in 'exit'. */
+function onProcessExit(): void {
+  if (exitHookInstalled) return
+  exitHookInstalled = true
+  process.on('exit', () => {
+    for (const pid of live) killGroup(pid)
+  })
+}
+
+/** SIGKILL to the engine's process group (Windows has none: the process itself). ESRCH is nothing left to kill. */
+function killGroup(pid: number, logger?: Logger): void {
+  try {
+    process.kill(process.platform === 'win32' ? pid : -pid, 'SIGKILL')
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ESRCH') logger?.warn({ err, pid }, 'could not kill the engine process group')
+  }
+}
+
 async function spawnPlan(plan: ProcessPlan, port: number, ctx: StartContext, opts: ProcessDriverOptions): Promise<DriverHandle> {
   const child = spawn(plan.command, plan.args, {
     env: { ...process.env, ...plan.env },
@@ -64,18 +90,28 @@ async function spawnPlan(plan: ProcessPlan, port: number, ctx: StartContext, opt
     throw new StartFailure(diagnoseSpawnError(opts.def, plan.command, (err as Error).message))
   }
   const pid = child.pid!
+  live.add(pid)
+  onProcessExit()
   for (const stream of [child.stdout, child.stderr]) createInterface({ input: stream, crlfDelay: Infinity }).on('line', ctx.log)
 
-  // 'close' (not 'exit') fires after stdout/stderr have ended, so the log holds the engine's last words
-  // when the exit is diagnosed.
   const exited = new Promise<ExitInfo>((resolve) => {
-    child.once('close', (code, signal) => {
+    child.once('exit', (code, signal) => {
+      live.delete(pid)
+      // Workers the engine started in its group (vLLM's) are no use without it, and may hold GPU memory. The group
+      // id stays taken while a member lives; with none left it finds nothing (PIDs cycle before reuse; not Windows').
+      if (process.platform !== 'win32') killGroup(pid, opts.logger)
       try {
         opts.pids.remove(pid)
       } catch (err) {
         opts.logger.error({ err, pid }, 'could not remove the engine process record')
       }
-      resolve({ code, signal })
+      // 'close' comes once stdout/stderr have ended, so the log holds the engine's last words when the exit is
+      // diagnosed; bounded, since a process that outlived the group kill (it left the group) may hold the pipes.
+      const closeWait = setTimeout(() => resolve({ code, signal }), CLOSE_WAIT_MS)
+      child.once('close', () => {
+        clearTimeout(closeWait)
+        resolve({ code, signal })
+      })
     })
   })
   child.on('error', (err) => opts.logger.error({ err, pid }, 'engine process error'))
@@ -103,7 +139,7 @@ async function spawnPlan(plan: ProcessPlan, port: number, ctx: StartContext, opt
     async stop(graceMs) {
       if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGTERM')
-        const force = setTimeout(() => child.kill('SIGKILL'), graceMs)
+        const force = setTimeout(() => killGroup(pid, opts.logger), graceMs)
         await exited
         clearTimeout(force)
       }
