@@ -57,6 +57,10 @@ describe('loadConfig defaults', () => {
         corsOrigins: [],
         bodyLimit: 64 * 1024 * 1024,
         shutdownTimeoutMs: 30_000,
+        headersTimeoutMs: 10_000,
+        requestTimeoutMs: 30_000,
+        maxConnectionsPerClient: 1024,
+        trustProxy: false,
         allowRemote: false,
       },
       auth: { required: true, allowLoopbackWithoutKey: false },
@@ -263,6 +267,59 @@ describe('loadConfig errors', () => {
     )
   })
 
+  it('names a config path that is a directory, or cannot be read, instead of failing with a bare errno', () => {
+    fs.mkdirSync(path.join(dir, 'conf.d'))
+    expect(problems('', {}, { config: 'conf.d' })).toEqual([
+      `conf.d: expected a config file, but this path is a directory: ${path.join(dir, 'conf.d')} (named by --config)`,
+    ])
+    const locked = write('server: {}\n', 'locked.yaml')
+    fs.chmodSync(locked, 0o000)
+    // root reads any file whatever its mode; the refusal can only be seen as another user.
+    if (process.getuid?.() !== 0)
+      expect(problems('', {}, { config: 'locked.yaml' })).toEqual([
+        `locked.yaml: config file cannot be read: permission denied: ${locked} (named by --config)`,
+      ])
+  })
+
+  it('stops a YAML alias bomb at its first alias, and a file over 1 MiB before parsing it', () => {
+    const bomb = ['a: &a ["x","x","x","x","x","x","x","x","x","x"]']
+    for (let i = 1; i < 9; i++)
+      bomb.push(
+        `${'abcdefghij'[i]}: &${'abcdefghij'[i]} [${Array(10)
+          .fill(`*${'abcdefghij'[i - 1]}`)
+          .join(',')}]`,
+      )
+    const [issue, ...rest] = problems(bomb.join('\n') + '\n')
+    expect(rest).toEqual([])
+    expect(issue).toMatch(
+      /^cortex\.yaml:2: expected at most 100 alias expansions \(\*name\) in all, .*write the values out instead$/,
+    )
+    expect(problems(`# ${'x'.repeat(1024 * 1024)}\n`)).toEqual(['cortex.yaml:1: expected at most 1 MiB of YAML (got 1.0 MiB)'])
+  })
+
+  it('sets the request deadlines and the connection cap, and refuses a headers deadline past the whole request', () => {
+    const yaml = 'server: { headersTimeout: 5s, requestTimeout: 1m, maxConnectionsPerClient: 8, trustProxy: true }\n'
+    expect(load(yaml).server).toMatchObject({
+      headersTimeoutMs: 5000,
+      requestTimeoutMs: 60_000,
+      maxConnectionsPerClient: 8,
+      trustProxy: true,
+    })
+    expect(load('server: { headersTimeout: 0, requestTimeout: 0 }\n').server).toMatchObject({
+      headersTimeoutMs: 0,
+      requestTimeoutMs: 0,
+    })
+    expect(problems('server: { headersTimeout: 1m }\n')).toEqual([
+      'cortex.yaml:1 server.headersTimeout: expected headersTimeout (60s) to be at most requestTimeout (30s): the headers are part of the request',
+    ])
+    expect(problems('server:\n  requestTimeout: 2s\n')).toEqual([
+      'cortex.yaml:2 server.requestTimeout: expected headersTimeout (10s) to be at most requestTimeout (2s): the headers are part of the request',
+    ])
+    expect(problems('server: { maxConnectionsPerClient: 0 }\n')).toEqual([
+      'cortex.yaml:1 server.maxConnectionsPerClient: expected an integer >= 1 (got 0)',
+    ])
+  })
+
   it('reports YAML syntax errors with their line', () => {
     expect(problems('server:\n  port: 1\n  port: 2\n')).toEqual(['cortex.yaml:3: Map keys must be unique'])
   })
@@ -299,7 +356,7 @@ describe('loadConfig errors', () => {
     expect(problems(yaml)).toEqual([
       'cortex.yaml:2 server.port: expected an integer from 0 to 65535 (got "high")',
       'cortex.yaml:3 server.bodyLimit: expected a size like 64MiB, 512KB, 1GiB (got "64 MiBs")',
-      'cortex.yaml:4 server.colour: unknown key "colour" (allowed: host, port, allowedHosts, cors, bodyLimit, shutdownTimeout)',
+      'cortex.yaml:4 server.colour: unknown key "colour" (allowed: host, port, allowedHosts, cors, bodyLimit, shutdownTimeout, headersTimeout, requestTimeout, maxConnectionsPerClient, trustProxy)',
       'cortex.yaml:5 logging.level: expected one of fatal, error, warn, info, debug, trace, silent (got "loud")',
       'cortex.yaml:6 metrics.port: expected an integer from 1 to 65535 or null (got 0)',
       'cortex.yaml:9 models[0].engine: expected one of llamacpp, vllm, openai (got "llama")',

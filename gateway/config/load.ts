@@ -6,7 +6,7 @@ import { ConfigError } from './issues.js'
 import type { ConfigIssue } from './types.js'
 import { buildConfig } from './normalize.js'
 import { defaultDataDir } from './paths.js'
-import { crossFieldProblems } from './rules.js'
+import { crossFieldProblems, serverProblems } from './rules.js'
 import { schemaProblems } from './schema.js'
 import type { CliFlags, CortexConfig } from './types.js'
 import { parseYaml } from './yaml.js'
@@ -57,28 +57,35 @@ interface ReadResult {
 
 /** Parse, check the schema, then the cross-field rules; every problem is placed at its line. */
 function readConfigFile(configPath: string, named: { file: string; by: string }, env: NodeJS.ProcessEnv): ReadResult {
-  const text = readText(configPath)
+  const text = readText(configPath, named.by)
   const at = (p: { path: string; expected: string; line: number | null }): ConfigIssue => ({ file: named.file, ...p })
-  if (text === null) {
-    const expected = `config file not found: ${configPath} (named by ${named.by})`
-    return { file: {}, issues: [at({ path: '', line: null, expected })] }
-  }
+  if (typeof text !== 'string') return { file: {}, issues: [at({ path: '', line: null, expected: text.problem })] }
   const parsed = parseYaml(text)
   if (parsed.syntaxErrors.length > 0) {
     return { file: {}, issues: parsed.syntaxErrors.map((e) => at({ path: '', line: e.line, expected: e.message })) }
   }
   const value = parsed.value ?? {}
   const models = typeof value === 'object' && value !== null ? (value as { models?: unknown }).models : undefined
-  const problems = [...schemaProblems(value), ...crossFieldProblems(models, env)]
+  const server = typeof value === 'object' && value !== null ? (value as { server?: unknown }).server : undefined
+  const problems = [...schemaProblems(value), ...crossFieldProblems(models, env), ...serverProblems(server)]
   return { file: value as ConfigFile, issues: problems.map((p) => at({ ...p, line: parsed.lineOf(p.path) })) }
 }
 
-function readText(file: string): string | null {
+/** The file's text, or why it cannot be read, naming the path: start-up stops on it like on any other problem. */
+function readText(file: string, by: string): string | { problem: string } {
   try {
     return fs.readFileSync(file, 'utf8')
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null
-    throw err
+    const code = (err as NodeJS.ErrnoException).code
+    const why =
+      code === 'ENOENT'
+        ? 'config file not found'
+        : code === 'EISDIR'
+          ? 'expected a config file, but this path is a directory'
+          : code === 'EACCES' || code === 'EPERM'
+            ? 'config file cannot be read: permission denied'
+            : `config file cannot be read (${code ?? (err as Error).message})`
+    return { problem: `${why}: ${file} (named by ${by})` }
   }
 }
 

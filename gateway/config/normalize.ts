@@ -8,6 +8,9 @@ export const DEFAULTS = {
   port: 31313,
   bodyLimit: 64 * 1024 * 1024,
   shutdownTimeoutMs: 30_000,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  maxConnectionsPerClient: 1024,
   logLevel: 'info',
   model: { replicas: 1, ttlMs: 0, queueSize: 32, queueTimeoutMs: 60_000, startTimeoutMs: 5 * 60_000 },
 } as const
@@ -45,8 +48,11 @@ export function buildConfig(file: ConfigFile, overrides: Overrides, ctx: Normali
       allowedHosts: server.allowedHosts ?? [],
       corsOrigins: server.cors?.origins ?? [],
       bodyLimit: server.bodyLimit === undefined ? DEFAULTS.bodyLimit : parseByteSize(server.bodyLimit),
-      shutdownTimeoutMs:
-        server.shutdownTimeout === undefined ? DEFAULTS.shutdownTimeoutMs : parseDuration(server.shutdownTimeout),
+      shutdownTimeoutMs: durationOr(server.shutdownTimeout, DEFAULTS.shutdownTimeoutMs),
+      headersTimeoutMs: durationOr(server.headersTimeout, DEFAULTS.headersTimeoutMs),
+      requestTimeoutMs: durationOr(server.requestTimeout, DEFAULTS.requestTimeoutMs),
+      maxConnectionsPerClient: server.maxConnectionsPerClient ?? DEFAULTS.maxConnectionsPerClient,
+      trustProxy: server.trustProxy ?? false,
       allowRemote: overrides.allowRemote ?? false,
     },
     auth: { required: file.auth?.required ?? true, allowLoopbackWithoutKey: file.auth?.allowLoopbackWithoutKey ?? false },
@@ -64,6 +70,10 @@ export function buildConfig(file: ConfigFile, overrides: Overrides, ctx: Normali
     },
     models: (file.models ?? []).map((m) => toModelSpec(m, ctx)),
   }
+}
+
+function durationOr(value: string | number | undefined, fallback: number): number {
+  return value === undefined ? fallback : parseDuration(value)
 }
 
 /** One model entry of a file (or an admin API body), normalized; `origin` is the caller's to set. */

@@ -1,5 +1,7 @@
 import type { ModelConfig } from '../contract/index.js'
+import { parseDuration } from './duration.js'
 import { joinPointer, type Problem } from './issues.js'
+import { DEFAULTS } from './normalize.js'
 import { isValidModel } from './schema.js'
 
 const RUNTIMES_BY_ENGINE: Record<ModelConfig['engine'], ReadonlyArray<ModelConfig['runtime']>> = {
@@ -23,6 +25,27 @@ const MANAGED_FLAGS: Record<string, string> = {
   '--alias': NAME_REASON,
   '-a': NAME_REASON,
   '--served-model-name': NAME_REASON,
+}
+
+/** Node refuses a server whose headers deadline outlasts its whole-request deadline; say so in the file's terms. */
+export function serverProblems(server: unknown): Problem[] {
+  if (typeof server !== 'object' || server === null) return []
+  const { headersTimeout, requestTimeout } = server as { headersTimeout?: unknown; requestTimeout?: unknown }
+  const ms = (v: unknown, fallback: number) => (isDuration(v) ? parseDuration(v) : fallback)
+  const headers = ms(headersTimeout, DEFAULTS.headersTimeoutMs)
+  const request = ms(requestTimeout, DEFAULTS.requestTimeoutMs)
+  if (request === 0 || headers === 0 || headers <= request) return []
+  return [
+    {
+      path: headersTimeout === undefined ? '/server/requestTimeout' : '/server/headersTimeout',
+      expected: `expected headersTimeout (${headers / 1000}s) to be at most requestTimeout (${request / 1000}s): the headers are part of the request`,
+    },
+  ]
+}
+
+function isDuration(v: unknown): v is string | number {
+  if (typeof v === 'number') return v >= 0
+  return typeof v === 'string' && /^\d+(\.\d+)?(ms|s|m|h|d)?$/.test(v)
 }
 
 /**

@@ -2,7 +2,7 @@ import type { TSchema } from 'typebox'
 import { Compile, type Validator } from 'typebox/compile'
 import type { TLocalizedValidationError } from 'typebox/error'
 import { Settings } from 'typebox/system'
-import { ByteSize, ConfigFile, Duration, ModelConfig } from '../contract/index.js'
+import { ByteSize, ConfigFile, Duration, ModelConfig, quoted } from '../contract/index.js'
 import { describeValue, joinPointer, splitPointer, valueAt, type Problem } from './issues.js'
 
 const configValidator = Compile(ConfigFile)
@@ -66,7 +66,7 @@ function toProblems(error: TLocalizedValidationError, root: TSchema, value: unkn
       const allowed = Object.keys(schemaAt(root, error.schemaPath).properties ?? {}).join(', ')
       return error.params.additionalProperties.map((key) => ({
         path: joinPointer(error.instancePath, key),
-        expected: `unknown ${style.noun} "${key}" (allowed: ${allowed})`,
+        expected: `unknown ${style.noun} ${quoted(key, 64)} (allowed: ${allowed})`,
       }))
     }
     case 'required':
@@ -74,6 +74,16 @@ function toProblems(error: TLocalizedValidationError, root: TSchema, value: unkn
         path: style.requiredAt === 'key' ? joinPointer(error.instancePath, key) : error.instancePath,
         expected: `missing required ${style.noun} "${key}"`,
       }))
+    case 'minLength':
+    case 'maxLength':
+    case 'minItems':
+    case 'maxItems':
+      return [
+        {
+          path: error.instancePath,
+          expected: lengthProblem(error.keyword, error.params.limit, valueAt(value, error.instancePath)),
+        },
+      ]
     default: {
       const schema = schemaAt(root, error.schemaPath)
       const expected = schema.type === 'object' ? style.object : describeSchema(schema, splitPointer(error.instancePath).at(-1))
@@ -84,6 +94,20 @@ function toProblems(error: TLocalizedValidationError, root: TSchema, value: unkn
   }
 }
 
+/**
+ * A length bound names itself, and the length found rather than the value: the value may be a password, or a megabyte.
+ * `expected at most 64 characters (got 65)`
+ */
+function lengthProblem(keyword: string, limit: number, value: unknown): string {
+  const strings = keyword === 'minLength' || keyword === 'maxLength'
+  const length = typeof value === 'string' || Array.isArray(value) ? value.length : 0
+  if (keyword === 'minLength' && limit === 1) return 'expected a non-empty string (got "")'
+  if (keyword === 'minItems' && limit === 1) return 'expected a non-empty list (got an empty list)'
+  const unit = (n: number) => (strings ? (n === 1 ? 'character' : 'characters') : n === 1 ? 'item' : 'items')
+  const bound = keyword.startsWith('min') ? 'at least' : 'at most'
+  return `expected ${bound} ${limit} ${unit(limit)} (got ${length})`
+}
+
 interface SchemaNode {
   type?: string
   const?: unknown
@@ -91,10 +115,15 @@ interface SchemaNode {
   items?: SchemaNode
   properties?: Record<string, SchemaNode>
   pattern?: string
+  enum?: unknown[]
   minimum?: number
   maximum?: number
+  exclusiveMinimum?: number
+  exclusiveMaximum?: number
   minLength?: number
+  maxLength?: number
   minItems?: number
+  maxItems?: number
   description?: string
 }
 
@@ -120,6 +149,8 @@ export function describeSchema(schema: SchemaNode, key?: string): string {
   if (schema.description === (Duration as SchemaNode).description) return 'a duration like 30s, 30m, 2h'
   if (schema.description === (ByteSize as SchemaNode).description) return 'a size like 64MiB, 512KB, 1GiB'
   if (key !== undefined && key in BY_KEY) return BY_KEY[key]!
+  if (schema.const !== undefined) return JSON.stringify(schema.const)
+  if (schema.enum) return `one of ${schema.enum.map((v) => String(v)).join(', ')}`
   if (schema.anyOf) {
     const literals = schema.anyOf.filter((s) => s.const !== undefined).map((s) => String(s.const))
     const others = schema.anyOf.filter((s) => s.const === undefined).map((s) => describeSchema(s))
@@ -134,13 +165,13 @@ export function describeSchema(schema: SchemaNode, key?: string): string {
       if (schema.pattern !== undefined) {
         return BY_PATTERN[schema.pattern] ?? schema.description ?? `a string matching ${schema.pattern}`
       }
-      return schema.minLength ? 'a non-empty string' : 'a string'
+      return `a ${schema.minLength === 1 && schema.maxLength === undefined ? 'non-empty string' : `string${lengths(schema)}`}`
     case 'boolean':
       return 'true or false'
     case 'null':
       return 'null'
     case 'array':
-      return schema.minItems ? 'a non-empty list' : 'a list'
+      return schema.minItems === 1 && schema.maxItems === undefined ? 'a non-empty list' : `a list${items(schema)}`
     case 'object':
       return 'a mapping'
     default:
@@ -148,9 +179,21 @@ export function describeSchema(schema: SchemaNode, key?: string): string {
   }
 }
 
-function range({ minimum, maximum }: SchemaNode): string {
+function range({ minimum, maximum, exclusiveMinimum, exclusiveMaximum }: SchemaNode): string {
   if (minimum !== undefined && maximum !== undefined) return ` from ${minimum} to ${maximum}`
-  if (minimum !== undefined) return ` >= ${minimum}`
-  if (maximum !== undefined) return ` <= ${maximum}`
-  return ''
+  const low = minimum !== undefined ? ` >= ${minimum}` : exclusiveMinimum !== undefined ? ` > ${exclusiveMinimum}` : ''
+  const high = maximum !== undefined ? ` <= ${maximum}` : exclusiveMaximum !== undefined ? ` < ${exclusiveMaximum}` : ''
+  return low && high ? `${low} and${high}` : low || high
+}
+
+function items({ minItems = 0, maxItems }: SchemaNode): string {
+  if (maxItems !== undefined) return minItems > 0 ? ` of ${minItems} to ${maxItems} items` : ` of at most ${maxItems} items`
+  return minItems > 0 ? ` of at least ${minItems} items` : ''
+}
+
+/** ` of 1 to 64 characters`, ` of at least 12 characters`, or nothing. */
+function lengths({ minLength = 0, maxLength }: SchemaNode): string {
+  if (maxLength !== undefined)
+    return minLength > 0 ? ` of ${minLength} to ${maxLength} characters` : ` of at most ${maxLength} characters`
+  return minLength > 0 ? ` of at least ${minLength} characters` : ''
 }

@@ -16,6 +16,12 @@ export interface CortexConfig {
     bodyLimit: number
     /** How long SIGINT/SIGTERM waits for in-flight requests. */
     shutdownTimeoutMs: number
+    /** Time to receive a request's headers, and its whole body; 0 = never. headersTimeoutMs <= requestTimeoutMs. */
+    headersTimeoutMs: number
+    requestTimeoutMs: number
+    maxConnectionsPerClient: number
+    /** Whether X-Forwarded-Proto from a proxy in front is believed. */
+    trustProxy: boolean
     /** `--allow-remote`: permits binding a non-loopback address while /v1 is keyless. */
     allowRemote: boolean
   }

@@ -73,6 +73,15 @@ export const ConfigFile = Type.Object(
           ),
           bodyLimit: Type.Optional(ByteSize),
           shutdownTimeout: Type.Optional(Duration),
+          /** How long a client may take to send a request's headers (default 10s; 0 = never). */
+          headersTimeout: Type.Optional(Duration),
+          /** How long a client may take to send a whole request, headers and body (default 30s; 0 = never). The answer,
+           *  however long it streams, is not bounded by it. */
+          requestTimeout: Type.Optional(Duration),
+          /** Open connections one client address may hold (default 1024); every local client shares 127.0.0.1. */
+          maxConnectionsPerClient: Type.Optional(Type.Integer({ minimum: 1 })),
+          /** Believe X-Forwarded-Proto from a TLS proxy in front (console cookies are then Secure). Default false. */
+          trustProxy: Type.Optional(Type.Boolean()),
         },
         { additionalProperties: false },
       ),
