@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { Socket } from 'node:net'
+import type { IncomingHttpHeaders } from 'node:http'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
 import type { Limiter } from '../auth/limits.js'
@@ -11,7 +12,10 @@ import type { UsageSink } from '../contract/usage.js'
 import { metricsRoute, type MetricsRouteOptions } from './routes/metrics.js'
 import { defaultProxyOptions, type ProxyOptions } from '../proxy/types.js'
 import { adminRoutes, type AdminOptions } from './admin/index.js'
-import { errorHandler, notFoundHandler } from './errors.js'
+import { clientErrorHandler } from './client-errors.js'
+import { connectionCap } from './connections.js'
+import { jsonBodies } from './json-body.js'
+import { errorHandler, notFound, notFoundHandler } from './errors.js'
 import { protect } from './protect.js'
 import { lazyChildLogger, logRequest } from './request-log.js'
 import { healthRoutes } from './routes/health.js'
@@ -43,10 +47,15 @@ function requestId(req: { headers: Record<string, string | string[] | undefined>
   return typeof given === 'string' && SANE_REQUEST_ID.test(given) ? given : randomUUID()
 }
 
+function hasBody(headers: IncomingHttpHeaders): boolean {
+  return headers['transfer-encoding'] !== undefined || (headers['content-length'] ?? '0') !== '0'
+}
+
 /** The gateway's HTTP app; the caller decides where it listens (or injects). */
 export function buildApp(deps: AppDeps): FastifyInstance {
   const { config } = deps
   const logger: FastifyBaseLogger = deps.logger
+  const onError = errorHandler(config.server.bodyLimit, deps.onRefused)
   const app = Fastify({
     loggerInstance: logger,
     childLoggerFactory: lazyChildLogger,
@@ -56,14 +65,32 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     genReqId: requestId,
     // Fastify's two lines per request are replaced by the one below.
     logController: new LogController({ disableRequestLogging: true }),
+    // Refusals before any route (the HTTP parser's, a URL the router cannot decode) in the catalogue's envelope too.
+    clientErrorHandler,
+    frameworkErrors: onError,
+    // Deadlines on receiving a request (never on its answer, which may stream for minutes): a client that sends its
+    // headers or body a byte at a time gets 408 request_timeout (client-errors.ts) and loses the socket. Node checks
+    // them every connectionsCheckingInterval (30 s by default); once a second keeps "30 s" within a second of true.
+    requestTimeout: config.server.requestTimeoutMs,
+    http: {
+      headersTimeout: config.server.headersTimeoutMs,
+      requestTimeout: config.server.requestTimeoutMs,
+      connectionsCheckingInterval: 1000,
+    },
   })
   decorateV1Requests(app)
+  jsonBodies(app)
   const sockets = new Set<Socket>()
+  const perClient = connectionCap(config.server.maxConnectionsPerClient)
   app.server.on('connection', (socket: Socket) => {
     // Node's default already, made explicit: Nagle + delayed ACK would hold small SSE frames for up to 40 ms.
     socket.setNoDelay(true)
     sockets.add(socket)
-    socket.once('close', () => sockets.delete(socket))
+    perClient.open(socket)
+    socket.once('close', () => {
+      sockets.delete(socket)
+      perClient.close(socket)
+    })
   })
   // server.close() closes idle keep-alive connections once; a connection that goes idle later (its stream just
   // finished) or never carried a request (undici opens spare ones) would hold the close until its timeout.
@@ -89,6 +116,16 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.addHook('onRequest', (req, reply, done) => {
     const t0 = performance.now()
     reply.header('x-request-id', req.id)
+    if (req.is404 && hasBody(req.raw.headers)) {
+      // Fastify would read the whole body before its 404 handler runs; refuse first, and hang up (errors.ts).
+      done(notFound(req))
+      return
+    }
+    if (perClient.over(req.raw.socket)) {
+      reply.header('connection', 'close')
+      done(perClient.refusal())
+      return
+    }
     if (closing) {
       // A keep-alive client may send one more request while in-flight ones finish; tell it to retry elsewhere/later.
       reply.header('connection', 'close')
@@ -100,7 +137,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     )
     done()
   })
-  app.setErrorHandler(errorHandler(config.server.bodyLimit, deps.onRefused))
+  app.setErrorHandler(onError)
   app.setNotFoundHandler(notFoundHandler)
 
   // Before every route: DNS-rebinding Host check, CORS, and no foreign Origin on the admin API.

@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
-import { CortexError } from '../contract/errors.js'
+import { CortexError, ErrorStatus, type ErrorCode } from '../contract/errors.js'
 import type { Diagnosis } from '../contract/model.js'
 
 /** The OpenAI error envelope; a failed start adds what a person needs to fix it. */
@@ -23,16 +23,25 @@ interface HttpError {
 
 /** Messages that repeat what a client sent are cut here, whatever built them: an answer never echoes megabytes. */
 const MAX_MESSAGE = 4096
+const MAX_PARAM = 256
 
-function envelope(status: number, code: string, message: string, param: string | null = null): HttpError {
-  const text = message.length > MAX_MESSAGE ? `${message.slice(0, MAX_MESSAGE)}…` : message
-  const shownParam = param !== null && param.length > 256 ? `${param.slice(0, 256)}…` : param
-  const type = status >= 500 ? 'server_error' : 'invalid_request_error'
-  return { status, body: { error: { message: text, type, param: shownParam, code } } }
+function bounded(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max)}… (cut from ${text.length} characters)` : text
 }
 
-/** Anthropic's error types by status (docs.anthropic.com "Errors"). */
-function anthropicType(status: number): string {
+function envelope(status: number, code: string, message: string, param: string | null = null): HttpError {
+  const shownParam = param === null ? null : bounded(param, MAX_PARAM)
+  const type = status >= 500 ? 'server_error' : 'invalid_request_error'
+  return { status, body: { error: { message: bounded(message, MAX_MESSAGE), type, param: shownParam, code } } }
+}
+
+/** A catalogue error in OpenAI's envelope, for answers written outside Fastify (the HTTP parser's refusals). */
+export function openAiBody(code: ErrorCode, message: string): ErrorBody {
+  return envelope(ErrorStatus[code], code, message).body
+}
+
+/** Anthropic's error types by status (docs.anthropic.com "Errors"); 503s are its `overloaded_error`, which SDKs retry. */
+export function anthropicErrorType(status: number): string {
   switch (status) {
     case 401:
       return 'authentication_error'
@@ -50,13 +59,31 @@ function anthropicType(status: number): string {
   return status >= 500 ? 'api_error' : 'invalid_request_error'
 }
 
-/** `/v1/messages` and its sub-paths speak Anthropic's API: its SDKs parse only its envelope. */
-const MESSAGES = /^\/v1\/+messages(?:[/?]|$)/
+export type Envelope = 'openai' | 'anthropic'
 
-/** The body of an error in the dialect of the path it answers: Anthropic's on /v1/messages, OpenAI's elsewhere. */
+function decoded(segment: string): string {
+  try {
+    return decodeURIComponent(segment)
+  } catch {
+    return segment
+  }
+}
+
+/**
+ * The envelope of Cortex's own errors on a path (a raw request URL or a normalized one): Anthropic's on `/v1/messages`
+ * and its sub-paths, whose SDKs parse only that one, OpenAI's everywhere else. Segments are decoded and empty ones
+ * dropped as the /v1 routes normalize them, so `/v1//%6Dessages/` is Anthropic's too; a malformed escape is kept as sent.
+ */
+export function envelopeFor(path: string): Envelope {
+  const q = path.indexOf('?')
+  const segments = (q < 0 ? path : path.slice(0, q)).split('/').filter((s) => s !== '')
+  return segments.length >= 2 && decoded(segments[0]!) === 'v1' && decoded(segments[1]!) === 'messages' ? 'anthropic' : 'openai'
+}
+
+/** The body of an error in the envelope of the path it answers. */
 function bodyFor(url: string, out: HttpError): unknown {
-  if (!MESSAGES.test(url)) return out.body
-  return { type: 'error', error: { type: anthropicType(out.status), message: out.body.error.message } }
+  if (envelopeFor(url) === 'openai') return out.body
+  return { type: 'error', error: { type: anthropicErrorType(out.status), message: out.body.error.message } }
 }
 
 function mib(bytes: number): string {
@@ -72,9 +99,6 @@ function fromFastify(err: FastifyError, bodyLimit: number): HttpError | null {
         'body_too_large',
         `request body is larger than the gateway's limit of ${mib(bodyLimit)} MiB; raise server.bodyLimit in the config file to accept it`,
       )
-    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-    case 'FST_ERR_CTP_INVALID_JSON_BODY':
-      return envelope(400, 'invalid_json', `request body is not valid JSON: ${err.message}`)
     case 'FST_ERR_VALIDATION': {
       const first = err.validation?.[0]
       const missing = first?.params?.missingProperty
@@ -82,12 +106,41 @@ function fromFastify(err: FastifyError, bodyLimit: number): HttpError | null {
       return envelope(400, 'invalid_request', err.message, path || null)
     }
   }
-  // Fastify's default JSON parser (non-inference routes) throws a SyntaxError with statusCode 400.
-  if (err instanceof SyntaxError && err.statusCode === 400)
-    return envelope(400, 'invalid_json', `request body is not valid JSON: ${err.message}`)
   const status = err.statusCode
-  if (typeof status === 'number' && status >= 400 && status < 500) return envelope(status, 'invalid_request', err.message)
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    const [code, message] = FASTIFY_4XX[err.code] ??
+      BY_STATUS[status] ?? ['bad_request', `the request was refused: ${err.message}`]
+    return envelope(ErrorStatus[code], code, message)
+  }
   return null
+}
+
+/** What Fastify's own refusals mean, phrased as what to fix; their texts would repeat the URL or say little. */
+const FASTIFY_4XX: Record<string, [ErrorCode, string]> = {
+  FST_ERR_BAD_URL: [
+    'bad_request',
+    'the request path is not a valid URL: a %-escape is malformed or does not decode to UTF-8 (write a literal % as %25)',
+  ],
+  FST_ERR_MAX_PARAM_LENGTH: [
+    'uri_too_long',
+    'a segment of the request path is longer than 100 characters; no route takes one that long',
+  ],
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: [
+    'bad_request',
+    'the request body is not as long as its content-length header says; send the header that matches the body, or none',
+  ],
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: [
+    'unsupported_media_type',
+    "this route does not accept the request's content-type; send application/json (a recipe import takes application/yaml)",
+  ],
+}
+
+/** Any other 4xx Fastify or a plugin raises, by its status: the catalogue has one code per status. */
+const BY_STATUS: Record<number, [ErrorCode, string]> = {
+  404: ['not_found', 'no route for this request'],
+  408: ['request_timeout', 'the request was not received in time'],
+  413: ['body_too_large', 'the request body is too large'],
+  415: ['unsupported_media_type', "this route does not accept the request's content-type"],
 }
 
 /** The one converter from anything thrown on a request to an HTTP answer. */
@@ -108,7 +161,15 @@ function toHttpError(err: unknown, bodyLimit: number): HttpError | null {
 }
 
 /** Refusals an operator wants counted: the key checks' codes, and each rate limit by name. */
-const REFUSALS = new Set(['invalid_api_key', 'ip_not_allowed', 'scope_not_allowed', 'model_not_allowed'])
+const REFUSALS = new Set(['invalid_api_key', 'ip_not_allowed', 'scope_not_allowed', 'model_not_allowed', 'too_many_connections'])
+
+/**
+ * A refusal sent before the request's body was read closes the connection: otherwise Node reads and discards the rest
+ * to reuse the socket, and a 401 would go on receiving a 60 MB body it never wanted.
+ */
+function closeIfUnread(req: FastifyRequest, reply: FastifyReply): void {
+  if (!req.raw.complete) reply.header('connection', 'close')
+}
 
 function refusal(err: unknown): string | null {
   if (!(err instanceof CortexError)) return null
@@ -116,7 +177,10 @@ function refusal(err: unknown): string | null {
   return REFUSALS.has(err.code) ? err.code : null
 }
 
-/** `onRefused` counts a refused request by its reason (metrics). */
+/**
+ * `onRefused` counts a refused request by its reason (metrics). Also Fastify's `frameworkErrors`: a URL the router
+ * cannot decode is refused before any hook runs, so the request id is set here too.
+ */
 export function errorHandler(bodyLimit: number, onRefused: (reason: string) => void = () => {}) {
   return (err: unknown, req: FastifyRequest, reply: FastifyReply) => {
     const reason = refusal(err)
@@ -126,17 +190,24 @@ export function errorHandler(bodyLimit: number, onRefused: (reason: string) => v
       req.log.error({ err }, 'request failed')
       out = envelope(500, 'internal_error', `the gateway failed on this request (id ${req.id}); its log has the details`)
     }
+    if (!reply.hasHeader('x-request-id')) reply.header('x-request-id', req.id)
+    closeIfUnread(req, reply)
     if (out.retryAfterSeconds !== undefined) reply.header('retry-after', out.retryAfterSeconds)
     if (out.headers !== undefined) reply.headers(out.headers)
     return reply.code(out.status).send(bodyFor(req.url, out))
   }
 }
 
-export function notFoundHandler(req: FastifyRequest, reply: FastifyReply) {
-  const out = envelope(
-    404,
+/** No route for this request: Cortex's own 404, which points at /v1. */
+export function notFound(req: FastifyRequest): CortexError {
+  return new CortexError(
     'not_found',
     `no route for ${req.method} ${req.url.split('?')[0]}; the OpenAI API is under /v1 (GET /v1/models)`,
   )
+}
+
+export function notFoundHandler(req: FastifyRequest, reply: FastifyReply) {
+  const out = toHttpError(notFound(req), 0)!
+  closeIfUnread(req, reply)
   return reply.code(404).send(bodyFor(req.url, out))
 }
