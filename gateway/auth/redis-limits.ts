@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { Redis, ReplyError } from 'ioredis'
+import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import { DAY_MS, WINDOW_MS, limiterId, rateHeaders, refusal, type LimitName, type Limiter, type WindowUse } from './limits.js'
 
@@ -115,6 +115,8 @@ export interface RedisLimiterOptions {
 export async function createRedisLimiter(options: RedisLimiterOptions): Promise<Limiter> {
   const { logger } = options
   const now = options.now ?? Date.now
+  // Loaded here, not at the top: a gateway whose config names no Redis never pays for the client (~25 MB of RSS).
+  const { Redis, ReplyError } = await import('ioredis')
   const redis = new Redis(options.url, {
     lazyConnect: true,
     // Fail fast while disconnected instead of queueing requests behind a reconnect.

@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import http from 'node:http'
 import os from 'node:os'
 import path from 'node:path'
 import { pino } from 'pino'
@@ -113,6 +114,20 @@ describe('a daemon that does not answer is a state', () => {
       expect(await rejection<CortexError>(call)).toMatchObject({ code: 'docker_unavailable', message })
     }
     expect(await rt.reconcile([])).toEqual([])
+  })
+
+  it.each([
+    [404, 'nope', 'GET /_ping answered 404 nope'],
+    [200, '<html>', 'GET /_ping answered 200 <html>'],
+  ])('a server that answers /_ping with %i %j is not a daemon, and says what it answered', async (status, text, why) => {
+    const server = http.createServer((_req, res) => res.writeHead(status).end(text))
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())))
+    const address = `tcp://127.0.0.1:${(server.address() as { port: number }).port}`
+    const rt = runtime(address)
+    await expect
+      .poll(() => rt.status())
+      .toEqual({ available: false, message: `${address} did not answer as a Docker daemon (${why}): check DOCKER_HOST` })
   })
 
   it('flips to available when the daemon appears, and back when it goes away', async () => {
