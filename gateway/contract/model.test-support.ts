@@ -39,6 +39,8 @@ export function modelStatusOf(
     consecutiveFailures: 0,
     retryAt: null,
     lastUsedAt: null,
+    startingSince: null,
+    lastStartMs: null,
     ...overrides,
   }
 }

@@ -69,6 +69,11 @@ export interface ModelStatus {
   retryAt: number | null
   lastUsedAt: number | null
   pinned: boolean
+  /** While the model is starting or loading: when that start began (epoch ms); else null. */
+  startingSince: number | null
+  /** How long the model's last successful start took (first `starting` to first `running` replica), ms; null before
+   *  one. Kept in memory: a restart of Cortex or a changed definition begins with null. */
+  lastStartMs: number | null
 }
 
 export interface Diagnosis {

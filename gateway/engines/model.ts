@@ -66,6 +66,11 @@ export class ModelEngine {
   private readonly changes = new ChangeSignal()
   private lastUsedAt: number | null = null
   private readyAt: number | null = null
+  /** When the model last went from not starting to starting or loading; null once it is running or gave up. */
+  private startingSince: number | null = null
+  /** How long the model's last successful start took, ms (in memory: a new engine, as after a definition change or a
+   *  restart of Cortex, has none yet). */
+  private lastStartMs: number | null = null
   private lastDiagnosis: Diagnosis | null = null
   /** Callers inside `acquire` that do not hold a slot yet: a model with any is busy, not idle. */
   private pending = 0
@@ -216,6 +221,8 @@ export class ModelEngine {
       retryAt: restartable.length > 0 ? Math.min(...restartable.map((r) => r.retryAt!)) : null,
       lastUsedAt: this.lastUsedAt,
       pinned: def.pinned,
+      startingSince: this.startingSince,
+      lastStartMs: this.lastStartMs,
     }
   }
 
@@ -326,6 +333,7 @@ export class ModelEngine {
     }
     if (r.state === 'running') this.lastDiagnosis = null
     const state = modelState(this.replicas.map((x) => x.state))
+    this.timeStart(state)
     this.o.onEvent({
       id: this.o.def.id,
       model: this.o.def.name,
@@ -336,6 +344,17 @@ export class ModelEngine {
     this.changes.notify()
     this.pump()
     this.scheduleIdle()
+  }
+
+  /** Start timing for the console's load progress: a start runs from the model's first `starting` to its first
+   *  `running` replica; a start that fails or is stopped records no duration. */
+  private timeStart(state: EngineState): void {
+    if (state === 'starting' || state === 'loading') {
+      this.startingSince ??= this.o.now()
+      return
+    }
+    if (state === 'running' && this.startingSince !== null) this.lastStartMs = this.o.now() - this.startingSince
+    this.startingSince = null
   }
 
   /** A remote that stopped answering is re-polled after the backoff (polling starts nothing); process engines wait
