@@ -8,6 +8,9 @@ export interface Tally {
   errors: number
   /** Answers that do not belong to the request (nonce not echoed) or streams missing frames. */
   corrupt: number
+  /** Streams checked for frames out = frames in, and how many of them were short. */
+  streams: number
+  shortStreams: number
   /** The first few problems, verbatim, for the report. */
   samples: string[]
 }
@@ -20,7 +23,7 @@ export const BENCH_KEY = `sk-cortex-bench-${randomBytes(16).toString('hex')}`
 export const HEADERS = { 'content-type': 'application/json', authorization: `Bearer ${BENCH_KEY}` }
 
 export function newTally(): Tally {
-  return { errors: 0, corrupt: 0, samples: [] }
+  return { errors: 0, corrupt: 0, streams: 0, shortStreams: 0, samples: [] }
 }
 
 export function note(tally: Tally, kind: 'errors' | 'corrupt', message: string): void {
@@ -184,4 +187,23 @@ export async function timedStream(pool: Pool, path: string, request: ChatRequest
     note(tally, 'errors', `stream transport error: ${(err as Error).message}`)
   }
   return result
+}
+
+/** A mock stream request; `include_usage` so Cortex passes the usage chunk and frame counts compare. */
+export function streamRequest(model: string, frames: number, gapMs: number): ChatRequest {
+  return chatRequest(model, 300, {
+    stream: true,
+    stream_options: { include_usage: true },
+    mock_frames: frames,
+    mock_gap_ms: gapMs,
+  })
+}
+
+/** Frames out must equal frames in: every content frame, the usage chunk and `[DONE]`; false (and noted) when short. */
+export function checkFrames(tally: Tally, s: StreamResult, frames: number, where: string): boolean {
+  tally.streams++
+  if (s.contentFrames === frames && s.usageFrames === 1 && s.done) return true
+  tally.shortStreams++
+  note(tally, 'corrupt', `${where}: ${s.contentFrames}/${frames} content frames, ${s.usageFrames} usage, [DONE] ${s.done}`)
+  return false
 }

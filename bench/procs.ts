@@ -1,4 +1,4 @@
-/** The processes the bench starts (mock, llama-server, Cortex), core pinning and CPU-time readings. */
+/** The processes the bench starts (mock, floors, llama-server, Cortex), core pinning, CPU-time and RSS readings. */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { openSync, readFileSync } from 'node:fs'
 import os from 'node:os'
@@ -86,12 +86,28 @@ export async function getJson(url: string, headers: Record<string, string> = {})
   return res.statusCode === 200 ? (JSON.parse(text) as unknown) : undefined
 }
 
-export async function startMock(dir: string, core: number | null): Promise<{ proc: Proc; port: number }> {
-  const proc = launch('mock-upstream', dir, process.execPath, ['--import', 'tsx', 'bench/mock-upstream.ts'], core, 'pipe')
+/** A bench child (`bench/<file>`, under tsx) that prints `<MARKER>=<port>` on stdout once listening. */
+async function startBenchServer(
+  name: string,
+  dir: string,
+  args: string[],
+  marker: string,
+  core: number | null,
+): Promise<{ proc: Proc; port: number }> {
+  const proc = launch(name, dir, process.execPath, ['--import', 'tsx', ...args], core, 'pipe')
   let out = ''
   proc.child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (out += chunk))
-  const port = await waitFor('the mock to listen', async () => /MOCK_PORT=(\d+)/.exec(out)?.[1], 20_000, proc)
+  const port = await waitFor(`${name} to listen`, async () => new RegExp(`${marker}=(\\d+)`).exec(out)?.[1], 20_000, proc)
   return { proc, port: Number(port) }
+}
+
+export function startMock(dir: string, core: number | null): Promise<{ proc: Proc; port: number }> {
+  return startBenchServer('mock-upstream', dir, ['bench/mock-upstream.ts'], 'MOCK_PORT', core)
+}
+
+/** The floor (bench/floor.ts) in front of `upstreamPort`; `name` tells its log apart when there are several. */
+export function startFloor(name: string, dir: string, upstreamPort: number, core: number | null) {
+  return startBenchServer(name, dir, ['bench/floor.ts', `http://127.0.0.1:${upstreamPort}`], 'FLOOR_PORT', core)
 }
 
 export async function startLlamaServer(
@@ -112,25 +128,32 @@ export async function startLlamaServer(
   return { proc, port }
 }
 
-/** `node bin/cortex.js serve` on a free port; resolves with its URL once /readyz answers 200. */
-export async function startCortex(dir: string, config: string, core: number | null): Promise<{ proc: Proc; url: string }> {
-  const dataDir = path.join(dir, 'data')
-  const key = spawnSync(
-    process.execPath,
-    ['bin/cortex.js', 'keys', 'create', '--name', 'bench', '--key', BENCH_KEY, '--data-dir', dataDir],
-    { encoding: 'utf8' },
-  )
+/**
+ * The bench's API key, with rpm and tpm limits so high they never refuse: Cortex checks the key and counts both
+ * limits on every request, as it does for a client's key with limits.
+ */
+export function createBenchKey(bin: string, dataDir: string): void {
+  const args = ['keys', 'create', '--name', 'bench', '--key', BENCH_KEY, '--rpm', '100000000', '--tpm', '100000000000']
+  const key = spawnSync(process.execPath, [bin, ...args, '--data-dir', dataDir], { encoding: 'utf8' })
   if (key.status !== 0) throw new Error(`cortex keys create failed: ${key.stderr}`)
-  const args = ['bin/cortex.js', 'serve', '--config', config, '--data-dir', dataDir, '--port', '0']
-  const proc = launch('cortex', dir, process.execPath, args, core)
+}
+
+/** `node <bin> serve` (bin: a bin/cortex.js) on a free port; resolves with its URL once /readyz answers 200. */
+export async function startCortex(
+  name: string,
+  dir: string,
+  opts: { bin: string; config: string; dataDir: string; core: number | null; nodeArgs?: string[] },
+): Promise<{ proc: Proc; url: string }> {
+  const args = [...(opts.nodeArgs ?? []), opts.bin, 'serve', '--config', opts.config, '--data-dir', opts.dataDir, '--port', '0']
+  const proc = launch(name, dir, process.execPath, args, opts.core)
   const url = await waitFor(
-    'Cortex to listen',
+    `${name} to listen`,
     async () => /listening on (http:\/\/\S+)/.exec(readFileSync(proc.log, 'utf8'))?.[1],
     30_000,
     proc,
   )
   await waitFor(
-    'Cortex /readyz',
+    `${name} /readyz`,
     async () => ((await request(`${url}/readyz`).then((r) => r.body.text().then(() => r.statusCode))) === 200 ? true : undefined),
     30_000,
     proc,
@@ -151,14 +174,26 @@ export function clockTicksPerSecond(): { hz: number; source: string } {
   return res.status === 0 && hz > 0 ? { hz, source: 'getconf CLK_TCK' } : { hz: 100, source: 'assumed (getconf unavailable)' }
 }
 
-/** SIGTERM to everything this bench started (newest first), SIGKILL after 5 s. */
+/** Resident set size of a process now, in KiB (VmRSS of /proc/<pid>/status). */
+export function rssKb(pid: number): number {
+  const match = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
+  if (!match) throw new Error(`no VmRSS in /proc/${pid}/status`)
+  return Number(match[1])
+}
+
+/** SIGTERM, SIGKILL after 5 s; resolves once the process is gone. */
+export async function stop(proc: Proc): Promise<void> {
+  const at = started.indexOf(proc)
+  if (at !== -1) started.splice(at, 1)
+  if (exited(proc)) return
+  const gone = new Promise((resolve) => proc.child.once('exit', resolve))
+  proc.child.kill('SIGTERM')
+  const timer = setTimeout(() => proc.child.kill('SIGKILL'), 5_000)
+  await gone
+  clearTimeout(timer)
+}
+
+/** Stops everything this bench started, newest first. */
 export async function stopAll(): Promise<void> {
-  for (const proc of started.splice(0).reverse()) {
-    if (exited(proc)) continue
-    const gone = new Promise((resolve) => proc.child.once('exit', resolve))
-    proc.child.kill('SIGTERM')
-    const timer = setTimeout(() => proc.child.kill('SIGKILL'), 5_000)
-    await gone
-    clearTimeout(timer)
-  }
+  for (const proc of [...started].reverse()) await stop(proc)
 }

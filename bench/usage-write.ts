@@ -1,6 +1,7 @@
-// What a durable usage row costs the request that records it: `npx tsx bench/usage-write.ts [rows]`.
+// What a durable usage row costs the request that records it: `npx tsx bench/usage-write.ts [rows] [--json]`.
 // Prints per-row figures (µs) for the store's own writer (one committed INSERT per row, WAL, synchronous=NORMAL,
 // as gateway/store/open.ts opens the database) beside the alternatives it was chosen over. Figures only, no verdict.
+// `--json` (what bench/run.ts reads) times the store's writer only and prints its summary as one JSON line.
 import { mkdtempSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -9,7 +10,10 @@ import type { UsageRecord } from '../gateway/contract/usage.js'
 import { openStore } from '../gateway/store/open.js'
 import { summarize } from './stats.js'
 
-const rows = Number(process.argv[2] ?? 20_000)
+const args = process.argv.slice(2)
+const json = args.includes('--json')
+const rows = Number(args.find((a) => a !== '--json') ?? 20_000)
+if (!Number.isInteger(rows) || rows < 1) throw new Error(`usage-write.ts expects a whole number of rows (got ${args.join(' ')})`)
 const dir = mkdtempSync(path.join(os.tmpdir(), 'cortex-usage-bench-'))
 
 const row = (i: number): UsageRecord => ({
@@ -49,19 +53,20 @@ function print(name: string, samples: number[]): void {
   console.log(`${name.padEnd(52)}${f(s.mean)}${f(s.median)}${f(s.p99)}${f(Math.max(...samples))}`)
 }
 
-try {
+/** The store's own writer, after a warm-up (the first statements pay for page allocation and the prepared plan). */
+function storeRecord(): number[] {
+  const store = openStore(path.join(dir, 'data'))
+  for (let i = 0; i < 1000; i++) store.usage.record(row(-i))
+  const samples = time(1, (i) => store.usage.record(row(i)))
+  store.close()
+  return samples
+}
+
+/** Every case, as a table: the store's writer, then what it was chosen over (the same table, a second connection). */
+function allCases(): void {
   console.log(`${rows} usage rows per case, µs per row`)
   console.log(`${'case'.padEnd(52)}${'mean'.padStart(8)}${'p50'.padStart(8)}${'p99'.padStart(8)}${'max'.padStart(8)}`)
-  const store = openStore(path.join(dir, 'data'))
-  // Warm-up: the first statements pay for page allocation and the prepared plan.
-  for (let i = 0; i < 1000; i++) store.usage.record(row(-i))
-  print(
-    'store.usage.record: one commit per row (NORMAL)',
-    time(1, (i) => store.usage.record(row(i))),
-  )
-  store.close()
-
-  // The same table through a second connection, for what the writer was chosen over.
+  print('store.usage.record: one commit per row (NORMAL)', storeRecord())
   const db = new Database(path.join(dir, 'data', 'cortex.db'))
   db.pragma('synchronous = NORMAL')
   const insert = db.prepare(`
@@ -80,6 +85,11 @@ try {
     time(1, (i) => write(row(i))),
   )
   db.close()
+}
+
+try {
+  if (json) console.log(JSON.stringify({ rows, usPerRow: summarize(storeRecord()) }))
+  else allCases()
 } finally {
   rmSync(dir, { recursive: true, force: true })
 }
