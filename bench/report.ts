@@ -59,7 +59,7 @@ export function targetInputs(r: Results): TargetInputs {
 }
 
 type Cells = [figure: string, direct: string, floor: string, cortex: string, vsFloor: string, target: string, verdict: string]
-const WIDTHS = [44, 10, 10, 20, 20, 18, 7]
+const WIDTHS = [50, 10, 10, 18, 20, 18, 7]
 const line = (cells: Cells | string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(WIDTHS[0]!) : c.padStart(WIDTHS[i]!))).join(' ')
 const fmt = (v: number, digits = 3) => (Number.isFinite(v) ? v.toFixed(digits) : '—')
 const signed = (v: number, unit: string) => (Number.isFinite(v) ? `${v >= 0 ? '+' : ''}${v.toFixed(3)} ${unit}` : '—')
@@ -96,7 +96,7 @@ export function formatReport(r: Results, checks: TargetCheck[]): string {
   latencyRows('0.3 KB, c=1', latency.small, { p50: 'latency.small.p50', p99: 'latency.small.p99' })
   latencyRows('100 KB, c=1', latency.mid, {})
   latencyRows('1 MB, c=1', latency.large, { p50: 'latency.large.p50' })
-  if (latency.llama) latencyRows('llama-server 0.3 KB, 8 tokens, c=1', latency.llama, {})
+  if (latency.llama) latencyRows('llama-server 0.3 KB, 8 tok., c=1', latency.llama, {})
 
   const rps = tp.requestsPerSecond
   rows.push([
@@ -193,7 +193,7 @@ export function formatReport(r: Results, checks: TargetCheck[]): string {
     `CPU: utime+stime of /proc/<pid>/stat at ${env.clock.hz} ticks/s (${env.clock.source}); ${cpu.rounds} rounds of ${req.batch} requests and of ${fr.batch} streams per gateway`,
     'latency rows: direct = its own p50/p99; floor and Cortex = added over direct, median of per-round paired differences',
     '',
-    line(['', 'direct', 'floor', 'Cortex', 'Cortex vs floor', 'target', '']),
+    line(['', 'direct', 'floor', 'Cortex', 'Cortex vs floor', 'target', 'met?']),
     ...rows.map(line),
     '',
     `corruption: ${mock.corrupt + client.corrupt} (mock rejected ${mock.corrupt} of ${mock.requests} bodies; client found ${client.corrupt}); errors: ${client.errors}`,
