@@ -35,7 +35,8 @@ export interface GpuSample extends GpuInfo {
   temperatureC: number | null
   powerDrawW: number | null
   powerLimitW: number | null
-  /** null when nvidia-smi could not list them (the sample's `error` says why). */
+  /** null when nvidia-smi could not list them (the sample's `error` says why), or in history taken while nobody
+   *  watched (only the GPUs' figures are read then). */
   processes: GpuProcessSample[] | null
 }
 
@@ -84,13 +85,17 @@ export interface SystemSample {
   at: number
   /** Every GPU, or [] when there is no nvidia-smi or it failed (then `error` says so; earlier GPUs are not repeated). */
   gpus: GpuSample[]
-  /** null when CPU, memory and disks could not be read. */
+  /** null when CPU, memory and disks could not be read (then `error` says why), or in history taken while nobody
+   *  watched. */
   host: HostSample | null
   /** What could not be read in this sample, in words; null when everything was. */
   error: string | null
 }
 
-/** `GET /admin/api/gpus`: the latest reading; `?history=1` adds the recent ones, oldest first. */
+/**
+ * `GET /admin/api/gpus`: the latest reading; `?history=1` adds the recent ones, oldest first (with nvidia-smi, one
+ * every 2 s for the last hour), and `?since=<epoch ms>` only those taken from then on.
+ */
 export interface GpusResponse {
   data: GpuSample[]
   at: number

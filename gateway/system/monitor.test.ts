@@ -39,6 +39,7 @@ function setup(overrides: Partial<SystemMonitorOptions> = {}) {
   const monitor = createSystemMonitor({
     logger,
     intervalMs: 2000,
+    nvidiaSmi: null,
     readGpus: () => (calls.gpus++, io.gpus()),
     readGpuProcesses: () => (calls.apps++, io.apps()),
     readHost: () => (calls.host++, io.host()),
@@ -217,6 +218,8 @@ describe('createSystemMonitor', () => {
     let finish!: (gpus: GpuSample[]) => void
     io.gpus = () => new Promise((resolve) => (finish = resolve))
     monitor.subscribe(() => {})
+    await vi.advanceTimersByTimeAsync(0)
+    expect(calls.gpus).toBe(1)
     let closed = false
     const closing = monitor.close().then(() => (closed = true))
     await vi.advanceTimersByTimeAsync(0)

@@ -1,7 +1,9 @@
 import type { Logger } from 'pino'
+import { findExecutable } from '../engines/process/os.js'
 import type { GpuInfo, GpuSample, HostInfo, HostSample, ModelRef, SystemSample, SystemSnapshot } from '../contract/index.js'
 import type { Attribute } from './attribute.js'
 import { NvidiaSmiError, readGpuProcesses, readGpus } from './gpus.js'
+import { startGpuStream, type GpuStream } from './gpu-stream.js'
 import { readHost, readHostInfo } from './host.js'
 import type { GpuProcess, GpuSample as NvidiaGpu } from './nvidia-smi.js'
 
@@ -14,7 +16,8 @@ export interface SystemMonitor {
   snapshot(): Promise<SystemSnapshot>
   /** The newest sample, taken now when the last one is older than the sampling interval. */
   latest(): Promise<SystemSample>
-  /** Recent samples, oldest first (only from times someone was looking). */
+  /** Recent samples, oldest first: with nvidia-smi, one per interval for the last hour (`host` and `processes`
+   *  only while someone watched); without it, the samples taken while someone watched. */
   history(): SystemSample[]
   /** A sample every interval while anyone is subscribed; returns the unsubscribe function. */
   subscribe(fn: (sample: SystemSample) => void): () => void
@@ -26,8 +29,15 @@ export interface SystemMonitorOptions {
   logger: Logger
   /** Time between the end of one sample and the start of the next while someone watches (default 2 s). */
   intervalMs?: number
-  /** Samples kept for charts (default 300: ten minutes at 2 s). */
+  /** Samples kept for charts (default 1800: an hour at 2 s). */
   historySize?: number
+  /**
+   * The nvidia-smi whose `-lms` stream feeds the GPU figures and the history; default `nvidia-smi` found on PATH,
+   * and no stream without one. null: no stream, GPU figures only from `readGpus` when a sample is taken.
+   */
+  nvidiaSmi?: string | null
+  /** First restart delay of a stream that died (default 1 s, doubling to 60 s). */
+  streamBackoffMs?: number
   /** How long a sample waits for CPU, memory and disk figures (default 10 s). */
   hostTimeoutMs?: number
   readGpus?: () => Promise<NvidiaGpu[]>
@@ -37,19 +47,22 @@ export interface SystemMonitorOptions {
 }
 
 export interface RunningSystemMonitor extends SystemMonitor {
-  /** Stops sampling and waits for a sample in progress. */
+  /** Stops sampling and the nvidia-smi stream, and waits for a sample in progress. */
   close(): Promise<void>
 }
 
 /**
- * The GPU and host monitor. It costs nothing while nobody looks: samples are taken in a loop only while someone is
- * subscribed (an open `/events` stream), and otherwise on demand, when `latest()` finds the last one older than an
- * interval. Every sample goes into a bounded ring (`history()`), so charts show the times someone watched.
+ * The GPU and host monitor. Where nvidia-smi exists, one long-lived `nvidia-smi -lms` process (gpu-stream.ts) gives
+ * every GPU's figures each interval for as long as Cortex runs, so the history holds the last hour and a reload
+ * draws its charts at once. Each tick goes into the ring as it is while nobody watches; while someone is subscribed
+ * (an open `/events` stream) it is completed with the GPU processes, their models and the host's figures, and
+ * announced. Without nvidia-smi, samples are taken in a loop only while someone is subscribed, and otherwise on
+ * demand, when `latest()` finds the last one older than an interval.
  */
 export function createSystemMonitor(opts: SystemMonitorOptions): RunningSystemMonitor {
   const intervalMs = opts.intervalMs ?? 2000
-  const historySize = opts.historySize ?? 300
-  const gpus = opts.readGpus ?? (() => readGpus())
+  const historySize = opts.historySize ?? 1800
+  const oneShotGpus = opts.readGpus ?? (() => readGpus())
   const apps = opts.readGpuProcesses ?? (() => readGpuProcesses())
   const host = patiently(opts.readHost ?? readHost, opts.hostTimeoutMs ?? 10_000, 'reading CPU, memory and disks')
   const history: SystemSample[] = []
@@ -60,10 +73,27 @@ export function createSystemMonitor(opts: SystemMonitorOptions): RunningSystemMo
   let inflight: Promise<SystemSample> | undefined
   let timer: NodeJS.Timeout | undefined
   let closed = false
+  // The newest sample with the processes and the host read (the ring's ticks may lack them).
+  let lastFull: SystemSample | undefined
+  let stream: GpuStream | undefined
+  let lastTick: { at: number; gpus: NvidiaGpu[] } | undefined
+  let streamError: string | null = null
 
-  const read = async (): Promise<SystemSample> => {
-    const at = Date.now()
-    const [gpuRead, appRead, hostRead] = await Promise.allSettled([gpus(), apps(), host()])
+  // With the stream running, its last tick is the GPUs' figures; a one-shot query only until the first tick.
+  const gpus = async (): Promise<NvidiaGpu[]> => {
+    if (stream && streamError !== null) throw new NvidiaSmiError(streamError, '')
+    if (stream && lastTick && Date.now() - lastTick.at < 2 * intervalMs) return lastTick.gpus
+    return oneShotGpus()
+  }
+
+  const push = (sample: SystemSample) => {
+    history.push(sample)
+    if (history.length > historySize) history.shift()
+  }
+
+  const read = async (tick?: { at: number; gpus: NvidiaGpu[] }): Promise<SystemSample> => {
+    const at = tick?.at ?? Date.now()
+    const [gpuRead, appRead, hostRead] = await Promise.allSettled([tick ? tick.gpus : gpus(), apps(), host()])
     const errors = new Set<string>()
     let models = new Map<number, ModelRef>()
     if (appRead.status === 'fulfilled' && appRead.value.length > 0) {
@@ -82,11 +112,10 @@ export function createSystemMonitor(opts: SystemMonitorOptions): RunningSystemMo
       host: hostRead.status === 'fulfilled' ? hostRead.value : null,
       error: errors.size > 0 ? [...errors].join('; ') : null,
     }
-    if (gpuRead.status === 'fulfilled') {
-      gpuInfo ??= gpuRead.value.map(({ index, uuid, name, memoryTotalBytes }) => ({ index, uuid, name, memoryTotalBytes }))
-    }
-    history.push(sample)
-    if (history.length > historySize) history.shift()
+    if (gpuRead.status === 'fulfilled') noteGpus(gpuRead.value)
+    lastFull = sample
+    // With a stream, the ring holds its ticks only, one per interval; a sample taken on request between them is not one.
+    if (tick || !stream) push(sample)
     for (const fn of listeners) {
       try {
         fn(sample)
@@ -97,21 +126,58 @@ export function createSystemMonitor(opts: SystemMonitorOptions): RunningSystemMo
     return sample
   }
 
+  const noteGpus = (figures: NvidiaGpu[]) => {
+    gpuInfo ??= figures.map(({ index, uuid, name, memoryTotalBytes }) => ({ index, uuid, name, memoryTotalBytes }))
+  }
+
   // One sample at a time: a request that arrives during one shares it. `read` never rejects.
   const take = () => (inflight ??= read().finally(() => (inflight = undefined)))
+
+  const onTick = (at: number, figures: NvidiaGpu[]) => {
+    lastTick = { at, gpus: figures }
+    streamError = null
+    noteGpus(figures)
+    if (listeners.size > 0 && inflight === undefined && !closed) {
+      inflight = read(lastTick).finally(() => (inflight = undefined))
+      return
+    }
+    // Nobody watches (or a slow host read still runs): the figures alone, processes and host unread.
+    push({ at, gpus: figures.map((g) => ({ ...g, processes: null })), host: null, error: null })
+  }
+
+  const starting = (async () => {
+    const bin = opts.nvidiaSmi === undefined ? await findExecutable('nvidia-smi') : opts.nvidiaSmi
+    if (bin === null || closed) return
+    stream = startGpuStream({
+      bin,
+      intervalMs,
+      onTick,
+      onError: (message) => {
+        streamError = message
+        // Watchers hear of it now, not at the next tick after the restart: a sample with no GPUs and the reason.
+        if (listeners.size > 0 && !closed) void take()
+      },
+      logger: opts.logger,
+      backoffMs: opts.streamBackoffMs,
+    })
+    // The stream is the clock from now on: the loop below stops at its next turn.
+  })().catch((err: unknown) => opts.logger.error({ err }, 'could not look for nvidia-smi'))
 
   // The next poll is scheduled only once the last one finished, so a slow nvidia-smi never piles up (STYLE.md §9).
   const loop = async () => {
     timer = undefined
+    // Until the look for nvidia-smi ends (a few ms), it is not known whether the stream will be the clock.
+    await starting
+    if (stream || closed) return
     await take()
-    if (listeners.size > 0 && timer === undefined && !closed) {
+    if (listeners.size > 0 && timer === undefined && !closed && !stream) {
       timer = setTimeout(() => void loop(), intervalMs)
       timer.unref()
     }
   }
 
   const latest = (): Promise<SystemSample> => {
-    const last = history.at(-1)
+    const last = lastFull
     // While the loop waits for its next turn, the last sample is at most an interval old.
     if (last && (timer !== undefined || Date.now() - last.at < intervalMs)) return Promise.resolve(last)
     return take()
@@ -131,7 +197,7 @@ export function createSystemMonitor(opts: SystemMonitorOptions): RunningSystemMo
     },
     subscribe(fn) {
       listeners.add(fn)
-      if (listeners.size === 1) void loop()
+      if (listeners.size === 1 && !stream) void loop()
       return () => {
         listeners.delete(fn)
         if (listeners.size > 0) return
@@ -144,6 +210,8 @@ export function createSystemMonitor(opts: SystemMonitorOptions): RunningSystemMo
       clearTimeout(timer)
       timer = undefined
       listeners.clear()
+      await starting
+      await stream?.stop()
       await inflight
     },
   }

@@ -96,3 +96,20 @@ describe('GET /admin/api/events and the system monitor', () => {
     await eventually(() => expect(fixture.system.subscriberCount).toBe(0))
   })
 })
+
+describe('GET /admin/api/gpus?since', () => {
+  it('answers the history from that time on, oldest first', async () => {
+    const fixture = adminApp()
+    const res = await get(fixture, '/gpus?since=2000')
+    expect(res.statusCode).toBe(200)
+    expect(res.json().history).toEqual([{ at: 3_000, gpus: systemSample(3_000, 45).gpus }])
+    expect((await get(fixture, '/gpus?since=0')).json().history).toHaveLength(2)
+    expect((await get(fixture, '/gpus?since=9000')).json().history).toEqual([])
+  })
+
+  it('refuses a since that is not epoch milliseconds with 400 at since', async () => {
+    const res = await get(adminApp(), '/gpus?since=yesterday')
+    expect(res.statusCode).toBe(400)
+    expect(res.json().error).toMatchObject({ code: 'invalid_request', param: 'since' })
+  })
+})
