@@ -79,6 +79,24 @@ export interface GgufInspectView {
   quantization: string | null
   /** The context length the model was trained for. */
   contextLength: number | null
+  /** GPU memory a CUDA llama-server would take for this file with its default settings (no args: `-c` unset, so
+   *  the trained context for each of 4 slots, all layers offloaded), from models/estimate.ts; null when the header
+   *  lacks what the estimate needs (a vocabulary-only file, an unknown layout). */
+  gpuEstimate: GgufGpuEstimate | null
+}
+
+export interface GgufGpuEstimate {
+  totalBytes: number
+  weightsBytes: number
+  kvCacheBytes: number
+  computeBytes: number
+  /** CUDA context and memory pool. */
+  overheadBytes: number
+  /** The context the figures are for: all slots together, and the slots. */
+  contextTokens: number
+  slots: number
+  /** Assumptions the estimate made, in words. */
+  notes: string[]
 }
 
 /** What `GET /admin/api/system` adds about Cortex itself (the first-run screen's checklist). */

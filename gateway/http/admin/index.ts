@@ -11,6 +11,7 @@ import type { SettingsService } from '../../services/settings.js'
 import type { SystemMonitor } from '../../system/monitor.js'
 import { adminAuth } from './auth.js'
 import { imageRoutes } from './images.js'
+import { inspectRoutes } from './inspect.js'
 import { keyRoutes } from './keys.js'
 import { modelRoutes } from './models.js'
 import { recipeRoutes } from './recipes.js'
@@ -57,6 +58,7 @@ export async function adminRoutes(fastify: FastifyInstance, opts: AdminOptions) 
   settingsRoutes(app, opts.settings)
   recipeRoutes(app, opts.recipes, opts.models)
   systemRoutes(app, opts.system)
+  inspectRoutes(app)
   keyRoutes(app, opts.accounts)
   usageRoutes(app, { report: opts.usage, orgs: opts.accounts.orgs })
 
