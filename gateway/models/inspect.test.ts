@@ -26,7 +26,7 @@ async function refusal(p: string): Promise<CortexError> {
 describe('inspectGguf', () => {
   it('reads architecture, name, parameters, quantization, context and size from the header, and estimates GPU memory', async () => {
     const view = await inspectGguf(model)
-    const parameters = tiny.spec.tensors.reduce((n, t) => n + t.dims.reduce((a, b) => a * b, 1), 0)
+    const parameters = tiny.spec.tensors!.reduce((n, t) => n + t.dims.reduce((a, b) => a * b, 1), 0)
     expect(view).toMatchObject({
       path: model,
       sizeBytes: bytes.length,
