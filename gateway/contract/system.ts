@@ -1,3 +1,5 @@
+import type { CortexInfo } from './console.js'
+
 /**
  * The machine Cortex runs on, as `GET /admin/api/gpus`, `GET /admin/api/system` and the `gpu_sample` event show it.
  * GPU figures come from nvidia-smi, the rest from systeminformation. A figure that cannot be read is null, never 0.
@@ -105,6 +107,8 @@ export interface GpusResponse {
 
 /** `GET /admin/api/system`: the hardware and the latest host reading; `?history=1` adds the recent ones, oldest first. */
 export interface SystemResponse {
+  /** Cortex itself: version, data directory, llama-server found or not, Docker (null where the core gives none). */
+  cortex: CortexInfo | null
   snapshot: SystemSnapshot
   host: HostSample | null
   at: number

@@ -1,7 +1,9 @@
 import type { Logger } from 'pino'
 import { findExecutable } from '../engines/process/os.js'
 import type { GpuInfo, GpuSample, HostInfo, HostSample, ModelRef, SystemSample, SystemSnapshot } from '../contract/index.js'
+import type { CortexInfo } from '../contract/console.js'
 import type { Attribute } from './attribute.js'
+import { cortexInfoReader, type CortexFacts } from './cortex.js'
 import { NvidiaSmiError, readGpuProcesses, readGpus } from './gpus.js'
 import { startGpuStream, type GpuStream } from './gpu-stream.js'
 import { readHost, readHostInfo } from './host.js'
@@ -21,6 +23,8 @@ export interface SystemMonitor {
   history(): SystemSample[]
   /** A sample every interval while anyone is subscribed; returns the unsubscribe function. */
   subscribe(fn: (sample: SystemSample) => void): () => void
+  /** Cortex's version, data directory, llama-server and Docker; null when the core did not pass `cortex`. */
+  cortex(): Promise<CortexInfo | null>
 }
 
 export interface SystemMonitorOptions {
@@ -38,6 +42,8 @@ export interface SystemMonitorOptions {
   nvidiaSmi?: string | null
   /** First restart delay of a stream that died (default 1 s, doubling to 60 s). */
   streamBackoffMs?: number
+  /** What `cortex()` tells: the core's data directory, llama-server setting and Docker status. */
+  cortex?: CortexFacts
   /** How long a sample waits for CPU, memory and disk figures (default 10 s). */
   hostTimeoutMs?: number
   readGpus?: () => Promise<NvidiaGpu[]>
@@ -78,6 +84,7 @@ export function createSystemMonitor(opts: SystemMonitorOptions): RunningSystemMo
   let stream: GpuStream | undefined
   let lastTick: { at: number; gpus: NvidiaGpu[] } | undefined
   let streamError: string | null = null
+  const cortex = opts.cortex ? cortexInfoReader(opts.cortex) : async () => null
 
   // With the stream running, its last tick is the GPUs' figures; a one-shot query only until the first tick.
   const gpus = async (): Promise<NvidiaGpu[]> => {
@@ -154,8 +161,13 @@ export function createSystemMonitor(opts: SystemMonitorOptions): RunningSystemMo
       onTick,
       onError: (message) => {
         streamError = message
-        // Watchers hear of it now, not at the next tick after the restart: a sample with no GPUs and the reason.
-        if (listeners.size > 0 && !closed) void take()
+        // Watchers hear of it now, not at the next tick after the restart: a sample with no GPUs and the reason
+        // (once a tick's reading still under way, begun before the death, is done).
+        if (listeners.size > 0 && !closed) {
+          void Promise.resolve(inflight).then(() => {
+            if (!closed) void take()
+          })
+        }
       },
       logger: opts.logger,
       backoffMs: opts.streamBackoffMs,
@@ -185,6 +197,7 @@ export function createSystemMonitor(opts: SystemMonitorOptions): RunningSystemMo
 
   return {
     latest,
+    cortex,
     history: () => [...history],
     async snapshot() {
       hostInfo ??= (opts.readHostInfo ?? readHostInfo)().catch((err: unknown) => {

@@ -15,6 +15,7 @@ import type {
   SystemSnapshot,
   UsageReportQuery,
 } from '../../contract/index.js'
+import type { CortexInfo } from '../../contract/console.js'
 import { CortexError } from '../../contract/errors.js'
 import { modelView } from '../../contract/admin.test-support.js'
 import { createRecipeService, type RecipeService } from '../../services/recipes.js'
@@ -242,6 +243,16 @@ export class FakeSystemMonitor implements SystemMonitor {
     ],
   }
   private readonly subscribers = new Set<(sample: SystemSample) => void>()
+  readonly cortexInfo: CortexInfo = {
+    version: '0.1.0',
+    dataDir: '/home/ada/.local/share/cortex',
+    llamaServer: { found: true, path: '/usr/local/bin/llama-server', version: '7123 (a1b2c3d)', howToGet: 'install llama.cpp' },
+    docker: { available: true, message: null },
+  }
+
+  async cortex(): Promise<CortexInfo> {
+    return this.cortexInfo
+  }
 
   async snapshot(): Promise<SystemSnapshot> {
     return this.hardware

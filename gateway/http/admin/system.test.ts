@@ -51,6 +51,7 @@ describe('GET /admin/api/system', () => {
     const plain = await get(fixture, '/system')
     expect(plain.statusCode).toBe(200)
     expect(plain.json()).toEqual({
+      cortex: fixture.system.cortexInfo,
       snapshot: fixture.system.hardware,
       host: systemSample(3_000, 45).host,
       at: 3_000,

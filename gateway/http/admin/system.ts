@@ -27,8 +27,8 @@ export function systemRoutes(app: AdminApp, system: SystemMonitor): void {
   })
 
   app.get('/system', { schema: { querystring: HistoryQuery } }, async (req): Promise<SystemResponse> => {
-    const { at, host, error } = await system.latest()
-    const body: SystemResponse = { snapshot: await system.snapshot(), host, at, error }
+    const [{ at, host, error }, snapshot, cortex] = await Promise.all([system.latest(), system.snapshot(), system.cortex()])
+    const body: SystemResponse = { cortex, snapshot, host, at, error }
     if (req.query.history === true) body.history = system.history().map((s) => ({ at: s.at, host: s.host }))
     return body
   })
