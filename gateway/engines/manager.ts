@@ -54,6 +54,8 @@ export interface EngineManager extends ModelRegistry {
   logs(nameOrAlias: string): string[]
   /** What starting the model would do to GPU memory now (nothing is started or stopped); null without placement. */
   placementPreview(nameOrAlias: string): Promise<PlacementPreview | null>
+  /** The same for a definition that is not saved (the console's form, before "create"). */
+  previewDefinition(def: ModelDefinition): Promise<PlacementPreview | null>
   /** Every new line of the model's engine output; returns the unsubscribe function. */
   followLogs(nameOrAlias: string, fn: (line: string) => void): () => void
   /** State changes; returns the unsubscribe function. */
@@ -179,6 +181,7 @@ export function createEngineManager(opts: EngineManagerOptions): EngineManager {
     logs: (name) => get(name).logs(),
     followLogs: (name, fn) => get(name).followLogs(fn),
     placementPreview: async (name) => (gate ? gate.preview(get(name).def) : null),
+    previewDefinition: async (def) => (gate ? gate.preview(def) : null),
     adopt(ids) {
       gate?.skipOnce(ids)
       for (const id of ids) {

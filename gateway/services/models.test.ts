@@ -187,3 +187,27 @@ describe('dry-run', () => {
     expect(service.get(id).status.state).toBe('stopped')
   })
 })
+
+describe('dry-run of a draft', () => {
+  it('plans a definition that is not saved, saving and starting nothing', async () => {
+    const before = service.list().length
+    const run = await service.dryRunDraft({ ...llama, name: 'draft-tiny', runtime: 'process', args: ['-c', '4096'] })
+    expect(run).toMatchObject({ id: 'draft', name: 'draft-tiny', plan: { kind: 'process', command: '/opt/llama-server' } })
+    if (run.plan?.kind !== 'process') throw new Error('expected a process plan')
+    expect(run.plan.args).toEqual(expect.arrayContaining(['-m', '/models/tiny.gguf', '-c', '4096']))
+    expect(run.warnings).toEqual(['model file /models/tiny.gguf cannot be read (ENOENT): check the path'])
+    expect(service.list()).toHaveLength(before)
+    expect(driver.starts).toBe(0)
+    expect(events).toEqual([])
+  })
+
+  it.each([
+    [{ ...llama, name: 'from-config' }, 'name'],
+    [{ ...llama, runtime: 'process', args: ['--port', '1'] }, 'args[0]'],
+    [{ ...llama, runtime: 'remote' }, 'source'],
+  ])('refuses what create would refuse, naming the field: %j', async (body, param) => {
+    const { param: got, message } = await invalid(service.dryRunDraft(body as never))
+    expect(got).toBe(param)
+    expect(message.length).toBeGreaterThan(10)
+  })
+})

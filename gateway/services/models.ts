@@ -34,6 +34,8 @@ export interface ModelService {
   setPinned(id: string, pinned: boolean): Promise<ModelView>
   /** What a start would do (plan, estimate, evictions, warnings), starting nothing. */
   dryRun(id: string): Promise<DryRunView>
+  /** The same for a definition not saved yet: validated as a create would be (a 400 names the field), saving nothing. */
+  dryRunDraft(body: ModelCreateBody): Promise<DryRunView>
   /** The last lines of the engines' output (all replicas). */
   logs(id: string): string[]
   /** Every new line from now on; returns the unsubscribe function. */
@@ -57,6 +59,9 @@ export interface ModelServiceOptions {
     onPullProgress(fn: (p: Omit<Extract<AdminEvent, { type: 'image_pull' }>, 'type'>) => void): () => void
   } | null
 }
+
+/** The id a draft's dry-run shows: it has none until it is created. */
+const DRAFT_ID = 'draft'
 
 const NO_DOCKER: DockerStatus = { available: false, message: 'Docker is not configured in this Cortex' }
 
@@ -171,6 +176,14 @@ export function createModelService(o: ModelServiceOptions): ModelService {
         docker: o.docker?.status() ?? NO_DOCKER,
         preview: (def) => engines.placementPreview(def.name),
       }),
+    async dryRunDraft(body) {
+      const def: ModelDefinition = { ...apiModelSpec(body, defs, o.env), id: DRAFT_ID }
+      return dryRun(def, {
+        ...o.dryRun,
+        docker: o.docker?.status() ?? NO_DOCKER,
+        preview: (d) => engines.previewDefinition(d),
+      })
+    },
     logs: (id) => engines.logs(find(id).name),
     followLogs: (id, onLine) => engines.followLogs(find(id).name, onLine),
     subscribe(fn) {

@@ -100,6 +100,11 @@ export class FakeModelService implements ModelService {
     return { id, name: view.name, plan: null, gpus: [], estimate: null, fits: null, wouldEvict: [], warnings: [] }
   }
 
+  async dryRunDraft(body: ModelCreateBody): Promise<DryRunView> {
+    this.calls.push(['dryRunDraft', body.name])
+    return { id: 'draft', name: body.name, plan: null, gpus: [], estimate: null, fits: null, wouldEvict: [], warnings: [] }
+  }
+
   logs(id: string): string[] {
     this.get(id)
     return this.logLines.get(id) ?? []

@@ -58,7 +58,7 @@ export async function adminRoutes(fastify: FastifyInstance, opts: AdminOptions) 
   settingsRoutes(app, opts.settings)
   recipeRoutes(app, opts.recipes, opts.models)
   systemRoutes(app, opts.system)
-  inspectRoutes(app)
+  inspectRoutes(app, opts.models)
   keyRoutes(app, opts.accounts)
   usageRoutes(app, { report: opts.usage, orgs: opts.accounts.orgs })
 

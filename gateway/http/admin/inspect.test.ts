@@ -45,3 +45,29 @@ describe('POST /admin/api/gguf/inspect', () => {
     expect((await inspect({ path: model }, {})).statusCode).toBe(401)
   })
 })
+
+describe('POST /admin/api/dry-run', () => {
+  const draft = { name: 'draft', engine: 'llamacpp', runtime: 'process', source: '/m/d.gguf' }
+  it('hands a schema-valid draft to the model service and answers its plan', async () => {
+    const { app, models } = adminApp()
+    const res = await app.inject({ method: 'POST', url: '/admin/api/dry-run', headers: auth, payload: draft })
+    expect(res.statusCode).toBe(200)
+    expect(res.json()).toMatchObject({ id: 'draft', name: 'draft' })
+    expect(models.calls).toContainEqual(['dryRunDraft', 'draft'])
+  })
+
+  it.each([
+    [{ ...draft, engine: 'llama' }, 'engine'],
+    [{ ...draft, colour: 'blue' }, 'colour'],
+    [{ engine: 'llamacpp', runtime: 'process' }, 'name'],
+  ])('a body the schema refuses is a 400 at its field: %j', async (body, param) => {
+    const res = await adminApp().app.inject({ method: 'POST', url: '/admin/api/dry-run', headers: auth, payload: body })
+    expect(res.statusCode).toBe(400)
+    expect(res.json().error).toMatchObject({ code: 'invalid_request', param })
+  })
+
+  it('needs the admin token', async () => {
+    const res = await adminApp().app.inject({ method: 'POST', url: '/admin/api/dry-run', payload: draft })
+    expect(res.statusCode).toBe(401)
+  })
+})
