@@ -104,6 +104,7 @@ export async function createCore(config: CortexConfig, options: CoreOptions = {}
         modelOfContainer: (id) => dockerRuntime.modelOfContainer(id),
       }),
       logger,
+      cortex: { dataDir: config.dataDir, llamaServer: config.engines.llamaServer, docker: () => dockerRuntime.status() },
     })
     const metrics = createMetrics({ engines, system })
     const limiter = await createLimiter(config, store, logger)
