@@ -1,3 +1,4 @@
+import react from '@vitejs/plugin-react'
 import { defineConfig } from 'vitest/config'
 
 export default defineConfig({
@@ -7,8 +8,18 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['gateway/**/*.test.ts', 'renderer/**/*.test.ts', 'electron/**/*.test.ts', 'bench/**/*.test.ts'],
+          include: ['gateway/**/*.test.ts', 'electron/**/*.test.ts', 'bench/**/*.test.ts'],
           environment: 'node',
+        },
+      },
+      {
+        // The console's component tests: a DOM from happy-dom, fetch and EventSource faked per test.
+        plugins: [react()],
+        test: {
+          name: 'renderer',
+          include: ['renderer/**/*.test.{ts,tsx}'],
+          environment: 'happy-dom',
+          setupFiles: ['renderer/src/test/setup.ts'],
         },
       },
       {

@@ -1,0 +1,153 @@
+/**
+ * The one client of the gateway's admin API (STYLE.md §7b): one typed function per route, built on the contract's
+ * types. Requests carry the session cookie (`credentials: 'same-origin'`) and, when they change state, the session's
+ * CSRF token as `x-cortex-csrf` — the gateway refuses a cookie-only write (cookies are not isolated by port).
+ */
+import type {
+  ApiKeyView,
+  CortexInfo,
+  DryRunView,
+  GgufInspectView,
+  GpusResponse,
+  KeyCreateBody,
+  KeyCreated,
+  ModelCreateBody,
+  ModelStateView,
+  ModelView,
+  RecipeCreateBody,
+  RecipeView,
+  SessionView,
+  SettingsPutBody,
+  SettingsView,
+  SignInBody,
+  SystemResponse,
+  UsageGroupBy,
+  UsageReport,
+} from '../../gateway/contract/index.js'
+
+export const API = '/admin/api'
+
+/** A refusal in the gateway's envelope, or a network failure (status 0). `message` says what to fix. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string | null,
+    message: string,
+    readonly retryAfterSeconds: number | null = null,
+  ) {
+    super(message)
+    this.name = 'ApiError'
+  }
+}
+
+/** Where the CSRF token comes from (the session slice); set once by the store so this module imports no store. */
+let csrfSource: () => string | null = () => null
+/** Told about every 401, so that an expired session shows the sign-in page wherever it is noticed. */
+let onUnauthorized: () => void = () => {}
+
+export function connectSession(csrf: () => string | null, unauthorized: () => void): void {
+  csrfSource = csrf
+  onUnauthorized = unauthorized
+}
+
+interface Envelope {
+  error?: { message?: string; type?: string; code?: string | null; param?: string | null }
+}
+
+async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const headers: Record<string, string> = { accept: 'application/json' }
+  if (body !== undefined) headers['content-type'] = 'application/json'
+  const csrf = csrfSource()
+  if (method !== 'GET' && csrf !== null) headers['x-cortex-csrf'] = csrf
+  let res: Response
+  try {
+    res = await fetch(`${API}${path}`, {
+      method,
+      headers,
+      credentials: 'same-origin',
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    })
+  } catch (err) {
+    throw new ApiError(0, null, `Cortex did not answer (${err instanceof Error ? err.message : String(err)}): is it running?`)
+  }
+  if (res.status === 204) return undefined as T
+  const text = await res.text()
+  const parsed = parse(text)
+  if (res.ok) return parsed as T
+  const error = (parsed as Envelope | null)?.error
+  const retry = Number(res.headers.get('retry-after'))
+  const apiError = new ApiError(
+    res.status,
+    error?.code ?? null,
+    error?.message ?? `${method} ${API}${path} answered ${res.status}`,
+    Number.isFinite(retry) && retry > 0 ? retry : null,
+  )
+  // A failed sign-in is also a 401, but there is no session to end.
+  if (res.status === 401 && !path.startsWith('/auth/')) onUnauthorized()
+  throw apiError
+}
+
+function parse(text: string): unknown {
+  if (text === '') return null
+  try {
+    return JSON.parse(text)
+  } catch {
+    return null
+  }
+}
+
+const enc = encodeURIComponent
+
+/** A route the connected gateway lacks (an older version): the screen says so instead of showing an error. */
+export const isMissingRoute = (err: unknown): boolean => err instanceof ApiError && err.status === 404 && err.code === 'not_found'
+
+// Sign-in and sessions.
+export const signIn = (body: SignInBody) => request<SessionView>('POST', '/auth/session', body)
+export const getSession = () => request<SessionView>('GET', '/auth/session')
+export const signOut = () => request<void>('DELETE', '/auth/session')
+
+// Models.
+export type AnyModelView = ModelView | ModelStateView
+export const listModels = () => request<{ data: AnyModelView[] }>('GET', '/models')
+export const createModel = (body: ModelCreateBody | RecipeCreateBody) => request<ModelView>('POST', '/models', body)
+export const deleteModel = (id: string) => request<void>('DELETE', `/models/${enc(id)}`)
+export const startModel = (id: string) => request<ModelView>('POST', `/models/${enc(id)}/start`)
+export const stopModel = (id: string) => request<ModelView>('POST', `/models/${enc(id)}/stop`)
+export const pinModel = (id: string, pinned: boolean) =>
+  request<ModelView>('POST', `/models/${enc(id)}/${pinned ? 'pin' : 'unpin'}`)
+export const dryRunModel = (id: string) => request<DryRunView>('POST', `/models/${enc(id)}/dry-run`)
+export const dryRunDefinition = (body: ModelCreateBody) => request<DryRunView>('POST', '/dry-run', body)
+export const inspectGguf = (path: string) => request<GgufInspectView>('POST', '/gguf/inspect', { path })
+export const listRecipes = () => request<{ data: RecipeView[] }>('GET', '/recipes')
+/** The SSE address of a model's log, following new lines. */
+export const modelLogsUrl = (id: string) => `${API}/models/${enc(id)}/logs?follow=1`
+export const EVENTS_URL = `${API}/events`
+
+// The machine.
+/** `cortex` arrives with newer gateways; older ones leave it out. */
+export type SystemView = SystemResponse & { cortex?: CortexInfo }
+export const getSystem = (history = false) => request<SystemView>('GET', `/system${history ? '?history=1' : ''}`)
+export const getGpus = (history = false) => request<GpusResponse>('GET', `/gpus${history ? '?history=1' : ''}`)
+
+// Keys.
+export const listKeys = () => request<ApiKeyView[]>('GET', '/keys')
+export const createKey = (body: KeyCreateBody) => request<KeyCreated>('POST', '/keys', body)
+export const revokeKey = (id: string) => request<ApiKeyView>('DELETE', `/keys/${enc(id)}`)
+
+// Usage.
+export interface UsageParams {
+  groupBy: UsageGroupBy
+  /** Epoch ms, inclusive. */
+  from: number
+  /** Epoch ms, exclusive. */
+  to: number
+}
+const usageQuery = (p: UsageParams, format: 'json' | 'csv') =>
+  `/usage?groupBy=${p.groupBy}&from=${Math.floor(p.from)}&to=${Math.floor(p.to)}&format=${format}`
+export const getUsage = (p: UsageParams) => request<UsageReport>('GET', usageQuery(p, 'json'))
+/** A plain link: the browser downloads it with the session cookie (a GET needs no CSRF token). */
+export const usageCsvUrl = (p: UsageParams) => `${API}${usageQuery(p, 'csv')}`
+
+// Settings.
+export const getSettings = () => request<SettingsView>('GET', '/settings')
+export const putSettings = (body: SettingsPutBody) => request<SettingsView>('PUT', '/settings', body)

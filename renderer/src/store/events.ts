@@ -1,0 +1,51 @@
+/** The app's one events stream (`/admin/api/events`) into the store: a snapshot first (after every reconnect too),
+ *  then deltas. */
+import type { AdminEvent } from '../../../gateway/contract/index.js'
+import { ApiError, EVENTS_URL, getSession } from '../api.js'
+import { useStore } from './index.js'
+import { applyEvent } from './slices.js'
+import { type EventSourceFactory, ReconnectingStream } from './stream.js'
+
+const TYPES = ['snapshot', 'model_state', 'model_updated', 'model_removed', 'docker', 'image_pull', 'gpu_sample'] as const
+
+let stream: ReconnectingStream | null = null
+
+/** Whether a dropped stream should come back: not when the session has ended (the 401 signs the page out). */
+async function sessionAlive(): Promise<boolean> {
+  try {
+    await getSession()
+    return true
+  } catch (err) {
+    return !(err instanceof ApiError && err.status === 401)
+  }
+}
+
+export function handleEvent(type: string, data: string, now = Date.now()): void {
+  let event: AdminEvent
+  try {
+    event = JSON.parse(data) as AdminEvent
+  } catch {
+    return
+  }
+  if (event.type !== type) return
+  useStore.setState((s) => applyEvent(s, event, now))
+}
+
+/** Opens the stream unless it is open already: one EventSource for the whole app. */
+export function startEvents(factory?: EventSourceFactory): void {
+  if (stream !== null) return
+  stream = new ReconnectingStream({
+    url: EVENTS_URL,
+    types: TYPES,
+    onMessage: (type, data) => handleEvent(type, data),
+    onState: (connection) => useStore.setState({ connection }),
+    shouldReconnect: sessionAlive,
+    ...(factory ? { factory } : {}),
+  }).start()
+}
+
+export function stopEvents(): void {
+  stream?.stop()
+  stream = null
+  useStore.setState({ connection: 'idle' })
+}

@@ -1,0 +1,15 @@
+import type { ModelView } from '../../../gateway/contract/index.js'
+import type { AnyModelView } from '../api.js'
+import type { State } from './slices.js'
+
+/** Admins manage everything; members see names and states, and their own keys and usage. */
+export const selectIsAdmin = (s: State): boolean => s.session.status === 'signed-in' && s.session.user.role === 'admin'
+
+/** A whole definition (an admin's view) rather than a member's names and states. */
+export const isFullModel = (m: AnyModelView): m is ModelView => 'origin' in m
+
+/** Model names in a stable order, for lists and pickers. */
+export const selectModelIds = (s: State): string[] =>
+  Object.values(s.models)
+    .sort((a, b) => a.name.localeCompare(b.name))
+    .map((m) => m.id)
