@@ -1,3 +1,4 @@
+import type { SessionUser } from '../contract/console.js'
 import type { ApiKeyRecord } from '../contract/keys.js'
 
 /** A key to create, validated (auth/keys.ts parseKeySpec): a record without what minting and the repo make. */
@@ -59,6 +60,8 @@ export interface UserRepo {
   verify(name: string, password: string): UserRecord | undefined
 }
 
-/** Who called the admin API: the admin token (everything), or an API key with `admin:read` (reads of its own
- *  organization, or of itself when it has none). */
-export type AdminCaller = { kind: 'admin' } | { kind: 'key'; key: ApiKeyRecord }
+/** Who called the admin API: the admin token or an admin's console session (everything), an API key with
+ *  `admin:read` (reads of its own organization, or of itself when it has none), or a member's console session (model
+ *  states, their own keys, their organization's usage). */
+export type AdminCaller =
+  { kind: 'admin' } | { kind: 'key'; key: ApiKeyRecord } | { kind: 'member'; user: SessionUser & { orgId: string } }

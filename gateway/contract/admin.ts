@@ -74,6 +74,13 @@ export type AdminEvent =
   /** Every monitor tick while someone watches (GPUs with the models using them, and CPU, memory, disks). */
   | { type: 'gpu_sample'; sample: SystemSample }
 
+/** What a member's `GET /admin/api/events` carries: names and states, no definitions, diagnoses or GPU samples. */
+export type MemberEvent =
+  | { type: 'snapshot'; models: ModelStateView[]; docker: DockerStatus }
+  | { type: 'model_updated'; model: ModelStateView }
+  | Omit<Extract<AdminEvent, { type: 'model_state' }>, 'replica' | 'diagnosis'>
+  | Extract<AdminEvent, { type: 'model_removed' | 'docker' }>
+
 /** `POST /admin/api/models/{id}/dry-run`: what a start would do, starting nothing. */
 export interface DryRunView {
   id: string

@@ -96,7 +96,7 @@ function hostRefused(header: string | undefined): CortexError {
  * Whether a page's origin is the gateway's own (the web UI it serves): same host and port as the request's Host.
  * The scheme is not compared: TLS may end at a reverse proxy in front, and one host:port is one server either way.
  */
-function isOwnOrigin(origin: string, host: string | undefined): boolean {
+export function isOwnOrigin(origin: string, host: string | undefined): boolean {
   if (host === undefined) return false
   try {
     const page = new URL(origin)

@@ -28,11 +28,11 @@ describe('migrations', () => {
     expect(migrations.map((m) => m.version)).toEqual(migrations.map((_, i) => i + 1))
   })
 
-  it('bring a fresh database to v2 without a backup', () => {
+  it('bring a fresh database to the latest version without a backup', () => {
     const db = new Database(dbFile)
-    expect(migrate(db, { dataDir: dir, now })).toEqual({ from: 0, to: 2, backup: null })
-    expect(db.pragma('user_version', { simple: true })).toBe(2)
-    expect(tables(db)).toEqual(['api_keys', 'engine_processes', 'models', 'orgs', 'settings', 'usage', 'users'])
+    expect(migrate(db, { dataDir: dir, now })).toEqual({ from: 0, to: latest, backup: null })
+    expect(db.pragma('user_version', { simple: true })).toBe(latest)
+    expect(tables(db)).toEqual(['api_keys', 'engine_processes', 'models', 'orgs', 'sessions', 'settings', 'usage', 'users'])
     const indexes = db.prepare("SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'usage' ORDER BY name").all()
     expect(indexes).toEqual([{ name: 'usage_key_ts' }, { name: 'usage_model_ts' }, { name: 'usage_ts' }])
     db.close()
@@ -106,7 +106,7 @@ describe('migrations', () => {
     migrate(db, { dataDir: dir, now, list: migrations.slice(0, 1) })
     db.exec(`INSERT INTO usage (ts, request_id, model, endpoint, status, stream, total_ms, bytes_in, bytes_out)
              VALUES (1, 'r1', 'm', '/v1/chat/completions', 200, 0, 5, 1, 2)`)
-    expect(migrate(db, { dataDir: dir, now })).toMatchObject({ from: 1, to: 2 })
+    expect(migrate(db, { dataDir: dir, now })).toMatchObject({ from: 1, to: latest })
     expect(db.prepare('SELECT request_id, key_id, org_id FROM usage').all()).toEqual([
       { request_id: 'r1', key_id: null, org_id: null },
     ])

@@ -98,6 +98,25 @@ export const migrations: readonly Migration[] = [
         CREATE INDEX usage_key_ts ON usage (key_id, ts);
       `),
   },
+  {
+    version: 3,
+    // Console sessions. The cookie's secret is kept only as its SHA-256 (a copy of the database signs nobody in);
+    // `id` is a second, public id for listing and revoking. A null user_id is the admin token's built-in admin.
+    up: (db) =>
+      db.exec(`
+        CREATE TABLE sessions (
+          id TEXT PRIMARY KEY,
+          secret_hash TEXT NOT NULL UNIQUE,
+          user_id TEXT REFERENCES users (id),
+          created_at INTEGER NOT NULL,
+          last_seen_at INTEGER NOT NULL,
+          expires_at INTEGER NOT NULL,
+          user_agent TEXT,
+          address TEXT
+        ) STRICT;
+        CREATE INDEX sessions_expires ON sessions (expires_at);
+      `),
+  },
 ]
 
 export interface MigrateOptions {

@@ -7,6 +7,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { isAlive } from './lock.js'
 import { openDatabase, openStore } from './open.js'
 import { usageRecord } from '../engines/usage.test-support.js'
+import { migrations } from './migrations.js'
+
+const latest = migrations.at(-1)!.version
 
 let dir: string
 beforeEach(() => {
@@ -26,7 +29,7 @@ describe('openStore', () => {
     expect(fs.statSync(dataDir).mode & 0o777).toBe(0o700)
     const db = new Database(path.join(dataDir, 'cortex.db'), { readonly: true })
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal')
-    expect(db.pragma('user_version', { simple: true })).toBe(2)
+    expect(db.pragma('user_version', { simple: true })).toBe(latest)
     db.close()
   })
 
@@ -104,7 +107,7 @@ describe('openStore', () => {
     db.pragma('user_version = 7')
     db.close()
     expect(() => openStore(dir)).toThrow(
-      'database schema v7 is newer than this Cortex (knows v2): upgrade Cortex or use another --data-dir',
+      `database schema v7 is newer than this Cortex (knows v${latest}): upgrade Cortex or use another --data-dir`,
     )
     expect(fs.existsSync(lockFile())).toBe(false)
   })
@@ -145,7 +148,7 @@ describe('openDatabase', () => {
     expect(fs.statSync(dataDir).mode & 0o777).toBe(0o700)
     const db = new Database(path.join(dataDir, 'cortex.db'), { readonly: true })
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal')
-    expect(db.pragma('user_version', { simple: true })).toBe(2)
+    expect(db.pragma('user_version', { simple: true })).toBe(latest)
     db.close()
   })
 
@@ -153,6 +156,6 @@ describe('openDatabase', () => {
     const db = new Database(path.join(dir, 'cortex.db'))
     db.pragma('user_version = 7')
     db.close()
-    expect(() => openDatabase(dir)).toThrow('database schema v7 is newer than this Cortex (knows v2)')
+    expect(() => openDatabase(dir)).toThrow(`database schema v7 is newer than this Cortex (knows v${latest})`)
   })
 })

@@ -9,6 +9,7 @@ import { createKeyRepo } from './keys.js'
 import { createModelRepo } from './models.js'
 import { createOrgRepo, createUserRepo } from './orgs.js'
 import { createPidRepo } from './pids.js'
+import { createSessionRepo } from './sessions.js'
 import { createSettingsRepo } from './settings.js'
 import type { Accounts, AccountsDatabase, SettingsRepo, Store } from './types.js'
 import { usageReport } from './usage-report.js'
@@ -39,6 +40,7 @@ export function openStore(dataDir: string, opts: OpenStoreOptions = {}): Store {
       instanceId: instanceId(settings),
       models: createModelRepo(db, now),
       pids: createPidRepo(db),
+      sessions: createSessionRepo(db),
       settings,
       usage,
       usageReport: (query) => usageReport(openDb, query),

@@ -1,3 +1,4 @@
+import type { SessionRepo } from '../auth/sessions.js'
 import type { KeyRepo, OrgRepo, UserRepo } from '../auth/types.js'
 import type { ModelDefinition, UsageReport, UsageReportQuery } from '../contract/index.js'
 import type { ModelSpec } from '../config/types.js'
@@ -60,6 +61,8 @@ export interface Store extends Accounts {
   instanceId: string
   models: ModelRepo
   pids: PidRepo
+  /** Console sessions (auth/sessions.ts). */
+  sessions: SessionRepo
   settings: SettingsRepo
   usage: UsageWriter
   /** Totals and percentiles of the usage rows written so far (store/usage-report.ts). */

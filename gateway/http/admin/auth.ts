@@ -5,6 +5,7 @@ import { hashKey } from '../../auth/keys.js'
 import type { AdminCaller } from '../../auth/types.js'
 import type { ApiKeyRecord } from '../../contract/keys.js'
 import { CortexError } from '../../contract/errors.js'
+import { sessionCaller, type ConsoleSessions } from './session.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -25,6 +26,8 @@ export interface AdminAuthOptions {
   token: string
   /** API keys; one with the `admin:read` scope may read usage and model states. Without it, the token only. */
   keys?: { findByHash(hash: string): ApiKeyRecord | undefined }
+  /** The console's sessions: a request with the session cookie and no credential header is its session's user's. */
+  sessions?: ConsoleSessions
 }
 
 /**
@@ -32,11 +35,12 @@ export interface AdminAuthOptions {
  * allows. The token comparison hashes both sides first so it takes the same time whatever the token's length and
  * however much of it a guess gets right.
  */
-export function adminAuth({ token, keys }: AdminAuthOptions) {
+export function adminAuth({ token, keys, sessions }: AdminAuthOptions) {
   const expected = digest(token)
   return (req: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => {
     try {
-      req.adminCaller = caller(req)
+      // Signing in needs no caller; everything else does.
+      if (req.routeOptions.config.public !== true) req.adminCaller = caller(req, reply)
       done()
     } catch (err) {
       if ((err as CortexError).code === 'invalid_api_key') reply.header('www-authenticate', 'Bearer realm="cortex admin"')
@@ -44,7 +48,10 @@ export function adminAuth({ token, keys }: AdminAuthOptions) {
     }
   }
 
-  function caller(req: FastifyRequest): AdminCaller {
+  function caller(req: FastifyRequest, reply: FastifyReply): AdminCaller {
+    const credential = req.headers.authorization !== undefined || req.headers['x-api-key'] !== undefined
+    const viaSession = sessions !== undefined && !credential ? sessionCaller(req, reply, sessions) : null
+    if (viaSession !== null) return viaSession
     const match = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '')
     if (match !== null && timingSafeEqual(digest(match[1]!), expected)) return ADMIN
     const record = keys === undefined ? undefined : keyOf(req, keys)

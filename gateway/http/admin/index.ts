@@ -1,9 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
-import type { FastifyBaseLogger, FastifyInstance, RawServerDefault } from 'fastify'
+import type { FastifyBaseLogger, FastifyInstance, FastifyRequest, RawServerDefault } from 'fastify'
 import { CortexError } from '../../contract/errors.js'
 import type { KeyRepo, OrgRepo, UserRepo } from '../../auth/types.js'
-import type { AdminEvent, UsageReport, UsageReportQuery } from '../../contract/index.js'
+import type { AdminEvent, MemberEvent, UsageReport, UsageReportQuery } from '../../contract/index.js'
 import type { ImageService } from '../../engines/docker/types.js'
 import type { ModelService } from '../../services/models.js'
 import type { RecipeService } from '../../services/recipes.js'
@@ -13,9 +13,10 @@ import { adminAuth } from './auth.js'
 import { imageRoutes } from './images.js'
 import { inspectRoutes } from './inspect.js'
 import { keyRoutes } from './keys.js'
-import { modelRoutes } from './models.js'
+import { modelRoutes, stateView } from './models.js'
 import { recipeRoutes } from './recipes.js'
 import { settingsRoutes } from './settings.js'
+import { sessionRoutes, type ConsoleSessions } from './session.js'
 import { SseStreams } from './sse.js'
 import { systemRoutes } from './system.js'
 import { usageRoutes } from './usage.js'
@@ -32,6 +33,8 @@ export interface AdminOptions {
   settings: SettingsService
   recipes: RecipeService
   system: SystemMonitor
+  /** Console sign-in; without it the admin API takes only the token and admin:read keys. */
+  sessions?: ConsoleSessions & { publicUrl: (req: FastifyRequest) => string }
 }
 
 export type AdminApp = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>
@@ -42,7 +45,8 @@ export async function adminRoutes(fastify: FastifyInstance, opts: AdminOptions) 
   app.setValidatorCompiler(validatorCompiler)
   // Every admin request gets its caller from the hook below before any route reads it.
   app.decorateRequest('adminCaller', null as never)
-  app.addHook('onRequest', adminAuth({ token: opts.token, keys: opts.accounts.keys }))
+  app.decorateRequest('session', null)
+  app.addHook('onRequest', adminAuth({ token: opts.token, keys: opts.accounts.keys, sessions: opts.sessions }))
   app.setNotFoundHandler((req) => {
     throw new CortexError('not_found', `no admin API route for ${req.method} ${req.url.split('?', 1)[0]}`)
   })
@@ -61,16 +65,43 @@ export async function adminRoutes(fastify: FastifyInstance, opts: AdminOptions) 
   inspectRoutes(app, opts.models)
   keyRoutes(app, opts.accounts)
   usageRoutes(app, { report: opts.usage, orgs: opts.accounts.orgs })
+  if (opts.sessions) sessionRoutes(app, opts.sessions, opts.sessions.publicUrl)
 
   // A snapshot first, then every change; both are synchronous, so no change falls between them. Subscribing to the
   // system monitor is what makes it sample (every interval, while any stream is open).
-  app.get('/events', { exposeHeadRoute: false }, (_req, reply) => {
+  app.get('/events', { exposeHeadRoute: false }, (req, reply) => {
+    const whole = req.adminCaller.kind === 'admin'
     const snapshot = opts.models.snapshot()
     const stream = streams.start(reply)
-    stream.event(snapshot.type, snapshot)
-    stream.onClose(opts.models.subscribe((e) => stream.event(e.type, e)))
-    stream.onClose(
-      opts.system.subscribe((sample) => stream.event('gpu_sample', { type: 'gpu_sample', sample } satisfies AdminEvent)),
-    )
+    const send = (e: AdminEvent) => {
+      const out = whole ? e : forMember(e)
+      if (out !== null) stream.event(out.type, out)
+    }
+    send(snapshot)
+    stream.onClose(opts.models.subscribe(send))
+    if (whole)
+      stream.onClose(
+        opts.system.subscribe((sample) => stream.event('gpu_sample', { type: 'gpu_sample', sample } satisfies AdminEvent)),
+      )
   })
+}
+
+/**
+ * What a member's events stream carries: model names and states, never a definition, a diagnosis (it holds log
+ * lines), pull progress or GPU samples (process lists).
+ */
+function forMember(e: AdminEvent): MemberEvent | null {
+  switch (e.type) {
+    case 'snapshot':
+      return { type: 'snapshot', models: e.models.map(stateView), docker: e.docker }
+    case 'model_updated':
+      return { type: 'model_updated', model: stateView(e.model) }
+    case 'model_state':
+      return { type: 'model_state', id: e.id, name: e.name, state: e.state }
+    case 'model_removed':
+    case 'docker':
+      return e
+    default:
+      return null
+  }
 }

@@ -1,6 +1,6 @@
 import Type from 'typebox'
 import { createKey, findOrg, findUser, keyView, orgView, parseKeySpec } from '../../auth/keys.js'
-import type { KeyRepo, OrgRepo, UserRecord, UserRepo } from '../../auth/types.js'
+import type { AdminCaller, KeyRepo, OrgRepo, UserRecord, UserRepo } from '../../auth/types.js'
 import type { ApiKeyRecord } from '../../contract/keys.js'
 import { CortexError } from '../../contract/errors.js'
 import {
@@ -49,18 +49,29 @@ export function keyRoutes(app: AdminApp, deps: KeyRouteDeps): void {
     const orgId = req.query.org === undefined ? undefined : findOrg(req.query.org, orgs).id
     const userId = req.query.user === undefined ? undefined : findUser(req.query.user, users).id
     const at = now()
+    const own = memberId(req.adminCaller)
     return keys
       .list()
+      .filter((k) => own === null || k.userId === own)
       .filter((k) => (orgId === undefined || k.orgId === orgId) && (userId === undefined || k.userId === userId))
       .map((k) => keyView(k, { org: nameOf(orgNames, k.orgId), user: nameOf(userNames, k.userId) }, at))
   })
   app.post('/keys', { schema: { body: KeyCreateBody, response: { 201: KeyCreated } } }, (req, reply) => {
-    const { record, secret } = createKey(keys, parseKeySpec(req.body, { orgs, users }, now()))
+    const own = memberId(req.adminCaller)
+    if (own !== null && ((req.body.user !== undefined && req.body.user !== own) || req.body.org !== undefined)) {
+      throw new CortexError('role_not_allowed', 'a member makes keys for themselves only: leave out "user" and "org"')
+    }
+    const body = own === null ? req.body : { ...req.body, user: own }
+    const { record, secret } = createKey(keys, parseKeySpec(body, { orgs, users }, now()))
     req.log.info({ keyId: record.id, name: record.name }, 'API key created')
     reply.code(201)
     return { key: secret, apiKey: view(record) }
   })
   app.delete('/keys/:id', { schema: { params: Params, response: { 200: ApiKeyView } } }, (req) => {
+    const own = memberId(req.adminCaller)
+    // A member's guess at another user's key is a 404, as for a key that does not exist.
+    if (own !== null && !keys.list().some((k) => k.userId === own && (k.id === req.params.id || k.name === req.params.id)))
+      throw new CortexError('not_found', `no API key with id or name "${req.params.id}"`)
     const record = keys.revoke(req.params.id)
     if (record === undefined) throw new CortexError('not_found', `no API key with id or name "${req.params.id}"`)
     req.log.info({ keyId: record.id, name: record.name }, 'API key revoked')
@@ -92,4 +103,9 @@ export function keyRoutes(app: AdminApp, deps: KeyRouteDeps): void {
 
 function userView(user: UserRecord, org: string): UserView {
   return { id: user.id, name: user.name, org, role: user.role, createdAt: new Date(user.createdAt).toISOString() }
+}
+
+/** The user id of a member's session; null for admins, whose key routes are not narrowed. */
+function memberId(caller: AdminCaller): string | null {
+  return caller.kind === 'member' ? caller.user.id : null
 }

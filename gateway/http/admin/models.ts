@@ -56,12 +56,19 @@ export function modelRoutes(app: AdminApp, models: ModelService, streams: SseStr
 }
 
 /**
- * The admin token sees every model whole. An `admin:read` key sees the models it may use, and of them only names and
- * states: a definition's env, args and paths, and an engine's log lines, may hold what a tenant must not read.
+ * The admin token sees every model whole. An `admin:read` key sees the models it may use, a member's session every
+ * model, and of them only names and states: a definition's env, args and paths, and an engine's log lines, may hold
+ * what a tenant must not read.
  */
 function shown(req: FastifyRequest, model: ModelView): ModelView | ModelStateView | null {
-  if (req.adminCaller.kind === 'admin') return model
-  if (!modelAllowed(req.adminCaller.key, model)) return null
+  const caller = req.adminCaller
+  if (caller.kind === 'admin') return model
+  if (caller.kind === 'key' && !modelAllowed(caller.key, model)) return null
+  return stateView(model)
+}
+
+/** A model's name and live state, nothing of its definition. */
+export function stateView(model: ModelView): ModelStateView {
   const { status } = model
   return {
     id: model.id,

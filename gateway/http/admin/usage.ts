@@ -41,9 +41,10 @@ export function usageRoutes(app: AdminApp, deps: UsageRouteDeps): void {
   })
 }
 
-/** An `admin:read` key sees its organization's usage, or only its own when it belongs to none. */
+/** An `admin:read` key sees its organization's usage, or only its own when it belongs to none; a member, their organization's. */
 function scopeOf(caller: AdminCaller): Pick<UsageReportQuery, 'orgId' | 'keyId'> {
   if (caller.kind === 'admin') return {}
+  if (caller.kind === 'member') return { orgId: caller.user.orgId }
   return caller.key.orgId !== null ? { orgId: caller.key.orgId } : { keyId: caller.key.id }
 }
 
