@@ -9,7 +9,10 @@ import { createDockerRuntime } from './engines/docker/runtime.js'
 import type { DockerRuntime } from './engines/docker/types.js'
 import { createEngineManager, type EngineManager } from './engines/manager.js'
 import { findExecutable } from './engines/process/os.js'
+import { createSessions } from './auth/sessions.js'
 import { buildApp } from './http/app.js'
+import { overTls } from './http/admin/cookie.js'
+import { defaultConsoleDir } from './http/routes/ui.js'
 import { hostCheck } from './http/protect.js'
 import { createLogger } from './logger.js'
 import { createMetrics, metricsSink, type Metrics } from './metrics/registry.js'
@@ -38,6 +41,8 @@ export interface Core {
   store: Store
   metrics: Metrics
   logger: Logger
+  /** A one-time console sign-in code (5 minutes, single use): `cortex serve` prints a link with one. */
+  signInCode(): { code: string; expiresAt: number }
   /** Stops accepting, lets in-flight requests finish (bounded), stops engines, flushes usage, closes. */
   close(): Promise<void>
 }
@@ -110,6 +115,12 @@ export async function createCore(config: CortexConfig, options: CoreOptions = {}
     const limiter = await createLimiter(config, store, logger)
     limits = limiter
     const recipes = createRecipeService({ importDir: path.join(config.dataDir, 'recipes'), logger })
+    const sessions = createSessions({ repo: store.sessions, users: store.users, adminToken })
+    // Named per data directory: cookies are not isolated by port, so two Cortex on one host must not share one.
+    const cookie = {
+      name: `cortex_session_${store.instanceId.replace(/[^A-Za-z0-9]/g, '').slice(0, 12)}`,
+      trustProxy: config.server.trustProxy,
+    }
     const http = buildApp({
       config,
       registry: engines,
@@ -127,7 +138,13 @@ export async function createCore(config: CortexConfig, options: CoreOptions = {}
         settings,
         recipes,
         system,
+        sessions: {
+          service: sessions,
+          cookie,
+          publicUrl: (req) => `${overTls(req, cookie.trustProxy) ? 'https' : 'http'}://${req.headers.host ?? '127.0.0.1'}`,
+        },
       },
+      console: { dir: defaultConsoleDir() },
       metrics: { registry: metrics.registry, token: adminToken, engines: () => scrapeEngines(engines.statuses(), { logger }) },
     })
     let closing: Promise<void> | undefined
@@ -146,7 +163,8 @@ export async function createCore(config: CortexConfig, options: CoreOptions = {}
         store.close()
         await new Promise<void>((resolve) => logger.flush(() => resolve()))
       })())
-    return { config, http, engines, models: modelService, docker: dockerRuntime, store, metrics, logger, close }
+    const signInCode = () => sessions.mintCode()
+    return { config, http, engines, models: modelService, docker: dockerRuntime, store, metrics, logger, signInCode, close }
   } catch (err) {
     await docker?.close()
     await limits?.close()

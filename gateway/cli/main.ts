@@ -100,6 +100,9 @@ async function serve(flags: Exclude<ReturnType<typeof parseServeFlags>, 'help'>,
     `Cortex ${version()} listening on ${url} — OpenAI API at ${url}/v1 — ${names.length} model(s)` +
       `${names.length ? `: ${names.join(', ')}` : ''} — data in ${core.config.dataDir}\n`,
   )
+  // As Jupyter does: a link that signs its opener in, once, within 5 minutes (the console's own page).
+  const page = url.replace('//0.0.0.0:', '//127.0.0.1:').replace('//[::]:', '//[::1]:')
+  io.stderr(`Console: ${page}/?code=${core.signInCode().code} (signs you in; works once, for 5 minutes)\n`)
   const { auth, dataDir } = core.config
   if (auth.required && !core.store.keys.list().some((k) => k.revokedAt === null)) {
     io.stderr(

@@ -19,6 +19,7 @@ import { errorHandler, notFound, notFoundHandler } from './errors.js'
 import { protect } from './protect.js'
 import { lazyChildLogger, logRequest } from './request-log.js'
 import { healthRoutes } from './routes/health.js'
+import { consoleRoutes } from './routes/ui.js'
 import { decorateV1Requests, v1Routes } from './routes/v1.js'
 
 export interface AppDeps {
@@ -37,6 +38,8 @@ export interface AppDeps {
   admin?: AdminOptions
   /** GET /metrics behind the admin token; not served without it. */
   metrics?: MetricsRouteOptions
+  /** The console's built files (dist/renderer) at `/`; not served without it. */
+  console?: { dir: string }
 }
 
 /** A client's own request id is kept when it is short and plain, so it can be logged and echoed safely. */
@@ -138,7 +141,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     done()
   })
   app.setErrorHandler(onError)
-  app.setNotFoundHandler(notFoundHandler)
+  const consolePage = deps.console ? consoleRoutes(app, deps.console.dir) : () => false
+  app.setNotFoundHandler((req, reply) => (consolePage(req, reply) ? reply : notFoundHandler(req, reply)))
 
   // Before every route: DNS-rebinding Host check, CORS, and no foreign Origin on the admin API.
   app.register(protect, { allowedHosts: config.server.allowedHosts, corsOrigins: config.server.corsOrigins })
