@@ -1,4 +1,3 @@
-import { connect } from 'node:net'
 import type { FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { modelDefinition } from '../contract/model.test-support.js'
@@ -13,6 +12,7 @@ import {
   noKeys,
   testConfig,
 } from './fakes.test-support.js'
+import { rawSend } from './raw-socket.test-support.js'
 
 /** Issue 10, "No limit or scope sidestepped": every variant goes through a real listening gateway. */
 
@@ -55,19 +55,8 @@ beforeEach(() => {
 
 /** One request written byte for byte on a fresh socket; the status line and body of the answer. */
 function raw(head: string, body = ''): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1')
-    let text = ''
-    socket.setEncoding('utf8')
-    socket.on('data', (chunk: string) => (text += chunk))
-    socket.on('error', reject)
-    socket.on('close', () => {
-      const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0)
-      resolve({ status, body: text.slice(text.indexOf('\r\n\r\n') + 4) })
-    })
-    const length = Buffer.byteLength(body)
-    socket.write(`${head.replace(/\n/g, '\r\n')}\r\ncontent-length: ${length}\r\nconnection: close\r\n\r\n${body}`)
-  })
+  const length = Buffer.byteLength(body)
+  return rawSend(port, `${head.replace(/\n/g, '\r\n')}\r\ncontent-length: ${length}\r\nconnection: close\r\n\r\n${body}`)
 }
 
 const post = (path: string, key: string, body: unknown, extra = '') =>
