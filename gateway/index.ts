@@ -59,7 +59,7 @@ export interface CoreOptions {
 
 /** Builds the headless core without listening: the caller decides where (STYLE.md §1). */
 export async function createCore(config: CortexConfig, options: CoreOptions = {}): Promise<Core> {
-  const logger = options.logger ?? createLogger(config.logging.level)
+  const logger = options.logger ?? createLogger(config.logging.level, config.logging.format)
   const env = options.env ?? process.env
   const store = openStore(config.dataDir, { logger })
   let docker: DockerRuntime | undefined

@@ -66,7 +66,7 @@ describe('loadConfig defaults', () => {
       auth: { required: true, allowLoopbackWithoutKey: false },
       limits: { redis: null },
       metrics: { port: null },
-      logging: { prompts: false, level: 'info' },
+      logging: { prompts: false, level: 'info', format: 'auto' },
       engines: { stopOnExit: true, llamaServer: null },
       models: [],
     })

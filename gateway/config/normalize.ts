@@ -58,7 +58,11 @@ export function buildConfig(file: ConfigFile, overrides: Overrides, ctx: Normali
     auth: { required: file.auth?.required ?? true, allowLoopbackWithoutKey: file.auth?.allowLoopbackWithoutKey ?? false },
     limits: { redis: file.limits?.redis ?? null },
     metrics: { port: file.metrics?.port ?? null },
-    logging: { prompts: file.logging?.prompts ?? false, level: file.logging?.level ?? DEFAULTS.logLevel },
+    logging: {
+      prompts: file.logging?.prompts ?? false,
+      level: file.logging?.level ?? DEFAULTS.logLevel,
+      format: file.logging?.format ?? 'auto',
+    },
     engines: {
       stopOnExit: file.engines?.stopOnExit ?? true,
       llamaServer:

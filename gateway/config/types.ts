@@ -29,7 +29,7 @@ export interface CortexConfig {
   /** redis: a Redis URL whose counters gateway processes that know the same keys share; null = limits in memory. */
   limits: { redis: string | null }
   metrics: { port: number | null }
-  logging: { prompts: boolean; level: string }
+  logging: { prompts: boolean; level: string; format: 'auto' | 'json' | 'pretty' }
   /** llamaServer: from the file, else CORTEX_LLAMA_SERVER, else null (the process driver then looks on PATH). */
   engines: { stopOnExit: boolean; llamaServer: string | null }
   models: ModelSpec[]

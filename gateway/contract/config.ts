@@ -121,6 +121,8 @@ export const ConfigFile = Type.Object(
           level: Type.Optional(
             Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l))),
           ),
+          /** `auto` (default): readable lines on a terminal, JSON otherwise; `json` or `pretty` always. */
+          format: Type.Optional(Type.Union([Type.Literal('auto'), Type.Literal('json'), Type.Literal('pretty')])),
         },
         { additionalProperties: false },
       ),
