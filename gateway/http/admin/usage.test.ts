@@ -202,5 +202,19 @@ describe('GET /usage', () => {
       expect(res.json().error.code).toBe('scope_not_allowed')
       expect(res.body).not.toContain('secret-customer')
     })
+
+    it("shows a member's console session their organization's usage only, and refuses ?org= unlooked-up", async () => {
+      createOrgRepo(db, Date.now).create('secret-customer')
+      caller = { kind: 'member', user: { id: 'usr_ann', name: 'ann', role: 'member', orgId: 'org-2', builtin: false } }
+      expect(groups(await json('?groupBy=org'))).toEqual([['org-2', 1]])
+      expect(groups(await json('?groupBy=key'))).toEqual([['k3', 1]])
+      expect((await get('?format=csv&groupBy=key')).body).not.toMatch(/k1|k2|k4/)
+      for (const org of ['nope', 'org-1']) {
+        const res = await get(`?org=${org}`)
+        expect(res.statusCode).toBe(403)
+        expect(res.json().error.code).toBe('role_not_allowed')
+        expect(res.body).not.toContain('secret-customer')
+      }
+    })
   })
 })

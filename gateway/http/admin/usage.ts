@@ -28,9 +28,12 @@ export function usageRoutes(app: AdminApp, deps: UsageRouteDeps): void {
         { param: 'from' },
       )
     }
+    // Looked up for the admin only: the lookup's error lists every organization.
     if (req.query.org !== undefined && req.adminCaller.kind === 'key') {
-      // Looked up for the admin only: the lookup's error lists every organization.
       throw new CortexError('scope_not_allowed', 'an API key reads its own organization’s usage: leave out ?org=')
+    }
+    if (req.query.org !== undefined && req.adminCaller.kind === 'member') {
+      throw new CortexError('role_not_allowed', 'a member reads their own organization’s usage: leave out ?org=')
     }
     const org = req.query.org === undefined ? {} : { orgId: findOrg(req.query.org, deps.orgs).id }
     const report = deps.report({ groupBy, from, to, ...org, ...scopeOf(req.adminCaller) })
