@@ -1,90 +1,25 @@
-import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import { beforeEach, describe, expect, it } from 'vitest'
-import { createSessions } from '../../auth/sessions.js'
-import { modelView } from '../../contract/admin.test-support.js'
-import { createSessionRepo } from '../../store/sessions.js'
-import { buildApp } from '../app.js'
-import { FakeRegistry, MemoryUsage, memoryLogger, noKeys, testConfig } from '../fakes.test-support.js'
-import { FakeModelService, TOKEN, auth, fakeAdmin } from './fakes.test-support.js'
+import { TOKEN, auth } from './fakes.test-support.js'
+import { COOKIE, HOST, ORIGIN, PASSWORD, code, consoleApp, type Signed } from './session.test-support.js'
 
 /** Issue 11, "Signing in": the console's sessions through the real app, on real SQLite. */
 
-const COOKIE = 'cortex_session_test'
-const ORIGIN = 'http://127.0.0.1:31313'
-const PASSWORD = 'correct horse battery'
-let app: FastifyInstance
-let admin: ReturnType<typeof fakeAdmin>
-let clock: number
-
+let t: ReturnType<typeof consoleApp>
 beforeEach(() => {
-  clock = 1_800_000_000_000
-  const { logger } = memoryLogger()
-  admin = fakeAdmin(logger, new FakeModelService([modelView({ id: 'id-m', name: 'm', env: { SECRET: 'x' } })]))
-  const sessions = createSessions({
-    repo: createSessionRepo(admin.accounts.db),
-    users: admin.accounts.users,
-    adminToken: TOKEN,
-    now: () => clock,
-  })
-  const acme = admin.accounts.orgs.create('acme')
-  admin.accounts.users.create({ orgId: acme.id, name: 'ann', role: 'member', password: PASSWORD })
-  admin.accounts.users.create({ orgId: acme.id, name: 'bob', role: 'admin', password: PASSWORD })
-  app = buildApp({
-    config: testConfig(),
-    registry: new FakeRegistry([]),
-    usage: new MemoryUsage(),
-    logger,
-    ...noKeys(),
-    admin: {
-      ...admin,
-      sessions: { service: sessions, cookie: { name: COOKIE, trustProxy: false }, publicUrl: () => ORIGIN },
-    },
-  })
+  t = consoleApp()
 })
-
-interface Signed {
-  cookie: string
-  csrf: string
-}
-
-async function signIn(body: object): Promise<Signed> {
-  const res = await app.inject({
-    method: 'POST',
-    url: '/admin/api/auth/session',
-    payload: body,
-    headers: { host: '127.0.0.1:31313' },
-  })
-  expect(res.statusCode, res.body).toBe(200)
-  const set = String(res.headers['set-cookie'])
-  expect(set).toMatch(new RegExp(`^${COOKIE}=[\\w-]{40,}; Path=/; HttpOnly; SameSite=Strict; Max-Age=604800$`))
-  return { cookie: set.split(';', 1)[0]!, csrf: res.json<{ csrf: string }>().csrf }
-}
-
-const as = (
-  s: Signed,
-  method: 'GET' | 'POST' | 'DELETE' | 'PATCH',
-  url: string,
-  extra: Record<string, string> = {},
-  payload?: object,
-) =>
-  app.inject({
-    method,
-    url,
-    payload,
-    headers: { host: '127.0.0.1:31313', cookie: s.cookie, origin: ORIGIN, 'x-cortex-csrf': s.csrf, ...extra },
-  })
-
-const code = (res: LightMyRequestResponse) => res.json<{ error: { code: string } }>().error.code
+const signIn = (body: object) => t.signIn(body)
+const as: ReturnType<typeof consoleApp>['as'] = (...args) => t.as(...args)
 
 describe('signing in', () => {
   it('with a one-time code, which then works no more', async () => {
-    const minted = await app.inject({ method: 'POST', url: '/admin/api/auth/codes', headers: auth })
+    const minted = await t.app.inject({ method: 'POST', url: '/admin/api/auth/codes', headers: auth })
     expect(minted.statusCode).toBe(201)
     const { code: c, url } = minted.json<{ code: string; url: string }>()
     expect(url).toBe(`${ORIGIN}/?code=${c}`)
     const s = await signIn({ code: c })
     expect((await as(s, 'GET', '/admin/api/auth/session')).json()).toMatchObject({ user: { name: 'admin', role: 'admin' } })
-    const again = await app.inject({ method: 'POST', url: '/admin/api/auth/session', payload: { code: c } })
+    const again = await t.app.inject({ method: 'POST', url: '/admin/api/auth/session', payload: { code: c } })
     expect(again.statusCode).toBe(401)
     expect(code(again)).toBe('sign_in_failed')
   })
@@ -98,30 +33,30 @@ describe('signing in', () => {
   })
 
   it('an expired code is refused', async () => {
-    const { code: c } = (await app.inject({ method: 'POST', url: '/admin/api/auth/codes', headers: auth })).json<{
+    const { code: c } = (await t.app.inject({ method: 'POST', url: '/admin/api/auth/codes', headers: auth })).json<{
       code: string
     }>()
-    clock += 5 * 60_000 + 1
-    const res = await app.inject({ method: 'POST', url: '/admin/api/auth/session', payload: { code: c } })
+    t.clock.now += 5 * 60_000 + 1
+    const res = await t.app.inject({ method: 'POST', url: '/admin/api/auth/session', payload: { code: c } })
     expect(code(res)).toBe('sign_in_failed')
   })
 
   it('throttles a client address after 5 failures in a minute, with Retry-After, and lets it in again later', async () => {
     const wrong = () =>
-      app.inject({ method: 'POST', url: '/admin/api/auth/session', payload: { name: 'ann', password: 'x'.repeat(12) } })
+      t.app.inject({ method: 'POST', url: '/admin/api/auth/session', payload: { name: 'ann', password: 'x'.repeat(12) } })
     for (let i = 0; i < 5; i++) expect(code(await wrong())).toBe('sign_in_failed')
     const throttled = await wrong()
     expect(throttled.statusCode).toBe(429)
     expect(code(throttled)).toBe('too_many_sign_ins')
     expect(Number(throttled.headers['retry-after'])).toBeGreaterThan(0)
     // Even the right password waits out the throttle.
-    const right = await app.inject({
+    const right = await t.app.inject({
       method: 'POST',
       url: '/admin/api/auth/session',
       payload: { name: 'ann', password: PASSWORD },
     })
     expect(right.statusCode).toBe(429)
-    clock += 61_000
+    t.clock.now += 61_000
     await signIn({ name: 'ann', password: PASSWORD })
   })
 
@@ -137,21 +72,21 @@ describe('signing in', () => {
 
   it('an admin lists sessions and revokes one; a session expires after 7 days unused', async () => {
     const ann = await signIn({ name: 'ann', password: PASSWORD })
-    const list = await app.inject({ method: 'GET', url: '/admin/api/auth/sessions', headers: auth })
+    const list = await t.app.inject({ method: 'GET', url: '/admin/api/auth/sessions', headers: auth })
     const [item] = list.json<Array<{ id: string; user: { name: string } }>>()
     expect(item).toMatchObject({ user: { name: 'ann' } })
     expect(JSON.stringify(list.json())).not.toContain(ann.cookie.split('=')[1]!)
-    expect((await app.inject({ method: 'DELETE', url: `/admin/api/auth/sessions/${item!.id}`, headers: auth })).statusCode).toBe(
-      204,
-    )
+    expect(
+      (await t.app.inject({ method: 'DELETE', url: `/admin/api/auth/sessions/${item!.id}`, headers: auth })).statusCode,
+    ).toBe(204)
     expect((await as(ann, 'GET', '/admin/api/models')).statusCode).toBe(401)
 
     const bob = await signIn({ name: 'bob', password: PASSWORD })
-    clock += 6 * 86_400_000
+    t.clock.now += 6 * 86_400_000
     expect((await as(bob, 'GET', '/admin/api/models')).statusCode).toBe(200) // used: slides to 7 days from now
-    clock += 6 * 86_400_000
+    t.clock.now += 6 * 86_400_000
     expect((await as(bob, 'GET', '/admin/api/models')).statusCode).toBe(200)
-    clock += 7 * 86_400_000 + 1
+    t.clock.now += 7 * 86_400_000 + 1
     expect((await as(bob, 'GET', '/admin/api/models')).statusCode).toBe(401)
   })
 })
@@ -164,11 +99,11 @@ describe('the guard on state-changing requests with a session', () => {
     ['a wrong CSRF token', () => ({ origin: ORIGIN, 'x-cortex-csrf': 'not-the-token' }), 'csrf_token_invalid'],
   ])('%s is refused', async (_name, headers, expected) => {
     const s = await signIn({ token: TOKEN })
-    const res = await app.inject({
+    const res = await t.app.inject({
       method: 'POST',
       url: '/admin/api/keys',
       payload: { name: 'k' },
-      headers: { host: '127.0.0.1:31313', cookie: s.cookie, ...headers(s) },
+      headers: { host: HOST, cookie: s.cookie, ...headers(s) },
     })
     expect(res.statusCode).toBe(403)
     expect(code(res)).toBe(expected)
@@ -177,20 +112,6 @@ describe('the guard on state-changing requests with a session', () => {
   it('with both, it goes through', async () => {
     const s = await signIn({ token: TOKEN })
     expect((await as(s, 'POST', '/admin/api/keys', {}, { name: 'k' })).statusCode).toBe(201)
-  })
-
-  it('/v1 never takes the session cookie', async () => {
-    const s = await signIn({ token: TOKEN })
-    const strict = buildApp({
-      config: { ...testConfig(), auth: { required: true, allowLoopbackWithoutKey: false } },
-      registry: new FakeRegistry([]),
-      usage: new MemoryUsage(),
-      logger: memoryLogger().logger,
-      ...noKeys(),
-    })
-    const res = await strict.inject({ method: 'GET', url: '/v1/models', headers: { cookie: s.cookie } })
-    expect(res.statusCode).toBe(401)
-    expect(code(res)).toBe('invalid_api_key')
   })
 })
 
@@ -225,7 +146,7 @@ describe('a member', () => {
 
   it('makes, lists and revokes only their own keys', async () => {
     const ann = await signIn({ name: 'ann', password: PASSWORD })
-    await app.inject({ method: 'POST', url: '/admin/api/keys', headers: auth, payload: { name: 'admins-key' } })
+    await t.app.inject({ method: 'POST', url: '/admin/api/keys', headers: auth, payload: { name: 'admins-key' } })
     const made = await as(ann, 'POST', '/admin/api/keys', {}, { name: 'anns-key' })
     expect(made.statusCode).toBe(201)
     expect(made.json()).toMatchObject({ apiKey: { name: 'anns-key', user: 'ann', org: 'acme' } })
