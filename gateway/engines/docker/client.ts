@@ -174,6 +174,8 @@ export class DockerClient {
   }
 
   close(): void {
+    // The runtime and its owner may both close it; the ping agent refuses a second close.
+    if (this.closed) return
     this.closed = true
     clearTimeout(this.timer)
     this.listeners.clear()
