@@ -133,7 +133,7 @@ export function createSessions(o: SessionServiceOptions): SessionService {
         const retryAfterSeconds = Math.max(1, Math.ceil((recent[0]! + THROTTLE_WINDOW_MS - at) / 1000))
         throw new CortexError(
           'too_many_sign_ins',
-          `${recent.length} failed sign-ins from ${client.address} within a minute; wait ${retryAfterSeconds} s and try again`,
+          `${recent.length} failed sign-ins from ${client.address} within a minute: sign-ins from this address pause until a minute has passed since the first.`,
           { retryAfterSeconds },
         )
       }
