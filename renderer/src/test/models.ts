@@ -1,44 +1,9 @@
 import type { ModelView } from '../../../gateway/contract/index.js'
+import { modelView as contractModelView } from '../../../gateway/contract/admin.test-support.js'
 
-/** A model as the admin API shows it, stopped unless `over` says otherwise. */
+/** A model as the admin API shows it (the contract's own fixture), named by its id, stopped unless `over` says otherwise. */
 export function modelView(id: string, over: Partial<ModelView['status']> = {}, def: Partial<ModelView> = {}): ModelView {
-  return {
-    id,
-    name: id,
-    aliases: [],
-    engine: 'llamacpp',
-    runtime: 'process',
-    source: `/models/${id}.gguf`,
-    args: [],
-    env: {},
-    replicas: 1,
-    ttlMs: 600_000,
-    pinned: false,
-    queue: { size: 16, timeoutMs: 30_000 },
-    startTimeoutMs: 120_000,
-    gpus: 'all',
-    baseUrls: [],
-    origin: 'api',
-    hasApiKey: false,
-    ...def,
-    status: {
-      id,
-      name: id,
-      aliases: [],
-      engine: 'llamacpp',
-      runtime: 'process',
-      state: 'stopped',
-      replicas: [],
-      queued: 0,
-      contextLength: null,
-      diagnosis: null,
-      consecutiveFailures: 0,
-      retryAt: null,
-      lastUsedAt: null,
-      pinned: false,
-      startingSince: null,
-      lastStartMs: null,
-      ...over,
-    },
-  }
+  const { status: _status, hasApiKey, ...definition } = def
+  const view = contractModelView({ id, name: id, ...definition }, over)
+  return hasApiKey === undefined ? view : { ...view, hasApiKey }
 }
