@@ -108,7 +108,11 @@ describe.skipIf(missing !== null)(`console in Chromium${missing ? ` — skipped:
       i++
     ) {
       await other.page.getByTestId('signin-password').fill(`wrong ${i} password`)
+      const answered = other.page.waitForResponse((r) => r.request().method() === 'POST' && r.url().endsWith('/auth/session'))
       await other.page.getByTestId('signin-submit').click()
+      await answered
+      // The error text of the last try is still shown while this one is in flight: wait for the form to settle.
+      await expect.poll(() => other.page.getByTestId('signin-submit').textContent()).toBe('Sign in')
       await expect.poll(async () => /wrong password|within a minute/.test((await throttled()) ?? '')).toBe(true)
     }
     await expect.poll(throttled).toMatch(/failed sign-ins from .* within a minute.*Try again in \d+ s/)
