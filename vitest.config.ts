@@ -40,7 +40,11 @@ export default defineConfig({
           name: 'e2e',
           include: ['test/e2e/**/*.test.ts'],
           environment: 'node',
+          globalSetup: ['test/support/e2e-setup.ts'],
           testTimeout: 120_000,
+          hookTimeout: 180_000,
+          // Each file runs its own `cortex serve` and Chromium: one at a time on two cores.
+          maxWorkers: 1,
           sequence: { groupOrder: 2 },
         },
       },

@@ -8,14 +8,19 @@ import type {
   CortexInfo,
   DryRunView,
   GgufInspectView,
+  ImageView,
   GpusResponse,
   KeyCreateBody,
   KeyCreated,
+  OrgCreateBody,
+  OrgView,
   ModelCreateBody,
+  ModelPatchBody,
   ModelStateView,
   ModelView,
   RecipeCreateBody,
   RecipeView,
+  SessionListItem,
   SessionView,
   SettingsPutBody,
   SettingsView,
@@ -23,6 +28,8 @@ import type {
   SystemResponse,
   UsageGroupBy,
   UsageReport,
+  UserCreateBody,
+  UserView,
 } from '../../gateway/contract/index.js'
 
 export const API = '/admin/api'
@@ -105,11 +112,14 @@ export const isMissingRoute = (err: unknown): boolean => err instanceof ApiError
 export const signIn = (body: SignInBody) => request<SessionView>('POST', '/auth/session', body)
 export const getSession = () => request<SessionView>('GET', '/auth/session')
 export const signOut = () => request<void>('DELETE', '/auth/session')
+export const listSessions = () => request<SessionListItem[]>('GET', '/auth/sessions')
+export const revokeSession = (id: string) => request<void>('DELETE', `/auth/sessions/${enc(id)}`)
 
 // Models.
 export type AnyModelView = ModelView | ModelStateView
 export const listModels = () => request<{ data: AnyModelView[] }>('GET', '/models')
 export const createModel = (body: ModelCreateBody | RecipeCreateBody) => request<ModelView>('POST', '/models', body)
+export const patchModel = (id: string, body: ModelPatchBody) => request<ModelView>('PATCH', `/models/${enc(id)}`, body)
 export const deleteModel = (id: string) => request<void>('DELETE', `/models/${enc(id)}`)
 export const startModel = (id: string) => request<ModelView>('POST', `/models/${enc(id)}/start`)
 export const stopModel = (id: string) => request<ModelView>('POST', `/models/${enc(id)}/stop`)
@@ -121,6 +131,9 @@ export const inspectGguf = (path: string) => request<GgufInspectView>('POST', '/
 export const listRecipes = () => request<{ data: RecipeView[] }>('GET', '/recipes')
 /** The SSE address of a model's log, following new lines. */
 export const modelLogsUrl = (id: string) => `${API}/models/${enc(id)}/logs?follow=1`
+export const listImages = () => request<{ data: ImageView[] }>('GET', '/images')
+export const loadImage = (path: string) => request<{ images: string[] }>('POST', '/images/load', { path })
+export const pullImage = (image: string) => request<{ image: string }>('POST', '/images/pull', { image })
 export const EVENTS_URL = `${API}/events`
 
 // The machine.
@@ -133,6 +146,12 @@ export const getGpus = (history = false) => request<GpusResponse>('GET', `/gpus$
 export const listKeys = () => request<ApiKeyView[]>('GET', '/keys')
 export const createKey = (body: KeyCreateBody) => request<KeyCreated>('POST', '/keys', body)
 export const revokeKey = (id: string) => request<ApiKeyView>('DELETE', `/keys/${enc(id)}`)
+
+// Organizations and users (admins only).
+export const listOrgs = () => request<OrgView[]>('GET', '/orgs')
+export const createOrg = (body: OrgCreateBody) => request<OrgView>('POST', '/orgs', body)
+export const listUsers = () => request<UserView[]>('GET', '/users')
+export const createUser = (body: UserCreateBody) => request<UserView>('POST', '/users', body)
 
 // Usage.
 export interface UsageParams {

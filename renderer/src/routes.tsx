@@ -35,14 +35,17 @@ function NotFound() {
 }
 
 /** A loader starts the screen's requests and returns at once: the view shows their loading state from the store. */
-const starts =
+export const starts =
   (...fns: Array<() => Promise<void>>) =>
   () => {
     for (const fn of fns) void fn()
     return null
   }
 
-/** Routes split by screen (lazy), so the first screen loads only its own code. */
+/**
+ * Routes split by screen (lazy), so the first screen loads only its own code. Each `pages/<screen>/index.tsx` exports
+ * `Component` and, where the screen loads data, a `loader` made with `starts`.
+ */
 export const routes: RouteObject[] = [
   {
     path: '/',
@@ -50,6 +53,12 @@ export const routes: RouteObject[] = [
     hydrateFallbackElement: <Loading />,
     children: [
       { index: true, element: <Home />, loader: starts(loadModels) },
+      { path: 'first-run', lazy: () => import('./pages/firstrun/index.js') },
+      { path: 'models/*', lazy: () => import('./pages/models/index.js') },
+      { path: 'gpus', lazy: () => import('./pages/gpus/index.js') },
+      { path: 'usage', lazy: () => import('./pages/usage/index.js') },
+      { path: 'keys/*', lazy: () => import('./pages/keys/index.js') },
+      { path: 'settings', lazy: () => import('./pages/settings/index.js') },
       { path: '*', element: <NotFound /> },
     ],
   },

@@ -19,17 +19,19 @@ export interface CortexProcess {
  * `cortex <args>` from source, in its own process group as in a terminal (so a test can send a Ctrl-C to the
  * group without hitting Vitest).
  */
-function spawnCortex(args: string[]): ChildProcess {
+function spawnCortex(args: string[], env?: NodeJS.ProcessEnv): ChildProcess {
   return spawn(process.execPath, ['--import', 'tsx', path.join(root, 'test/support/cortex-cli.ts'), ...args], {
     cwd: root,
+    ...(env ? { env } : {}),
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   })
 }
 
-/** Spawns `cortex <args>`; resolves once it prints where it listens. */
-export function startCortex(args: string[]): Promise<CortexProcess> {
-  const child = spawnCortex(args)
+/** Spawns `cortex <args>` (with `env` instead of this process's environment, when given); resolves once it prints
+ *  where it listens. */
+export function startCortex(args: string[], env?: NodeJS.ProcessEnv): Promise<CortexProcess> {
+  const child = spawnCortex(args, env)
   const stdout: string[] = []
   const stderr: string[] = []
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))

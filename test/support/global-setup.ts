@@ -41,7 +41,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
 }
 
 // Named by a hash of its bytes: a change to the writer gives a new file, and tests never see a stale one.
-async function tinyModel(): Promise<string> {
+export async function tinyModel(): Promise<string> {
   const bytes = encodeGguf(tinyLlamaSpec().spec)
   const hash = createHash('sha256').update(bytes).digest('hex').slice(0, 12)
   const dir = path.join(cortexCacheDir(), 'test-models')
