@@ -28,6 +28,10 @@ export const loadKeys = () => load('keys', api.listKeys)
 export const loadSettings = () => load('settings', api.getSettings)
 export const loadSystem = () => load('system', () => api.getSystem())
 export const loadRecipes = () => load('recipes', async () => (await api.listRecipes()).data)
+export const loadOrgs = () => load('orgs', api.listOrgs)
+export const loadUsers = () => load('users', api.listUsers)
+export const loadSessions = () => load('sessions', api.listSessions)
+export const loadImages = () => load('images', async () => (await api.listImages()).data)
 export const loadUsage = (params: api.UsageParams) => load('usage', () => api.getUsage(params))
 
 /** The models come with the events stream's snapshot; this list covers a stream that cannot open. */

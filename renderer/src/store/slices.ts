@@ -8,10 +8,14 @@ import type {
   DockerStatus,
   GpuSample,
   HostSample,
+  ImageView,
+  OrgView,
   RecipeView,
+  SessionListItem,
   SessionUser,
   SettingsView,
   UsageReport,
+  UserView,
 } from '../../../gateway/contract/index.js'
 import type { AnyModelView, SystemView } from '../api.js'
 import { IDLE, type Remote } from './remote.js'
@@ -63,6 +67,10 @@ export interface DataSlice {
   settings: Remote<SettingsView>
   system: Remote<SystemView>
   recipes: Remote<RecipeView[]>
+  orgs: Remote<OrgView[]>
+  users: Remote<UserView[]>
+  sessions: Remote<SessionListItem[]>
+  images: Remote<ImageView[]>
 }
 export type DataKey = keyof DataSlice
 
@@ -88,6 +96,10 @@ export const initialState = (): State => ({
   settings: IDLE,
   system: IDLE,
   recipes: IDLE,
+  orgs: IDLE,
+  users: IDLE,
+  sessions: IDLE,
+  images: IDLE,
   logs: null,
 })
 
