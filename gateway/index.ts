@@ -21,6 +21,7 @@ import { startMetricsServer, type MetricsServer } from './metrics/server.js'
 import { createRecipeService } from './services/recipes.js'
 import { modelNeed } from './models/need.js'
 import { createModelService, type ModelService } from './services/models.js'
+import { createServing } from './services/serving.js'
 import { createSettings } from './services/settings.js'
 import { loadAdminToken } from './store/admin-token.js'
 import { openStore } from './store/open.js'
@@ -100,6 +101,7 @@ export async function createCore(config: CortexConfig, options: CoreOptions = {}
       engines,
       logger,
       env,
+      machineHasGpus: hasGpus,
       docker: dockerRuntime,
       dryRun: { llamaServer: config.engines.llamaServer, containerPlan: (def) => dockerRuntime.plan(def) },
     })
@@ -121,8 +123,10 @@ export async function createCore(config: CortexConfig, options: CoreOptions = {}
       name: `cortex_session_${store.instanceId.replace(/[^A-Za-z0-9]/g, '').slice(0, 12)}`,
       trustProxy: config.server.trustProxy,
     }
+    const serving = createServing()
     const http = buildApp({
       config,
+      serving,
       registry: engines,
       usage: metricsSink(store.usage, metrics),
       keys: store.keys,
@@ -138,6 +142,7 @@ export async function createCore(config: CortexConfig, options: CoreOptions = {}
         settings,
         recipes,
         system,
+        serving,
         sessions: {
           service: sessions,
           cookie,

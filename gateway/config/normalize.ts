@@ -94,6 +94,7 @@ export function toModelSpec(m: ModelConfig, ctx: NormalizeContext): ModelSpec {
     replicas: m.replicas ?? DEFAULTS.model.replicas,
     ttlMs: m.ttl === undefined ? DEFAULTS.model.ttlMs : parseDuration(m.ttl),
     pinned: m.pinned ?? false,
+    ...(m.swapGroup !== undefined && { swapGroup: m.swapGroup }),
     ...(m.maxConcurrent !== undefined && { maxConcurrent: m.maxConcurrent }),
     queue: {
       size: m.queue?.size ?? DEFAULTS.model.queueSize,

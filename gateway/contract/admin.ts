@@ -1,6 +1,6 @@
 import Type, { type Static } from 'typebox'
 import { ModelConfig } from './config.js'
-import type { Diagnosis, EngineState, ModelDefinition, ModelStatus, ReplicaStatus } from './model.js'
+import type { Diagnosis, EngineState, ModelDefinition, ModelStatus, ReplicaStatus, StateReason } from './model.js'
 import type { SystemSample } from './system.js'
 
 /** `POST /admin/api/models`: a model entry exactly as in the config file; `source` must be an absolute path. */
@@ -62,6 +62,8 @@ export type AdminEvent =
       id: string
       name: string
       state: EngineState
+      /** Why the model is in this state: a stop says whether it was asked for, idle, evicted or switched away from. */
+      reason: StateReason
       replica?: ReplicaStatus
       diagnosis?: Diagnosis
     }
@@ -78,8 +80,17 @@ export type AdminEvent =
 export type MemberEvent =
   | { type: 'snapshot'; models: ModelStateView[]; docker: DockerStatus }
   | { type: 'model_updated'; model: ModelStateView }
-  | Omit<Extract<AdminEvent, { type: 'model_state' }>, 'replica' | 'diagnosis'>
+  | Omit<Extract<AdminEvent, { type: 'model_state' }>, 'replica' | 'diagnosis' | 'reason'>
   | Extract<AdminEvent, { type: 'model_removed' | 'docker' }>
+
+/** `POST /admin/api/models/{id}/switch`: the model starting, and the models stopped for it. */
+export interface SwitchView {
+  model: ModelView
+  /** Names of the models stopped to make way. */
+  stopped: string[]
+  /** Names of the models that share its GPUs (or swap group) but are pinned, so kept running. */
+  keptPinned: string[]
+}
 
 /** `POST /admin/api/models/{id}/dry-run`: what a start would do, starting nothing. */
 export interface DryRunView {

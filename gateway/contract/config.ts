@@ -34,6 +34,13 @@ export const ModelConfig = Type.Object(
     replicas: Type.Optional(Type.Integer({ minimum: 1, maximum: 64 })),
     ttl: Type.Optional(Duration),
     pinned: Type.Optional(Type.Boolean()),
+    swapGroup: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 64,
+        description: 'switching to this model stops only the running models of the same group (default: those sharing a GPU)',
+      }),
+    ),
     maxConcurrent: Type.Optional(Type.Integer({ minimum: 1 })),
     queue: Type.Optional(
       Type.Object(

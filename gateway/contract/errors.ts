@@ -31,6 +31,7 @@ export const ErrorStatus = {
   queue_timeout: 503,
   docker_unavailable: 503,
   shutting_down: 503,
+  gateway_paused: 503,
   too_many_connections: 503,
   upstream_timeout: 504,
   internal_error: 500,

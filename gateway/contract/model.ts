@@ -20,6 +20,8 @@ export interface ModelDefinition {
   /** Idle time before stop, ms; 0 = never. */
   ttlMs: number
   pinned: boolean
+  /** Switching to this model stops only the running models of this group, instead of every one sharing a GPU. */
+  swapGroup?: string
   /** Per replica; undefined = no gateway cap. */
   maxConcurrent?: number
   queue: { size: number; timeoutMs: number }
@@ -37,6 +39,13 @@ export interface ModelDefinition {
   /** 'config' = declared in the config file (read-only on the admin API); 'api' = created at runtime. */
   origin: 'config' | 'api'
 }
+
+/**
+ * Why a model changed state: `requested` (a start or stop someone asked for, or a request starting it on demand),
+ * `idle` (its ttl passed), `evicted` (stopped to make GPU room), `switched` (stopped by a switch to another model),
+ * `failed`.
+ */
+export type StateReason = 'requested' | 'idle' | 'evicted' | 'switched' | 'failed'
 
 /** `stopped → starting → loading → running`, `running → stopping → stopped`, any → `failed`. */
 export type EngineState = 'stopped' | 'starting' | 'loading' | 'running' | 'stopping' | 'failed'

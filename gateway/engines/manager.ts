@@ -1,6 +1,6 @@
 import { isDeepStrictEqual } from 'node:util'
 import type { Logger } from 'pino'
-import { CortexError, type ModelDefinition, type ModelStatus, type Runtime } from '../contract/index.js'
+import { CortexError, type ModelDefinition, type ModelStatus, type Runtime, type StateReason } from '../contract/index.js'
 import type { PidRepo } from '../store/types.js'
 import { diagnoseUnsupported } from './diagnose.js'
 import { StartFailure, type Driver } from './driver.js'
@@ -39,9 +39,9 @@ export interface EngineManagerOptions {
 export interface EngineManager extends ModelRegistry {
   /** Explicit start: forgives earlier failures; resolves when a replica is running, rejects `model_start_failed`. */
   start(nameOrAlias: string): Promise<void>
-  stop(nameOrAlias: string): Promise<void>
+  stop(nameOrAlias: string, reason?: StateReason): Promise<void>
   /** Applies a new set of definitions: added models appear stopped, removed ones stop, changed ones stop and
-   *  restart fresh (their failure count forgotten); a change of only `pinned` or `ttl` applies in place. */
+   *  restart fresh (their failure count forgotten); a change of only `pinned`, `ttl` or `swapGroup` applies in place. */
   update(models: ModelDefinition[]): Promise<void>
   /** Starts models whose engines are already running (found at start-up, e.g. this instance's containers) so their
    *  drivers adopt them; failures are logged, as for any start. */
@@ -90,7 +90,7 @@ export function createEngineManager(opts: EngineManagerOptions): EngineManager {
           busy: e.busy(),
           lastUsedAt: e.status().lastUsedAt,
         })),
-      evict: async (id) => engines.get(id)?.stop(),
+      evict: async (id) => engines.get(id)?.stop({ reason: 'evicted' }),
     })
 
   /** Each replica start passes the placement gate first (which may stop idle models to make room). */
@@ -177,7 +177,7 @@ export function createEngineManager(opts: EngineManagerOptions): EngineManager {
       return get(model).acquire(signal)
     },
     start: async (name) => get(name).start(),
-    stop: async (name) => get(name).stop(),
+    stop: async (name, reason) => get(name).stop(reason === undefined ? {} : { reason }),
     logs: (name) => get(name).logs(),
     followLogs: (name, fn) => get(name).followLogs(fn),
     placementPreview: async (name) => (gate ? gate.preview(get(name).def) : null),
@@ -223,8 +223,8 @@ export function createEngineManager(opts: EngineManagerOptions): EngineManager {
   }
 }
 
-/** What a running engine depends on: everything but the gateway-side `pinned` and `ttlMs`. */
-function engineFacing(def: ModelDefinition): Omit<ModelDefinition, 'pinned' | 'ttlMs'> {
-  const { pinned: _pinned, ttlMs: _ttlMs, ...rest } = def
+/** What a running engine depends on: everything but the gateway-side `pinned`, `ttlMs` and `swapGroup`. */
+function engineFacing(def: ModelDefinition): Omit<ModelDefinition, 'pinned' | 'ttlMs' | 'swapGroup'> {
+  const { pinned: _pinned, ttlMs: _ttlMs, swapGroup: _swapGroup, ...rest } = def
   return rest
 }

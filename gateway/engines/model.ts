@@ -7,6 +7,7 @@ import {
   type ModelStatus,
   type ReplicaStatus,
   type Runtime,
+  type StateReason,
 } from '../contract/index.js'
 import { BoundedFifo } from './policies/fifo.js'
 import { idleExpired } from './policies/idle.js'
@@ -24,6 +25,7 @@ export interface EngineEvent {
   model: string
   /** The model's state after the change. */
   state: EngineState
+  reason: StateReason
   /** The replica that changed. */
   replica?: ReplicaStatus
   diagnosis?: Diagnosis
@@ -77,6 +79,8 @@ export class ModelEngine {
   private idleTimer: NodeJS.Timeout | undefined
   private readonly recoverTimers = new Set<NodeJS.Timeout>()
   private closed = false
+  /** Why the model's replicas are stopping or stopped (told by whoever stops them). */
+  private stopReason: StateReason = 'requested'
 
   constructor(private readonly o: ModelEngineOptions) {
     const { def } = o
@@ -174,8 +178,9 @@ export class ModelEngine {
     await this.ensureReady(new AbortController().signal, deadline)
   }
 
-  async stop(opts: { detach?: boolean } = {}): Promise<void> {
+  async stop(opts: { detach?: boolean; reason?: StateReason } = {}): Promise<void> {
     clearTimeout(this.idleTimer)
+    this.stopReason = opts.reason ?? 'requested'
     await Promise.all(this.replicas.map((r) => r.stop(opts)))
   }
 
@@ -338,6 +343,7 @@ export class ModelEngine {
       id: this.o.def.id,
       model: this.o.def.name,
       state,
+      reason: state === 'failed' ? 'failed' : state === 'stopping' || state === 'stopped' ? this.stopReason : 'requested',
       replica: r.status(),
       diagnosis: r.state === 'failed' ? (r.diagnosis ?? undefined) : undefined,
     })
@@ -387,6 +393,6 @@ export class ModelEngine {
     const from = Math.max(this.lastUsedAt ?? 0, this.readyAt ?? 0)
     if (!idleExpired(from, this.o.def.ttlMs, this.o.now(), this.busy(), this.o.def.pinned)) return this.scheduleIdle()
     this.o.logger.info('stopping idle model')
-    this.stop().catch((err: unknown) => this.o.logger.error({ err }, 'idle stop failed'))
+    this.stop({ reason: 'idle' }).catch((err: unknown) => this.o.logger.error({ err }, 'idle stop failed'))
   }
 }

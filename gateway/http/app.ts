@@ -12,6 +12,7 @@ import type { UsageSink } from '../contract/usage.js'
 import { metricsRoute, type MetricsRouteOptions } from './routes/metrics.js'
 import { defaultProxyOptions, type ProxyOptions } from '../proxy/types.js'
 import { adminRoutes, type AdminOptions } from './admin/index.js'
+import type { Serving } from '../services/serving.js'
 import { clientErrorHandler } from './client-errors.js'
 import { connectionCap } from './connections.js'
 import { jsonBodies } from './json-body.js'
@@ -34,6 +35,8 @@ export interface AppDeps {
   logger: Logger
   /** Upstream timeouts; by default none (no total generation timeout). */
   proxy?: Partial<ProxyOptions>
+  /** Pause and resume of `/v1` inference; always serving without it. */
+  serving?: Pick<Serving, 'admit'>
   /** The admin API under /admin/api; not served without it. */
   admin?: AdminOptions
   /** GET /metrics behind the admin token; not served without it. */
@@ -155,6 +158,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     options,
     access: { ...config.auth, findByHash: (hash: string) => deps.keys.findByHash(hash) },
     limiter: deps.limiter,
+    serving: deps.serving,
   })
   if (deps.admin) app.register(adminRoutes, { prefix: '/admin/api', ...deps.admin })
   if (deps.metrics) app.register(metricsRoute, deps.metrics)

@@ -39,6 +39,7 @@ export function toModelConfig(def: ModelDefinition): ModelConfig {
     replicas: def.replicas,
     ttl: `${def.ttlMs}ms`,
     pinned: def.pinned,
+    ...(def.swapGroup !== undefined && { swapGroup: def.swapGroup }),
     ...(def.maxConcurrent !== undefined && { maxConcurrent: def.maxConcurrent }),
     queue: { size: def.queue.size, timeout: `${def.queue.timeoutMs}ms` },
     startTimeout: `${def.startTimeoutMs}ms`,

@@ -44,6 +44,7 @@ beforeEach(() => {
     engines,
     logger,
     env: { TEAM_KEY: 'sk-team' },
+    machineHasGpus: false,
     dryRun: { llamaServer: '/opt/llama-server', containerPlan: (def) => containerPlan(def, { hasGpus: false, hfCache: '/hf' }) },
     docker: {
       status: () => ({ available: true, message: null }),
@@ -209,5 +210,56 @@ describe('dry-run of a draft', () => {
     const { param: got, message } = await invalid(service.dryRunDraft(body as never))
     expect(got).toBe(param)
     expect(message.length).toBeGreaterThan(10)
+  })
+})
+
+describe('switching', () => {
+  const stateEvents = (id: string) =>
+    events.flatMap((e) => (e.type === 'model_state' && e.id === id ? [`${e.state}:${e.reason}`] : []))
+
+  it('starts the target and stops the running models it shares the machine with, keeping pinned ones', async () => {
+    const a = await service.create({ ...llama, name: 'a' })
+    const b = await service.create({ ...llama, name: 'b' })
+    const kept = await service.create({ ...llama, name: 'kept', pinned: true })
+    await service.start(a.id, { wait: true })
+    await service.start(kept.id, { wait: true })
+
+    const switched = await service.switch(b.id)
+    expect(switched).toMatchObject({ stopped: ['a'], keptPinned: ['kept'] })
+    await expect.poll(() => service.get(b.id).status.state).toBe('running')
+    expect(service.get(a.id).status.state).toBe('stopped')
+    expect(service.get(kept.id).status.state).toBe('running')
+    // The tray tells a switch from a stop it was asked for.
+    expect(stateEvents(a.id)).toContain('stopped:switched')
+    expect(stateEvents(b.id)).toContain('running:requested')
+  })
+
+  it('with a swap group, stops only the others of the group', async () => {
+    const chat = await service.create({ ...llama, name: 'chat', swapGroup: 'g' })
+    const other = await service.create({ ...llama, name: 'other' })
+    const code = await service.create({ ...llama, name: 'code', swapGroup: 'g' })
+    await service.start(chat.id, { wait: true })
+    await service.start(other.id, { wait: true })
+    expect((await service.switch(code.id)).stopped).toEqual(['chat'])
+    await expect.poll(() => service.get(code.id).status.state).toBe('running')
+    expect(service.get(other.id).status.state).toBe('running')
+  })
+
+  it('runs switches one at a time: two at once leave the second one running and the first stopped', async () => {
+    const a = await service.create({ ...llama, name: 'a' })
+    const b = await service.create({ ...llama, name: 'b' })
+    await service.start(a.id, { wait: true })
+    const [first, second] = await Promise.all([service.switch(a.id), service.switch(b.id)])
+    expect(first.stopped).toEqual([])
+    expect(second.stopped).toEqual(['a'])
+    await expect.poll(() => service.get(b.id).status.state).toBe('running')
+    expect(service.get(a.id).status.state).toBe('stopped')
+  })
+
+  it('an unknown id is not_found and switches nothing', async () => {
+    const a = await service.create({ ...llama, name: 'a' })
+    await service.start(a.id, { wait: true })
+    expect(((await rejection(service.switch('m_nope'))) as CortexError).code).toBe('not_found')
+    expect(service.get(a.id).status.state).toBe('running')
   })
 })

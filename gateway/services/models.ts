@@ -9,10 +9,12 @@ import {
   type ModelCreateBody,
   type ModelPatchBody,
   type ModelView,
+  type SwitchView,
 } from '../contract/index.js'
 import type { EngineManager } from '../engines/manager.js'
 import type { ModelRepo } from '../store/types.js'
 import { apiModelSpec, patched } from '../models/definitions.js'
+import { switchPlan, type SwitchCandidate } from '../engines/policies/switch.js'
 import { dryRun, type DryRunDeps } from './dry-run.js'
 
 /**
@@ -31,6 +33,10 @@ export interface ModelService {
    *  else resolve at once with the model `starting`. */
   start(id: string, opts: { wait: boolean }): Promise<ModelView>
   stop(id: string): Promise<ModelView>
+  /** One operation for the tray and the console: stops the running models the target would share GPUs with (or its
+   *  swap group's), except pinned ones, then starts the target (answering at once, `starting`). Switches run one at a
+   *  time. */
+  switch(id: string): Promise<SwitchView>
   setPinned(id: string, pinned: boolean): Promise<ModelView>
   /** What a start would do (plan, estimate, evictions, warnings), starting nothing. */
   dryRun(id: string): Promise<DryRunView>
@@ -50,6 +56,8 @@ export interface ModelServiceOptions {
   engines: EngineManager
   logger: Logger
   env: NodeJS.ProcessEnv
+  /** Whether this machine has NVIDIA GPUs: without, every model shares the CPU and memory when switching. */
+  machineHasGpus: boolean
   /** How dry-runs describe a container and find llama-server. */
   dryRun: Pick<DryRunDeps, 'llamaServer' | 'containerPlan'>
   /** The Docker daemon's availability and image pulls, where a Docker runtime exists. */
@@ -81,7 +89,15 @@ export function createModelService(o: ModelServiceOptions): ModelService {
     }
   }
   engines.subscribe((e) =>
-    emit({ type: 'model_state', id: e.id, name: e.model, state: e.state, replica: e.replica, diagnosis: e.diagnosis }),
+    emit({
+      type: 'model_state',
+      id: e.id,
+      name: e.model,
+      state: e.state,
+      reason: e.reason,
+      replica: e.replica,
+      diagnosis: e.diagnosis,
+    }),
   )
   o.docker?.onStatus((docker) => emit({ type: 'docker', docker }))
   o.docker?.onPullProgress((p) => emit({ type: 'image_pull', ...p }))
@@ -126,6 +142,12 @@ export function createModelService(o: ModelServiceOptions): ModelService {
     }
   }
 
+  const candidate = (def: ModelDefinition, statuses: ModelStatus[]): SwitchCandidate => ({
+    ...def,
+    state: statuses.find((s) => s.id === def.id)?.state ?? 'stopped',
+  })
+  let switching: Promise<unknown> = Promise.resolve()
+
   const service: ModelService = {
     list: () => {
       const statuses = engines.statuses()
@@ -165,6 +187,25 @@ export function createModelService(o: ModelServiceOptions): ModelService {
       const def = find(id)
       await engines.stop(def.name)
       return view(def)
+    },
+    switch(id) {
+      const run = async (): Promise<SwitchView> => {
+        const def = find(id)
+        const statuses = engines.statuses()
+        const plan = switchPlan(
+          candidate(def, statuses),
+          defs.map((d) => candidate(d, statuses)),
+          o.machineHasGpus,
+        )
+        const stopped = defs.filter((d) => plan.stop.includes(d.id))
+        await Promise.all(stopped.map((d) => engines.stop(d.name, 'switched')))
+        const started = engines.start(def.name)
+        started.catch(() => undefined) // the failure is the model's state and diagnosis, announced as events
+        return { model: view(def), stopped: stopped.map((d) => d.name), keptPinned: plan.keptPinned }
+      }
+      const next = switching.then(run, run)
+      switching = next.catch(() => undefined)
+      return next
     },
     async setPinned(id, pinned) {
       editable(id)

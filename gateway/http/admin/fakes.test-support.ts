@@ -11,6 +11,7 @@ import type {
   ModelCreateBody,
   ModelPatchBody,
   ModelView,
+  SwitchView,
   SystemSample,
   SystemSnapshot,
   UsageReportQuery,
@@ -19,6 +20,7 @@ import type { CortexInfo } from '../../contract/console.js'
 import { CortexError } from '../../contract/errors.js'
 import { modelView } from '../../contract/admin.test-support.js'
 import { createRecipeService, type RecipeService } from '../../services/recipes.js'
+import { createServing } from '../../services/serving.js'
 import { createSettings } from '../../services/settings.js'
 import type { ImageService } from '../../engines/docker/types.js'
 import type { ModelService } from '../../services/models.js'
@@ -85,6 +87,11 @@ export class FakeModelService implements ModelService {
   async stop(id: string): Promise<ModelView> {
     this.calls.push(['stop', id])
     return this.withState(id, 'stopped')
+  }
+
+  async switch(id: string): Promise<SwitchView> {
+    this.calls.push(['switch', id])
+    return { model: this.withState(id, 'starting'), stopped: [], keptPinned: [] }
   }
 
   async setPinned(id: string, pinned: boolean): Promise<ModelView> {
@@ -303,6 +310,7 @@ export function adminApp(
     logger,
     ...noKeys(),
     admin,
+    serving: admin.serving,
   })
   return { app, lines, ...admin }
 }
@@ -319,5 +327,6 @@ export function fakeAdmin(logger: Logger, models: FakeModelService, recipes?: Re
     settings: createSettings(memorySettingsRepo()),
     recipes: recipes ?? createRecipeService({ importDir: path.join(os.tmpdir(), `cortex-no-imports-${randomUUID()}`), logger }),
     system: new FakeSystemMonitor(),
+    serving: createServing(),
   }
 }

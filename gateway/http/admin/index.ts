@@ -7,6 +7,7 @@ import type { AdminEvent, MemberEvent, UsageReport, UsageReportQuery } from '../
 import type { ImageService } from '../../engines/docker/types.js'
 import type { ModelService } from '../../services/models.js'
 import type { RecipeService } from '../../services/recipes.js'
+import type { Serving } from '../../services/serving.js'
 import type { SettingsService } from '../../services/settings.js'
 import type { SystemMonitor } from '../../system/monitor.js'
 import { adminAuth } from './auth.js'
@@ -15,6 +16,7 @@ import { inspectRoutes } from './inspect.js'
 import { keyRoutes } from './keys.js'
 import { modelRoutes, stateView } from './models.js'
 import { recipeRoutes } from './recipes.js'
+import { servingRoutes } from './serving.js'
 import { settingsRoutes } from './settings.js'
 import { sessionRoutes, type ConsoleSessions } from './session.js'
 import { SseStreams } from './sse.js'
@@ -33,6 +35,8 @@ export interface AdminOptions {
   settings: SettingsService
   recipes: RecipeService
   system: SystemMonitor
+  /** Pause and resume of `/v1` inference. */
+  serving: Serving
   /** Console sign-in; without it the admin API takes only the token and admin:read keys. */
   sessions?: ConsoleSessions & { publicUrl: (req: FastifyRequest) => string }
 }
@@ -60,6 +64,7 @@ export async function adminRoutes(fastify: FastifyInstance, opts: AdminOptions) 
   modelRoutes(app, opts.models, streams, opts.recipes)
   imageRoutes(app, opts.images)
   settingsRoutes(app, opts.settings)
+  servingRoutes(app, opts.serving)
   recipeRoutes(app, opts.recipes, opts.models)
   systemRoutes(app, opts.system)
   inspectRoutes(app, opts.models)

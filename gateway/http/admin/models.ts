@@ -39,6 +39,9 @@ export function modelRoutes(app: AdminApp, models: ModelService, streams: SseStr
     return reply.code(wait ? 200 : 202).send(view)
   })
   app.post('/models/:id/stop', { schema: { params: Params } }, async (req) => models.stop(req.params.id))
+  app.post('/models/:id/switch', { schema: { params: Params } }, async (req, reply) =>
+    reply.code(202).send(await models.switch(req.params.id)),
+  )
   app.post('/models/:id/pin', { schema: { params: Params } }, async (req) => models.setPinned(req.params.id, true))
   app.post('/models/:id/unpin', { schema: { params: Params } }, async (req) => models.setPinned(req.params.id, false))
   app.post('/models/:id/dry-run', { schema: { params: Params } }, async (req) => models.dryRun(req.params.id))

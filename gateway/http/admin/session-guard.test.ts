@@ -178,6 +178,7 @@ describe('GET /admin/api/events with a session', () => {
     type: 'model_state',
     id: 'id-m',
     name: 'm',
+    reason: 'failed',
     state: 'failed',
     diagnosis: { cause: 'exited', message: 'it exited', exitCode: 1, logTail: ['SECRET=x in a log line'] },
   }

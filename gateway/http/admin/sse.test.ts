@@ -45,7 +45,7 @@ describe('GET /admin/api/events', () => {
     await eventually(() => expect(stream.seen.text).toBe(snapshot))
     expect(models.subscriberCount).toBe(1)
 
-    const state = { type: 'model_state', id: 'id-api', name: 'api', state: 'starting' } as const
+    const state = { type: 'model_state', id: 'id-api', name: 'api', state: 'starting', reason: 'requested' } as const
     const removed = { type: 'model_removed', id: 'id-cfg', name: 'cfg' } as const
     models.emit(state)
     models.emit(removed)

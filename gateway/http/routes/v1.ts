@@ -3,6 +3,7 @@ import { authenticate, requireScope, type AccessOptions } from '../../auth/acces
 import type { ApiKeyRecord } from '../../contract/keys.js'
 import type { ModelStatus } from '../../contract/model.js'
 import { proxy } from '../../proxy/forward.js'
+import type { Serving } from '../../services/serving.js'
 import type { Exchange, ProxyContext } from '../../proxy/types.js'
 import { modelAllowed, modelNotFound } from '../../router/route.js'
 import { endpointOf, normalizeV1Path, scopeOf, type V1Path } from './endpoints.js'
@@ -25,6 +26,8 @@ function modelEntries(s: ModelStatus, created: number) {
 
 export interface V1Options extends ProxyContext {
   access: AccessOptions
+  /** Refuses inference while the gateway is paused. */
+  serving?: Pick<Serving, 'admit'> | undefined
 }
 
 /** The proxy's view of a Fastify request. */
@@ -95,6 +98,7 @@ export async function v1Routes(app: FastifyInstance, ctx: V1Options) {
   // Every POST, whatever its spelling, is dispatched by its normalized path.
   app.post('/*', (req, reply) => {
     const path = req.cortexPath!
+    ctx.serving?.admit()
     return proxy(ctx, exchange(req, reply, path), endpointOf(path.path))
   })
 }

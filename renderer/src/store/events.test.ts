@@ -16,7 +16,7 @@ describe('events stream', () => {
     source.open()
     expect(useStore.getState().connection).toBe('open')
     source.emit('snapshot', { type: 'snapshot', models: [modelView('q')], docker: { available: true, message: null } })
-    source.emit('model_state', { type: 'model_state', id: 'q', name: 'q', state: 'loading' })
+    source.emit('model_state', { type: 'model_state', id: 'q', name: 'q', state: 'loading', reason: 'requested' })
     expect(useStore.getState().models.q?.status.state).toBe('loading')
   })
 

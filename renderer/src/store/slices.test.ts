@@ -21,7 +21,14 @@ describe('models slice', () => {
     let s: State = { ...initialState(), models: { q: modelView('q') } }
     s = apply(
       s,
-      { type: 'model_state', id: 'q', name: 'q', state: 'starting', replica: { index: 0, state: 'starting', inFlight: 0 } },
+      {
+        type: 'model_state',
+        id: 'q',
+        name: 'q',
+        state: 'starting',
+        reason: 'requested',
+        replica: { index: 0, state: 'starting', inFlight: 0 },
+      },
       5000,
     )
     const q = s.models.q as ModelView
@@ -30,7 +37,14 @@ describe('models slice', () => {
     expect(q.status.startingSince).toBe(5000)
     s = apply(
       s,
-      { type: 'model_state', id: 'q', name: 'q', state: 'running', replica: { index: 0, state: 'running', inFlight: 0 } },
+      {
+        type: 'model_state',
+        id: 'q',
+        name: 'q',
+        state: 'running',
+        reason: 'requested',
+        replica: { index: 0, state: 'running', inFlight: 0 },
+      },
       9000,
     )
     expect((s.models.q as ModelView).status.startingSince).toBeNull()
@@ -39,10 +53,10 @@ describe('models slice', () => {
   it('a failure keeps its diagnosis through a stop and loses it on a successful start', () => {
     let s: State = { ...initialState(), models: { q: modelView('q') } }
     const diagnosis = { cause: 'model_file_missing', message: 'no file at /x.gguf: fix source', exitCode: 1, logTail: ['error'] }
-    s = apply(s, { type: 'model_state', id: 'q', name: 'q', state: 'failed', diagnosis })
-    s = apply(s, { type: 'model_state', id: 'q', name: 'q', state: 'stopped' })
+    s = apply(s, { type: 'model_state', id: 'q', name: 'q', state: 'failed', reason: 'failed', diagnosis })
+    s = apply(s, { type: 'model_state', id: 'q', name: 'q', state: 'stopped', reason: 'requested' })
     expect((s.models.q as ModelView).status.diagnosis).toEqual(diagnosis)
-    s = apply(s, { type: 'model_state', id: 'q', name: 'q', state: 'running' })
+    s = apply(s, { type: 'model_state', id: 'q', name: 'q', state: 'running', reason: 'requested' })
     expect((s.models.q as ModelView).status.diagnosis).toBeNull()
   })
 
@@ -52,7 +66,7 @@ describe('models slice', () => {
     expect((s.models.a as ModelView).pinned).toBe(true)
     s = apply(s, { type: 'model_removed', id: 'b', name: 'b' })
     expect(Object.keys(s.models)).toEqual(['a'])
-    expect(applyEvent(s, { type: 'model_state', id: 'zz', name: 'zz', state: 'running' }, 0)).toEqual({})
+    expect(applyEvent(s, { type: 'model_state', id: 'zz', name: 'zz', state: 'running', reason: 'requested' }, 0)).toEqual({})
   })
 
   it('image pulls gather their layers', () => {
