@@ -286,13 +286,16 @@ describe('ModelEngine queue', () => {
 })
 
 describe('ModelEngine idle and lifecycle', () => {
-  it('stops a model idle for its ttl', async () => {
+  it('stops a model idle for its ttl, saying so in its events', async () => {
     const { m } = setup({ ttlMs: 60 }, { now: Date.now })
+    const seen: string[] = []
+    m.subscribe((e) => seen.push(`${e.state}:${e.reason}`))
     const lease: Lease = await m.acquire('tiny', signal())
     await new Promise((r) => setTimeout(r, 100))
     expect(state(m)).toBe('running') // busy: a request is in flight
     lease.release()
     await vi.waitFor(() => expect(state(m)).toBe('stopped'), { timeout: 1000 })
+    expect(seen).toEqual(['starting:requested', 'running:requested', 'stopping:idle', 'stopped:idle'])
   })
 
   it('never stops a pinned model for idleness', async () => {

@@ -61,6 +61,10 @@ const signal = () => new AbortController().signal
 describe('placement on GPU memory', () => {
   it('stops the least recently used idle model to make room, and starts the new one', async () => {
     const { m, state } = setup({ a: 30, b: 40, c: 30 })
+    const stopsOfA: string[] = []
+    m.subscribe((e) => {
+      if (e.model === 'a' && (e.state === 'stopping' || e.state === 'stopped')) stopsOfA.push(e.reason)
+    })
     await m.start('a')
     state.free = 50
     await m.start('c')
@@ -68,6 +72,7 @@ describe('placement on GPU memory', () => {
     ;(await m.acquire('c', signal())).release() // c is now more recently used than a
     await m.start('b')
     expect([modelState(m, 'a'), modelState(m, 'b'), modelState(m, 'c')]).toEqual(['stopped', 'running', 'running'])
+    expect(stopsOfA).toEqual(['evicted', 'evicted'])
   })
 
   it('never evicts a pinned or busy model: the start fails saying what is needed, what is free and who holds it', async () => {
