@@ -24,6 +24,7 @@ import { createModelService, type ModelService } from './services/models.js'
 import { createServing } from './services/serving.js'
 import { createSettings } from './services/settings.js'
 import { loadAdminToken } from './store/admin-token.js'
+import { connectHost, writeListening } from './store/listening.js'
 import { openStore } from './store/open.js'
 import { createAttribution } from './system/attribute.js'
 import { readGpus } from './system/gpus.js'
@@ -245,6 +246,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const address = core.http.server.address()
   const boundPort = typeof address === 'object' && address ? address.port : port
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${boundPort}`
+  // Clients of this data directory (the CLI, the desktop app) find the server here, even on a port picked at start.
+  const forgetListening = writeListening(config.dataDir, `http://${connectHost(host)}:${boundPort}`)
   const metricsPort = config.metrics.port
   let metricsServer: MetricsServer | null = null
   if (metricsPort !== null) {
@@ -257,6 +260,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
         logger: core.logger,
       })
     } catch (err) {
+      forgetListening()
       await core.close()
       throw err
     }
@@ -265,6 +269,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     core,
     url,
     close: async () => {
+      forgetListening()
       await metricsServer?.close()
       await core.close()
     },

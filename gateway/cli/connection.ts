@@ -2,6 +2,7 @@ import path from 'node:path'
 import { parseArgs } from 'node:util'
 import { ConfigError, loadConfig } from '../config/load.js'
 import { ADMIN_TOKEN_FILE, readAdminToken } from '../store/admin-token.js'
+import { connectHost, readListening } from '../store/listening.js'
 import { AdminClient, AdminError } from './admin-client.js'
 import { CliError, type CliIO } from './io.js'
 
@@ -62,7 +63,8 @@ export interface Connection {
 }
 
 /**
- * `--url`, else where `cortex serve` listens by the same resolution (flags > environment > file > defaults).
+ * `--url`, else where the running `cortex serve` of the data directory recorded that it listens, else where it would
+ * listen by the same resolution (flags > environment > file > defaults).
  * The config is read only when the URL or the token needs it, so `--url` with CORTEX_ADMIN_TOKEN works
  * even where the config file does not validate. Throws ConfigError, or CliError for a port no client can guess.
  */
@@ -74,20 +76,15 @@ export function resolveConnection(flags: ClientFlags, env: NodeJS.ProcessEnv): C
   const tokenSource = envToken ? 'CORTEX_ADMIN_TOKEN' : path.join(config.dataDir, ADMIN_TOKEN_FILE)
   const token = tokenFrom(config.dataDir, env, tokenSource)
   if (flags.url !== undefined) return { url: flags.url, token, tokenSource }
+  // A running `cortex serve` of this data directory says where it listens, whatever the config says.
+  const live = readListening(config.dataDir)
+  if (live !== null) return { url: live.url, token, tokenSource }
   const { host, port } = config.server
   if (port === 0)
     throw new CliError(
       'the configuration sets port 0 (a free port picked at start): pass --url with the address `cortex serve` printed',
     )
   return { url: `http://${connectHost(host)}:${port}`, token, tokenSource }
-}
-
-/** A server bound to every address is reached on loopback; IPv6 literals go in brackets. */
-function connectHost(host: string): string {
-  const bare = host.replace(/^\[(.*)\]$/, '$1')
-  if (bare === '0.0.0.0') return '127.0.0.1'
-  if (bare === '::') return '[::1]'
-  return bare.includes(':') ? `[${bare}]` : bare
 }
 
 function tokenFrom(dataDir: string, env: NodeJS.ProcessEnv, file: string): string | null {
