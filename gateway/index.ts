@@ -32,7 +32,10 @@ import { createSystemMonitor } from './system/monitor.js'
 import type { Store } from './store/types.js'
 
 export type { CortexConfig, CliFlags } from './config/types.js'
-export { ConfigError } from './config/load.js'
+export { ConfigError, loadConfig } from './config/load.js'
+// The desktop app's side of the admin API (electron/main imports only this module).
+export { AdminClient, AdminError } from './cli/admin-client.js'
+export { findRunningServer, type RunningServer as AttachableServer } from './cli/running.js'
 
 export interface Core {
   config: CortexConfig

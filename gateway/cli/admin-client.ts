@@ -1,5 +1,7 @@
 import { Agent, request, type Dispatcher } from 'undici'
-import type { DockerStatus, ModelView } from '../contract/admin.js'
+import type { AdminEvent, DockerStatus, ModelView, SwitchView } from '../contract/admin.js'
+import type { SignInCodeView } from '../contract/console.js'
+import type { KeyCreateBody, KeyCreated } from '../contract/keys.js'
 import type { Diagnosis } from '../contract/model.js'
 
 /** Requests the gateway answers at once get this long; start and stop wait as long as the gateway holds them. */
@@ -32,6 +34,10 @@ interface RequestOptions {
   /** false for calls the gateway holds until an engine settles. */
   quick?: boolean
   accept?: string
+  /** Sent as JSON. */
+  body?: unknown
+  /** Ends the request early (a stream the caller no longer follows). */
+  signal?: AbortSignal
 }
 
 /** The admin API (`<url>/admin/api`) and the gateway's health route, for the `cortex` commands. */
@@ -65,6 +71,47 @@ export class AdminClient {
     return this.json('POST', `/admin/api/models/${encodeURIComponent(id)}/stop`, { quick: false })
   }
 
+  /** One operation: stops the models the target would share GPUs with (unless pinned) and starts it (202). */
+  switchModel(id: string): Promise<SwitchView> {
+    return this.json('POST', `/admin/api/models/${encodeURIComponent(id)}/switch`, { quick: false })
+  }
+
+  pinModel(id: string, pinned: boolean): Promise<ModelView> {
+    return this.json('POST', `/admin/api/models/${encodeURIComponent(id)}/${pinned ? 'pin' : 'unpin'}`)
+  }
+
+  /** A one-time console sign-in code (5 minutes, single use): `<url>/?code=…` signs a browser in. */
+  signInCode(): Promise<SignInCodeView> {
+    return this.json('POST', '/admin/api/auth/codes')
+  }
+
+  createKey(body: KeyCreateBody): Promise<KeyCreated> {
+    return this.json('POST', '/admin/api/keys', { body })
+  }
+
+  /** Pauses or resumes `/v1` inference; answers whether it is paused now. */
+  setPaused(paused: boolean): Promise<{ paused: boolean }> {
+    return this.json('POST', paused ? '/admin/api/pause' : '/admin/api/resume')
+  }
+
+  paused(): Promise<{ paused: boolean }> {
+    return this.json('GET', '/admin/api/serving')
+  }
+
+  /**
+   * Follows `GET /events`: each event (the snapshot first) goes to `onEvent` until `signal` aborts or the stream ends;
+   * resolves when it ends, rejects with an AdminError when it cannot open or breaks.
+   */
+  async followEvents(onEvent: (e: AdminEvent) => void, signal: AbortSignal): Promise<void> {
+    const path = '/admin/api/events'
+    const sent = await this.send('GET', path, { accept: 'text/event-stream', quick: false, signal })
+    if (sent.res.statusCode !== 200) return this.fail(sent, path)
+    for await (const data of eventData(sent, path)) {
+      const event = parseJson(data) as AdminEvent | undefined
+      if (event !== undefined && typeof event.type === 'string') onEvent(event)
+    }
+  }
+
   /** The first event of `GET /events`, which the gateway sends at once: the models and Docker's status. */
   async snapshot(): Promise<Snapshot> {
     const path = '/admin/api/events'
@@ -91,16 +138,19 @@ export class AdminClient {
   }
 
   private async send(method: string, path: string, options: RequestOptions): Promise<Sent> {
-    const { auth = true, quick = true, accept = 'application/json' } = options
+    const { auth = true, quick = true, accept = 'application/json', body } = options
     if (auth && this.token === null) throw new AdminError('no_token', 'no admin token')
-    const signal = quick ? AbortSignal.timeout(QUICK_TIMEOUT_MS) : undefined
+    const timeout = quick ? AbortSignal.timeout(QUICK_TIMEOUT_MS) : undefined
+    const signal = timeout && options.signal ? AbortSignal.any([timeout, options.signal]) : (timeout ?? options.signal)
     const headers: Record<string, string> = { accept }
     if (auth) headers.authorization = `Bearer ${this.token}`
+    if (body !== undefined) headers['content-type'] = 'application/json'
     try {
       const res = await request(`${this.url}${path}`, {
         method: method as Dispatcher.HttpMethod,
         headers,
         signal,
+        ...(body !== undefined && { body: JSON.stringify(body) }),
         dispatcher: this.agent,
       })
       return { res, signal }
@@ -118,24 +168,9 @@ export class AdminClient {
   }
 
   /** The data of the stream's first event that has any (comments and `retry:` frames have none). */
-  private async firstEventData({ res, signal }: Sent, path: string): Promise<string> {
-    const decoder = new TextDecoder()
-    let buffered = ''
-    try {
-      // Returning from the loop destroys the body, which closes the stream the gateway would otherwise keep open.
-      for await (const chunk of res.body as AsyncIterable<Buffer>) {
-        // A CR at the end of a chunk may be the first half of a CRLF: it waits for the next chunk.
-        buffered = (buffered + decoder.decode(chunk, { stream: true })).replace(/\r\n|\r(?!$)/g, '\n')
-        let end
-        while ((end = buffered.indexOf('\n\n')) !== -1) {
-          const data = sseData(buffered.slice(0, end))
-          buffered = buffered.slice(end + 2)
-          if (data !== null) return data
-        }
-      }
-    } catch (err) {
-      throw connectionError(err, signal, `reading ${path}`)
-    }
+  private async firstEventData(sent: Sent, path: string): Promise<string> {
+    // Returning from the loop destroys the body, which closes the stream the gateway would otherwise keep open.
+    for await (const data of eventData(sent, path)) return data
     throw new AdminError('bad_response', `GET ${path} ended before its first event`)
   }
 
@@ -156,6 +191,27 @@ export class AdminClient {
 interface Sent {
   res: Dispatcher.ResponseData
   signal: AbortSignal | undefined
+}
+
+/** The data of each server-sent event of the answer that has any (comments and `retry:` frames have none). */
+async function* eventData({ res, signal }: Sent, path: string): AsyncGenerator<string> {
+  const decoder = new TextDecoder()
+  let buffered = ''
+  try {
+    for await (const chunk of res.body as AsyncIterable<Buffer>) {
+      // A CR at the end of a chunk may be the first half of a CRLF: it waits for the next chunk.
+      buffered = (buffered + decoder.decode(chunk, { stream: true })).replace(/\r\n|\r(?!$)/g, '\n')
+      let end
+      while ((end = buffered.indexOf('\n\n')) !== -1) {
+        const data = sseData(buffered.slice(0, end))
+        buffered = buffered.slice(end + 2)
+        if (data !== null) yield data
+      }
+    }
+  } catch (err) {
+    if (signal?.aborted && !(signal.reason instanceof DOMException && signal.reason.name === 'TimeoutError')) return
+    throw connectionError(err, signal, `reading ${path}`)
+  }
 }
 
 interface Envelope {

@@ -3,6 +3,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import type { AdminEvent, ModelView, SwitchView } from '../../gateway/contract/index.js'
+import { AdminClient, findRunningServer } from '../../gateway/index.js'
 import { processesMatching, runCortex, startCortex, waitFor, type CortexProcess } from '../support/cortex-process.js'
 
 /** Issue 13's switching rule on a real `cortex serve` with three tiny-model engines on the real llama-server. */
@@ -81,11 +82,36 @@ describe('switching models on a real cortex serve', () => {
     ac.abort()
   })
 
-  it('the CLI finds the server on its picked port from the data directory, and the record goes with the server', async () => {
+  it('the CLI and the desktop app find the server on its picked port from the data directory; the record goes with it', async () => {
     const { code, stdout } = await runCortex(['models', 'list', '--data-dir', dataDir, '--json'])
     expect(code).toBe(0)
     expect((JSON.parse(stdout) as Array<{ name: string }>).map((m) => m.name).sort()).toEqual(['a', 'b', 'keep'])
+    expect(await findRunningServer(dataDir, {})).toEqual({ url: cortex.url, pid: cortex.child.pid, token })
+
+    // The desktop's tray works over the same client: it follows the events and pauses /v1.
+    const client = new AdminClient(cortex.url, token)
+    const ac = new AbortController()
+    const seen: string[] = []
+    const following = client.followEvents((e) => {
+      seen.push(e.type)
+      if (e.type === 'snapshot') ac.abort()
+    }, ac.signal)
+    await following
+    expect(seen).toEqual(['snapshot'])
+    expect(await client.setPaused(true)).toEqual({ paused: true })
+    const { key } = await client.createKey({ name: 'tray' })
+    const refused = await fetch(`${cortex.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: '{"model":"b","messages":[]}',
+    })
+    expect([refused.status, ((await refused.json()) as { error: { code: string } }).error.code]).toEqual([503, 'gateway_paused'])
+    expect(await client.setPaused(false)).toEqual({ paused: false })
+    expect((await client.signInCode()).code).toMatch(/^[\w-]{20,}$/)
+    await client.close()
+
     await cortex.stop()
     expect(existsSync(path.join(dataDir, 'cortex.listen.json'))).toBe(false)
+    expect(await findRunningServer(dataDir, {})).toBeNull()
   })
 })
