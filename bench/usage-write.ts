@@ -22,6 +22,7 @@ const row = (i: number): UsageRecord => ({
   keyId: 'key_0123456789ab',
   orgId: 'org_0123456789ab',
   model: 'qwen2.5-7b',
+  route: null,
   replica: i % 2,
   endpoint: '/v1/chat/completions',
   status: 200,

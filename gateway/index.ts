@@ -21,6 +21,7 @@ import { startMetricsServer, type MetricsServer } from './metrics/server.js'
 import { createRecipeService } from './services/recipes.js'
 import { modelNeed } from './models/need.js'
 import { createModelService, type ModelService } from './services/models.js'
+import { routeTable } from './router/route.js'
 import { createServing } from './services/serving.js'
 import { createSettings } from './services/settings.js'
 import { loadAdminToken } from './store/admin-token.js'
@@ -131,6 +132,8 @@ export async function createCore(config: CortexConfig, options: CoreOptions = {}
     const http = buildApp({
       config,
       serving,
+      routes: routeTable(config.routes),
+      orgName: (id) => store.orgs.get(id)?.name,
       registry: engines,
       usage: metricsSink(store.usage, metrics),
       keys: store.keys,

@@ -13,6 +13,7 @@ export function newKey(overrides: Partial<NewKey> = {}): NewKey {
     scopes: ['inference', 'embeddings'],
     limits: NO_LIMITS,
     ips: null,
+    tags: [],
     expiresAt: null,
     ...overrides,
   }

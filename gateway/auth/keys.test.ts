@@ -58,6 +58,7 @@ describe('parseKeySpec', () => {
       dailyTokens: 1_000_000,
       expires: '30d',
       ips: ['10.0.0.0/8', '192.168.1.20', 'fd00::/8', '::1', '10.0.0.0/8'],
+      tags: ['batch', 'n8n', 'batch'],
       org: 'acme',
       key: 'operator-chosen-key-0123456789',
     }
@@ -69,6 +70,7 @@ describe('parseKeySpec', () => {
       scopes: ['admin:read', 'inference'],
       limits: { rpm: 60, tpm: 10_000, concurrency: 2, dailyTokens: 1_000_000 },
       ips: ['10.0.0.0/8', '192.168.1.20/32', 'fd00::/8', '::1/128'],
+      tags: ['batch', 'n8n'],
       expiresAt: NOW + 30 * DAY,
       secret: 'operator-chosen-key-0123456789',
     })
@@ -172,6 +174,7 @@ describe('keyView', () => {
     scopes: ['inference'],
     limits: { rpm: 60, tpm: null, concurrency: null, dailyTokens: null },
     ips: ['10.0.0.0/8'],
+    tags: ['batch'],
     createdAt: NOW - DAY,
     expiresAt: NOW + DAY,
     revokedAt: null,
@@ -191,6 +194,7 @@ describe('keyView', () => {
       scopes: ['inference'],
       limits: { rpm: 60, tpm: null, concurrency: null, dailyTokens: null },
       ips: ['10.0.0.0/8'],
+      tags: ['batch'],
       createdAt: '2025-05-31T12:00:00.000Z',
       expiresAt: '2025-06-02T12:00:00.000Z',
       revokedAt: null,

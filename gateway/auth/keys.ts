@@ -59,6 +59,7 @@ export function parseKeySpec(body: KeyCreateBody, accounts: { orgs: OrgRepo; use
       dailyTokens: limit(body.dailyTokens, 'dailyTokens'),
     },
     ips: body.ips === undefined ? null : unique(body.ips.map(parseCidr)),
+    tags: unique(body.tags ?? []),
     expiresAt: body.expires === undefined ? null : now + parseExpiry(body.expires),
     ...(body.key !== undefined && { secret: checkSecret(body.key) }),
   }
@@ -90,6 +91,7 @@ export function keyView(record: ApiKeyRecord, names: { org: string | null; user:
     scopes: record.scopes,
     limits: record.limits,
     ips: record.ips,
+    tags: record.tags,
     createdAt: new Date(record.createdAt).toISOString(),
     expiresAt: iso(record.expiresAt),
     revokedAt: iso(record.revokedAt),

@@ -19,6 +19,7 @@ const CREATE_OPTIONS = {
   'daily-tokens': { type: 'string' },
   expires: { type: 'string' },
   ip: { type: 'string', multiple: true },
+  tags: { type: 'string', multiple: true },
   org: { type: 'string' },
   user: { type: 'string' },
   key: { type: 'string' },
@@ -87,6 +88,7 @@ function createBody(values: CreateValues): KeyCreateBody {
   // parseKeySpec checks each scope: these are still the words typed.
   if (values.scopes !== undefined) body.scopes = commaList(values.scopes) as Scope[]
   if (values.ip !== undefined) body.ips = commaList(values.ip)
+  if (values.tags !== undefined) body.tags = commaList(values.tags)
   const limits = { rpm: values.rpm, tpm: values.tpm, concurrency: values.concurrency, dailyTokens: values['daily-tokens'] }
   for (const [field, text] of Object.entries(limits)) {
     if (text !== undefined) body[field as keyof typeof limits] = wholeNumber(text, FLAGS[field] ?? `--${field}`)

@@ -69,6 +69,7 @@ describe('loadConfig defaults', () => {
       logging: { prompts: false, level: 'info', format: 'auto' },
       engines: { stopOnExit: true, llamaServer: null },
       models: [],
+      routes: [],
     })
   })
 

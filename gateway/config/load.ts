@@ -6,6 +6,7 @@ import { ConfigError } from './issues.js'
 import type { ConfigIssue } from './types.js'
 import { buildConfig } from './normalize.js'
 import { defaultDataDir } from './paths.js'
+import { routeProblems } from './route-rules.js'
 import { crossFieldProblems, serverProblems } from './rules.js'
 import { schemaProblems } from './schema.js'
 import type { CliFlags, CortexConfig } from './types.js'
@@ -67,7 +68,13 @@ function readConfigFile(configPath: string, named: { file: string; by: string },
   const value = parsed.value ?? {}
   const models = typeof value === 'object' && value !== null ? (value as { models?: unknown }).models : undefined
   const server = typeof value === 'object' && value !== null ? (value as { server?: unknown }).server : undefined
-  const problems = [...schemaProblems(value), ...crossFieldProblems(models, env), ...serverProblems(server)]
+  const routes = typeof value === 'object' && value !== null ? (value as { routes?: unknown }).routes : undefined
+  const problems = [
+    ...schemaProblems(value),
+    ...crossFieldProblems(models, env),
+    ...routeProblems(routes, models),
+    ...serverProblems(server),
+  ]
   return { file: value as ConfigFile, issues: problems.map((p) => at({ ...p, line: parsed.lineOf(p.path) })) }
 }
 

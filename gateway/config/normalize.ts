@@ -1,5 +1,5 @@
 import path from 'node:path'
-import type { ConfigFile, ModelConfig } from '../contract/index.js'
+import type { ConfigFile, ModelConfig, RouteConfig, RouteDefinition } from '../contract/index.js'
 import { parseByteSize, parseDuration } from './duration.js'
 import type { CortexConfig, ModelSpec } from './types.js'
 
@@ -73,6 +73,19 @@ export function buildConfig(file: ConfigFile, overrides: Overrides, ctx: Normali
             : null,
     },
     models: (file.models ?? []).map((m) => toModelSpec(m, ctx)),
+    routes: (file.routes ?? []).map((r) => toRouteDefinition(r, file.models ?? [])),
+  }
+}
+
+/** A route entry with its model references (names or aliases, checked by route-rules.ts) as model names. */
+function toRouteDefinition(r: RouteConfig, models: ReadonlyArray<Pick<ModelConfig, 'name' | 'aliases'>>): RouteDefinition {
+  const nameOf = (ref: string) => models.find((m) => m.name === ref || (m.aliases ?? []).includes(ref))?.name ?? ref
+  return {
+    name: r.name,
+    aliases: r.aliases ?? [],
+    targets: r.targets.map((t) => ({ ...t, model: nameOf(t.model) })),
+    fallback: r.fallback === undefined ? null : nameOf(r.fallback),
+    origin: 'config',
   }
 }
 

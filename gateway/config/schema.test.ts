@@ -18,6 +18,7 @@ describe('configJsonSchema', () => {
       'logging',
       'engines',
       'models',
+      'routes',
     ])
   })
 })

@@ -1,4 +1,5 @@
 import type { ModelDefinition } from '../contract/index.js'
+import type { RouteDefinition } from '../contract/routes.js'
 
 /** A model from the config file, normalized; the store assigns its id. */
 export type ModelSpec = Omit<ModelDefinition, 'id'>
@@ -33,6 +34,8 @@ export interface CortexConfig {
   /** llamaServer: from the file, else CORTEX_LLAMA_SERVER, else null (the process driver then looks on PATH). */
   engines: { stopOnExit: boolean; llamaServer: string | null }
   models: ModelSpec[]
+  /** Virtual models: their targets name models by their configured name. */
+  routes: RouteDefinition[]
 }
 
 /** What `cortex serve` was told on its command line; undefined = not given. */

@@ -1,4 +1,5 @@
 import Type, { type Static } from 'typebox'
+import { RouteConfig } from './routes.js'
 
 /** `500ms`, `30s`, `30m`, `2h`, `30d`; a bare number is seconds; `0` is never. */
 export const Duration = Type.Union([Type.Number({ minimum: 0 }), Type.String({ pattern: '^\\d+(\\.\\d+)?(ms|s|m|h|d)?$' })], {
@@ -141,6 +142,7 @@ export const ConfigFile = Type.Object(
       ),
     ),
     models: Type.Optional(Type.Array(ModelConfig)),
+    routes: Type.Optional(Type.Array(RouteConfig)),
   },
   { additionalProperties: false },
 )

@@ -3,6 +3,7 @@ export const ErrorStatus = {
   bad_request: 400,
   invalid_json: 400,
   invalid_request: 400,
+  context_length_exceeded: 400,
   duplicate_member: 400,
   duplicate_header: 400,
   invalid_api_key: 401,

@@ -38,6 +38,8 @@ export const ApiKeyView = Type.Object({
   limits: KeyLimits,
   /** CIDRs the client's address must be in; null = anywhere. */
   ips: Type.Union([Type.Array(Type.String()), Type.Null()]),
+  /** Labels routes match on (`clients.tags`), e.g. batch, n8n. */
+  tags: Type.Array(Type.String()),
   /** ISO 8601 times. */
   createdAt: Type.String(),
   expiresAt: Type.Union([Type.String(), Type.Null()]),
@@ -59,6 +61,8 @@ export const KeyCreateBody = Type.Object(
     /** A duration from now: `30d`, `12h`; a bare number is seconds. */
     expires: Type.Optional(Type.Union([Type.String({ minLength: 1 }), Type.Number({ exclusiveMinimum: 0 })])),
     ips: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { minItems: 1 })),
+    /** Labels a route's `clients.tags` rule matches, e.g. ["batch", "n8n"]. */
+    tags: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9._:-]+$' }), { maxItems: 32 })),
     /** An organization's name or id. */
     org: Type.Optional(Type.String({ minLength: 1 })),
     /** A user's name or id: the key belongs to the user and takes the user's organization. */
@@ -91,6 +95,8 @@ export interface ApiKeyRecord {
   limits: KeyLimits
   /** CIDRs (IPv4 or IPv6); null = any address. */
   ips: string[] | null
+  /** Labels routes match on; [] = none. */
+  tags: string[]
   createdAt: number
   expiresAt: number | null
   revokedAt: number | null

@@ -85,7 +85,10 @@ export interface UsageRecord {
   keyId: string | null
   /** The key's organization, when it has one. */
   orgId: string | null
+  /** The model that served (a route's target when the request came through a route). */
   model: string
+  /** The route the request named; null when it named a model. */
+  route: string | null
   replica: number | null
   endpoint: string
   status: number

@@ -8,6 +8,7 @@ export function usageRecord(overrides: Partial<UsageRecord> = {}): UsageRecord {
     keyId: null,
     orgId: null,
     model: 'tiny',
+    route: null,
     replica: 0,
     endpoint: '/v1/chat/completions',
     status: 200,

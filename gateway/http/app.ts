@@ -12,6 +12,7 @@ import type { UsageSink } from '../contract/usage.js'
 import { metricsRoute, type MetricsRouteOptions } from './routes/metrics.js'
 import { defaultProxyOptions, type ProxyOptions } from '../proxy/types.js'
 import { adminRoutes, type AdminOptions } from './admin/index.js'
+import type { RouteTable } from '../router/route.js'
 import type { Serving } from '../services/serving.js'
 import { clientErrorHandler } from './client-errors.js'
 import { connectionCap } from './connections.js'
@@ -35,6 +36,10 @@ export interface AppDeps {
   logger: Logger
   /** Upstream timeouts; by default none (no total generation timeout). */
   proxy?: Partial<ProxyOptions>
+  /** Virtual models (`routes:`); none without it. */
+  routes?: RouteTable
+  /** An organization's name by id, for routes' `clients.orgs` rules. */
+  orgName?: (orgId: string) => string | undefined
   /** Pause and resume of `/v1` inference; always serving without it. */
   serving?: Pick<Serving, 'admit'>
   /** The admin API under /admin/api; not served without it. */
@@ -159,6 +164,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     access: { ...config.auth, findByHash: (hash: string) => deps.keys.findByHash(hash) },
     limiter: deps.limiter,
     serving: deps.serving,
+    routes: deps.routes,
+    orgName: deps.orgName,
   })
   if (deps.admin) app.register(adminRoutes, { prefix: '/admin/api', ...deps.admin })
   if (deps.metrics) app.register(metricsRoute, deps.metrics)

@@ -146,6 +146,7 @@ export function testConfig(server: Partial<CortexConfig['server']> = {}, prompts
     logging: { prompts, level: 'info', format: 'json' },
     engines: { stopOnExit: true, llamaServer: null },
     models: [],
+    routes: [],
   }
 }
 

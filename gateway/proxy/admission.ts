@@ -1,8 +1,10 @@
 import { reservation } from '../auth/limits.js'
 import { CortexError } from '../contract/errors.js'
 import type { ApiKeyRecord } from '../contract/keys.js'
+import type { ModelDefinition } from '../contract/model.js'
 import type { Lease } from '../engines/types.js'
-import { route } from '../router/route.js'
+import { configuredContext } from '../router/context.js'
+import { route, type ModelTable, type RequestFacts } from '../router/route.js'
 import { readRequest, type RequestFields } from './body.js'
 import { Flight } from './flight.js'
 import type { Endpoint, Exchange, ProxyContext } from './types.js'
@@ -12,6 +14,8 @@ export interface Admission {
   fields: RequestFields
   /** The name or alias the client sent. */
   asked: string
+  /** The model's own name, when the request came through a route: the engine is asked for it, not for the route. */
+  viaRoute: string | undefined
   flight: Flight
   lease: Lease
   /** performance.now() when admission began waiting (limits, queue, cold start) and when it was done. */
@@ -34,6 +38,53 @@ function requireFields(fields: RequestFields, endpoint: Endpoint): string {
 
 const hasLimits = (key: ApiKeyRecord) => Object.values(key.limits).some((limit) => limit !== null)
 
+/** What routing reads of a request: the estimate tpm uses (body bytes ÷ 4), the output cap, and its headers. */
+function requestFacts(asked: string, fields: RequestFields, ex: Exchange): RequestFacts {
+  const { cap, n } = fields.output
+  return {
+    model: asked,
+    promptTokens: Math.ceil(ex.body.length / 4),
+    outputTokens: cap === null ? null : cap * n,
+    header: (name) => {
+      const value = ex.headers[name]
+      return Array.isArray(value) ? value[0] : value
+    },
+  }
+}
+
+function modelTable(ctx: ProxyContext): ModelTable {
+  return {
+    resolve: (name) => ctx.registry.resolve(name),
+    all: () => ctx.registry.statuses(),
+    resolveRoute: (name) => ctx.routes?.resolve(name),
+    routes: () => ctx.routes?.all() ?? [],
+    contextOf: (name) => {
+      const def = ctx.registry.resolve(name)
+      return ctx.registry.contextLength(name) ?? (def === undefined ? null : configuredContext(def))
+    },
+    orgName: (id) => ctx.orgName?.(id),
+  }
+}
+
+/** A lease on the first candidate with room: when one's queue is full the next takes the request (spillover). */
+async function leaseFirstWithRoom(
+  ctx: ProxyContext,
+  candidates: ModelDefinition[],
+  signal: AbortSignal,
+  switched: (def: ModelDefinition) => void,
+): Promise<Lease> {
+  for (const [i, def] of candidates.entries()) {
+    if (i > 0) switched(def)
+    try {
+      return await ctx.registry.acquire(def.name, signal)
+    } catch (err) {
+      const last = i === candidates.length - 1
+      if (last || !(err instanceof CortexError) || err.code !== 'queue_full') throw err
+    }
+  }
+  throw new Error('no candidates to lease')
+}
+
 /**
  * Admission: the routing fields from the raw body, a route, the key's limits, and a lease on a replica. Throws
  * CortexError before any byte of an answer; a refusal after routing is recorded (the flight ends with its status).
@@ -49,10 +100,10 @@ export async function admit(
   const fields = readRequest(ex.body)
   const asked = requireFields(fields, endpoint)
   const { key } = ex
-  const models = { resolve: (name: string) => ctx.registry.resolve(name), all: () => ctx.registry.statuses() }
-  const decision = route({ model: asked }, key, models)
+  const decision = route(requestFacts(asked, fields, ex), key, modelTable(ctx))
   if (decision.refusal) throw decision.refusal
-  const def = decision.candidates[0]!
+  const { candidates } = decision
+  let def = candidates[0]!
   ex.routed(def.name)
   const flight = new Flight(ctx.usage, t0, {
     ts: Date.now(),
@@ -60,6 +111,7 @@ export async function admit(
     keyId: key?.id ?? null,
     orgId: key?.orgId ?? null,
     model: def.name,
+    route: decision.route?.name ?? null,
     replica: null,
     endpoint: `/v1${endpoint.path}`,
     status: 0,
@@ -81,11 +133,16 @@ export async function admit(
       flight.ticket = await ctx.limiter.admit(key, reservation(fields.output, ex.body.length, context))
       for (const [name, value] of Object.entries(flight.ticket.headers)) ex.setHeader(name, value)
     }
-    const lease = await ctx.registry.acquire(def.name, signal)
+    const lease = await leaseFirstWithRoom(ctx, candidates, signal, (next) => {
+      def = next
+      flight.record.model = next.name
+      ex.routed(next.name)
+    })
     flight.record.replica = lease.target.replica
     flight.record.queueMs = lease.waitedMs
     // performance.now() on both sides of the wait: waitedMs is whole milliseconds, too coarse for the overhead.
-    return { fields, asked, flight, lease, waitFrom, waitUntil: performance.now() }
+    const viaRoute = decision.route === null ? undefined : def.name
+    return { fields, asked, viaRoute, flight, lease, waitFrom, waitUntil: performance.now() }
   } catch (err) {
     return refuse(flight, ex, signal, err, err instanceof CortexError ? err : null)
   }

@@ -22,11 +22,10 @@ export async function proxy(ctx: ProxyContext, ex: Exchange, endpoint: Endpoint)
   const admitted = await admit(ctx, ex, endpoint, abort.signal, t0)
   if (admitted === null) return
   const { fields, asked, flight, lease } = admitted
+  // A remote's own name for the model; through a route, the target's name (an engine knows no route).
+  const upstreamModel = lease.target.upstreamModel ?? admitted.viaRoute
   try {
-    const { body, hideUsage } = upstreamBody(ex.body, fields, {
-      requestUsage: endpoint.requestUsage,
-      upstreamModel: lease.target.upstreamModel,
-    })
+    const { body, hideUsage } = upstreamBody(ex.body, fields, { requestUsage: endpoint.requestUsage, upstreamModel })
     flight.record.overheadMs = admitted.waitFrom - t0 + (performance.now() - admitted.waitUntil)
     let upstream: Dispatcher.ResponseData
     try {
@@ -35,7 +34,6 @@ export async function proxy(ctx: ProxyContext, ex: Exchange, endpoint: Endpoint)
       refuse(flight, ex, abort.signal, err, upstreamError(err, lease))
       return
     }
-    const { upstreamModel } = lease.target
     const renameModel = upstreamModel !== undefined && asked !== upstreamModel ? { from: upstreamModel, to: asked } : undefined
     await relay(ex, upstream, flight, { dialect: endpoint.dialect, hideUsage, renameModel, lease, signal: abort.signal })
   } finally {

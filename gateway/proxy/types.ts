@@ -3,6 +3,7 @@ import type { Limiter } from '../auth/limits.js'
 import type { ApiKeyRecord } from '../contract/keys.js'
 import type { UsageSink } from '../contract/usage.js'
 import type { ModelRegistry } from '../engines/types.js'
+import type { RouteTable } from '../router/route.js'
 import type { Dialect } from './dialects/types.js'
 
 export interface ProxyOptions {
@@ -22,6 +23,10 @@ export interface ProxyContext {
   options: ProxyOptions
   /** Per-key limits; keys without limits never reach it. */
   limiter: Limiter
+  /** Virtual models; none without it. */
+  routes?: RouteTable | undefined
+  /** An organization's name by id, for routes' `clients.orgs` rules. */
+  orgName?: ((orgId: string) => string | undefined) | undefined
 }
 
 /** An inference endpoint, by its path after `/v1`. */

@@ -14,6 +14,7 @@ interface KeyRow {
   models: string | null
   scopes: string
   ips: string | null
+  tags: string | null
   rpm: number | null
   tpm: number | null
   concurrency: number | null
@@ -24,7 +25,7 @@ interface KeyRow {
 }
 
 const COLUMNS = [
-  'id, name, hash, prefix, org_id, user_id, models, scopes, ips',
+  'id, name, hash, prefix, org_id, user_id, models, scopes, ips, tags',
   'rpm, tpm, concurrency, daily_tokens, created_at, expires_at, revoked_at',
 ].join(', ')
 
@@ -37,7 +38,7 @@ const COLUMNS = [
 export function createKeyRepo(db: Database.Database, now: () => number): KeyRepo {
   const insert = db.prepare<[KeyRow]>(`
     INSERT INTO api_keys (${COLUMNS})
-    VALUES (@id, @name, @hash, @prefix, @org_id, @user_id, @models, @scopes, @ips, @rpm, @tpm, @concurrency, @daily_tokens,
+    VALUES (@id, @name, @hash, @prefix, @org_id, @user_id, @models, @scopes, @ips, @tags, @rpm, @tpm, @concurrency, @daily_tokens,
             @created_at, @expires_at, @revoked_at)`)
   // The UNIQUE constraint on hash is its index: one indexed lookup per request.
   const byHash = db.prepare<[string], KeyRow>(`SELECT ${COLUMNS} FROM api_keys WHERE hash = ?`)
@@ -98,7 +99,7 @@ export function createKeyRepo(db: Database.Database, now: () => number): KeyRepo
 }
 
 function frozen(record: ApiKeyRecord): ApiKeyRecord {
-  for (const list of [record.models, record.scopes, record.ips]) if (list !== null) Object.freeze(list)
+  for (const list of [record.models, record.scopes, record.ips, record.tags]) if (list !== null) Object.freeze(list)
   Object.freeze(record.limits)
   return Object.freeze(record)
 }
@@ -125,6 +126,7 @@ function toRow(r: ApiKeyRecord): KeyRow {
     models: json(r.models),
     scopes: JSON.stringify(r.scopes),
     ips: json(r.ips),
+    tags: r.tags.length === 0 ? null : JSON.stringify(r.tags),
     rpm: r.limits.rpm,
     tpm: r.limits.tpm,
     concurrency: r.limits.concurrency,
@@ -147,6 +149,7 @@ function toRecord(row: KeyRow): ApiKeyRecord {
     scopes: JSON.parse(row.scopes) as Scope[],
     limits: { rpm: row.rpm, tpm: row.tpm, concurrency: row.concurrency, dailyTokens: row.daily_tokens },
     ips: row.ips === null ? null : (JSON.parse(row.ips) as string[]),
+    tags: row.tags === null ? [] : (JSON.parse(row.tags) as string[]),
     createdAt: row.created_at,
     expiresAt: row.expires_at,
     revokedAt: row.revoked_at,

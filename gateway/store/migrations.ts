@@ -117,6 +117,16 @@ export const migrations: readonly Migration[] = [
         CREATE INDEX sessions_expires ON sessions (expires_at);
       `),
   },
+  {
+    version: 4,
+    // Routing policies: key tags a route's clients rule matches, and the route a usage row came through (its model
+    // column stays the model that served).
+    up: (db) =>
+      db.exec(`
+        ALTER TABLE api_keys ADD COLUMN tags TEXT;
+        ALTER TABLE usage ADD COLUMN route TEXT;
+      `),
+  },
 ]
 
 export interface MigrateOptions {

@@ -66,6 +66,7 @@ describe('admin keys', () => {
       scopes: ['inference', 'embeddings'],
       limits: { rpm: 60, tpm: null, concurrency: null, dailyTokens: null },
       ips: ['10.0.0.1/32'],
+      tags: [],
       createdAt: '2025-06-01T12:00:00.000Z',
       expiresAt: '2025-07-01T12:00:00.000Z',
       revokedAt: null,

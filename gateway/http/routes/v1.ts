@@ -2,6 +2,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { authenticate, requireScope, type AccessOptions } from '../../auth/access.js'
 import type { ApiKeyRecord } from '../../contract/keys.js'
 import type { ModelStatus } from '../../contract/model.js'
+import type { RouteDefinition } from '../../contract/routes.js'
+import { configuredContext } from '../../router/context.js'
 import { proxy } from '../../proxy/forward.js'
 import type { Serving } from '../../services/serving.js'
 import type { Exchange, ProxyContext } from '../../proxy/types.js'
@@ -22,6 +24,24 @@ declare module 'fastify' {
 function modelEntries(s: ModelStatus, created: number) {
   const base = { object: 'model', created, owned_by: 'cortex', state: s.state, context_length: s.contextLength }
   return [{ id: s.name, ...base }, ...s.aliases.map((alias) => ({ id: alias, ...base, alias_of: s.name }))]
+}
+
+/** A route lists as a model with the largest context among its targets, and says what it routes to. */
+function routeEntries(r: RouteDefinition, ctx: ProxyContext, created: number) {
+  const models = [...new Set([...r.targets.map((t) => t.model), ...(r.fallback === null ? [] : [r.fallback])])]
+  const contexts = models.flatMap((m) => {
+    const def = ctx.registry.resolve(m)
+    const context = ctx.registry.contextLength(m) ?? (def === undefined ? null : configuredContext(def))
+    return context === null ? [] : [context]
+  })
+  const base = {
+    object: 'model',
+    created,
+    owned_by: 'cortex',
+    route: { targets: models },
+    context_length: contexts.length > 0 ? Math.max(...contexts) : null,
+  }
+  return [{ id: r.name, ...base }, ...r.aliases.map((alias) => ({ id: alias, ...base, alias_of: r.name }))]
 }
 
 export interface V1Options extends ProxyContext {
@@ -78,18 +98,20 @@ export async function v1Routes(app: FastifyInstance, ctx: V1Options) {
 
   // `created` is unknown for local models; the gateway's start time keeps it a stable integer, as OpenAI clients expect.
   const created = Math.floor(Date.now() / 1000)
-  const entries = (req: FastifyRequest) =>
-    ctx.registry
+  const entries = (req: FastifyRequest) => [
+    ...ctx.registry
       .statuses()
       .filter((s) => modelAllowed(req.cortexKey, s))
-      .flatMap((s) => modelEntries(s, created))
+      .flatMap((s) => modelEntries(s, created)),
+    ...(ctx.routes?.all() ?? []).filter((r) => modelAllowed(req.cortexKey, r)).flatMap((r) => routeEntries(r, ctx, created)),
+  ]
   app.get('/models', async (req) => ({ object: 'list', data: entries(req) }))
   // A wildcard, since names may hold a slash (`Qwen/Qwen2.5-7B-Instruct`).
   app.get('/models/*', async (req) => {
     const id = (req.params as { '*': string })['*']
     const entry = entries(req).find((m) => m.id === id)
     if (entry === undefined) {
-      const models = { resolve: (name: string) => ctx.registry.resolve(name), all: () => ctx.registry.statuses() }
+      const models = { all: () => ctx.registry.statuses(), routes: () => ctx.routes?.all() ?? [] }
       throw modelNotFound(models, id, req.cortexKey)
     }
     return entry

@@ -1,0 +1,62 @@
+import Type, { type Static } from 'typebox'
+
+const Name = Type.String({ minLength: 1, pattern: '^[A-Za-z0-9][A-Za-z0-9._:/-]*$' })
+const Tokens = Type.Integer({ minimum: 0 })
+
+/** Which callers a target serves: any listed key, key tag, organization or header value matches (one list is enough). */
+export const RouteClients = Type.Object(
+  {
+    /** API key names or ids. */
+    keys: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { minItems: 1 })),
+    /** Key tags (`cortex keys create --tags batch,n8n`). */
+    tags: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { minItems: 1 })),
+    /** Organization names or ids. */
+    orgs: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { minItems: 1 })),
+    /** A request header and the values that match (case-insensitive name, exact value), e.g. x-cortex-client: [n8n]. */
+    header: Type.Optional(
+      Type.Object(
+        {
+          name: Type.String({ minLength: 1, pattern: '^[A-Za-z0-9-]+$' }),
+          values: Type.Array(Type.String({ minLength: 1 }), { minItems: 1 }),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+)
+export type RouteClients = Static<typeof RouteClients>
+
+export const RouteTarget = Type.Object(
+  {
+    model: Type.String({ minLength: 1, description: 'a model name or alias' }),
+    minPromptTokens: Type.Optional(Tokens),
+    maxPromptTokens: Type.Optional(Tokens),
+    clients: Type.Optional(RouteClients),
+  },
+  { additionalProperties: false },
+)
+export type RouteTarget = Static<typeof RouteTarget>
+
+/** A virtual model: one name that picks a model per request by prompt length and client (`routes:` in cortex.yaml). */
+export const RouteConfig = Type.Object(
+  {
+    name: Name,
+    aliases: Type.Optional(Type.Array(Name)),
+    /** Tried in order: the targets whose rules match and whose context holds the request are the candidates. */
+    targets: Type.Array(RouteTarget, { minItems: 1 }),
+    /** Taken when no target's rules match (its context must still hold the request). */
+    fallback: Type.Optional(Type.String({ minLength: 1 })),
+  },
+  { additionalProperties: false },
+)
+export type RouteConfig = Static<typeof RouteConfig>
+
+/** A route as the gateway holds it: model references resolved to model names. */
+export interface RouteDefinition {
+  name: string
+  aliases: string[]
+  targets: Array<Omit<RouteTarget, 'model'> & { model: string }>
+  fallback: string | null
+  origin: 'config' | 'api'
+}
