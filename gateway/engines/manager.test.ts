@@ -68,7 +68,32 @@ describe('ModelEngine.acquire', () => {
     expect(m.statuses()[0]!.replicas[0]!.inFlight).toBe(0)
   })
 
-  it('a cold start launches all replicas, answers at the first ready one, then round-robins', async () => {
+  it('a conversation goes back to the replica that served it while that one has a free slot (-np), else the least busy', async () => {
+    const { m } = setup({ replicas: 2, args: ['-np', '1'] })
+    await m.start('tiny')
+    await vi.waitFor(() => expect(m.statuses()[0]!.replicas.map((r) => r.state)).toEqual(['running', 'running']))
+    const first = await m.acquire('tiny', signal(), 'conv-a')
+    const home = first.target.replica
+    first.release()
+    // Without affinity the next request would take the other replica (round-robin among idle ones); with it, home.
+    for (let i = 0; i < 3; i++) {
+      const again = await m.acquire('tiny', signal(), 'conv-a')
+      expect(again.target.replica).toBe(home)
+      again.release()
+    }
+    // Home's one slot is busy: the conversation goes to the idle replica, which is its home from then on.
+    const busy = await m.acquire('tiny', signal(), 'conv-a')
+    expect(busy.target.replica).toBe(home)
+    const moved = await m.acquire('tiny', signal(), 'conv-a')
+    expect(moved.target.replica).toBe(1 - home)
+    busy.release()
+    moved.release()
+    const after = await m.acquire('tiny', signal(), 'conv-a')
+    expect(after.target.replica).toBe(1 - home)
+    after.release()
+  })
+
+  it('a cold start launches all replicas, answers at the first ready one, then takes the least busy', async () => {
     const { driver, m } = setup({ replicas: 2 })
     let probes = 0
     // Only the first replica's URL is ready until the second is allowed.
@@ -82,16 +107,23 @@ describe('ModelEngine.acquire', () => {
     expect(first.target.replica).toBe(0)
     secondReady = true
     await vi.waitFor(() => expect(m.statuses()[0]!.replicas.map((r) => r.state)).toEqual(['running', 'running']))
-    const picks: number[] = []
-    for (let i = 0; i < 4; i++) {
-      const l = await m.acquire('tiny', signal())
-      picks.push(l.target.replica)
-      l.release()
+    const picks = async () => {
+      const picked: number[] = []
+      for (let i = 0; i < 4; i++) {
+        const l = await m.acquire('tiny', signal())
+        picked.push(l.target.replica)
+        l.release()
+      }
+      return picked
     }
-    expect(new Set(picks)).toEqual(new Set([0, 1]))
-    expect(picks[0]).not.toBe(picks[1])
-    expect(probes).toBeGreaterThan(0)
+    // Replica 0 still serves the first request: the idle one takes every other.
+    expect(await picks()).toEqual([1, 1, 1, 1])
     first.release()
+    // Both idle: they take turns.
+    const even = await picks()
+    expect(new Set(even)).toEqual(new Set([0, 1]))
+    expect(even[0]).not.toBe(even[1])
+    expect(probes).toBeGreaterThan(0)
   })
 
   it('answers model_loading when the start outlasts the wait, and the start goes on', async () => {

@@ -172,9 +172,9 @@ export function createEngineManager(opts: EngineManagerOptions): EngineManager {
     resolve: (nameOrAlias) => byName.get(nameOrAlias)?.def,
     statuses: (): ModelStatus[] => [...engines.values()].map((e) => e.status()),
     contextLength: (name) => byName.get(name)?.status().contextLength ?? null,
-    acquire: async (model: string, signal: AbortSignal): Promise<Lease> => {
+    acquire: async (model: string, signal: AbortSignal, affinity?: string): Promise<Lease> => {
       if (closed) throw new CortexError('model_loading', 'Cortex is shutting down', { retryAfterSeconds: 5 })
-      return get(model).acquire(signal)
+      return get(model).acquire(signal, undefined, affinity)
     },
     start: async (name) => get(name).start(),
     stop: async (name, reason) => get(name).stop(reason === undefined ? {} : { reason }),

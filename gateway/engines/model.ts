@@ -12,6 +12,7 @@ import {
 import { BoundedFifo } from './policies/fifo.js'
 import { idleExpired } from './policies/idle.js'
 import { modelState } from './policies/lifecycle.js'
+import { parseLlamaCppArgs } from '../models/estimate-args.js'
 import { pickReplica } from './policies/replicas.js'
 import { mayAutoRestart, restartDelay } from './policies/restart.js'
 import type { Driver } from './driver.js'
@@ -41,6 +42,19 @@ export interface ModelEngineOptions {
   pollMs: number
   stopGraceMs: number
   onEvent: (e: EngineEvent) => void
+}
+
+/** Conversations remembered per model for replica affinity. */
+const AFFINITY_ENTRIES = 10_000
+
+/** llama-server's parallel slots from its flags; null when unknown (vLLM batches, or the flags leave it out). */
+function engineSlots(def: ModelDefinition): number | null {
+  if (def.engine !== 'llamacpp') return null
+  try {
+    return parseLlamaCppArgs(def.args).parallel
+  } catch {
+    return null
+  }
 }
 
 /** Retry-After for `model_loading`: a start is under way, a few seconds is a fair next look. */
@@ -79,12 +93,17 @@ export class ModelEngine {
   private idleTimer: NodeJS.Timeout | undefined
   private readonly recoverTimers = new Set<NodeJS.Timeout>()
   private closed = false
+  /** Conversation → the replica that last served it (its KV cache holds the prompt); oldest forgotten first. */
+  private readonly affinity = new Map<string, number>()
+  /** Requests each engine serves at once (llama-server's `-np`), when its flags say. */
+  private readonly slots: number | null
   /** Why the model's replicas are stopping or stopped (told by whoever stops them). */
   private stopReason: StateReason = 'requested'
 
   constructor(private readonly o: ModelEngineOptions) {
     const { def } = o
     this.queue = new BoundedFifo(def.queue.size)
+    this.slots = engineSlots(def)
     const count = def.runtime === 'remote' ? def.baseUrls.length : def.replicas
     this.replicas = Array.from(
       { length: count },
@@ -117,7 +136,7 @@ export class ModelEngine {
    * or waits in the FIFO queue. Rejects with model_loading, model_start_failed, queue_full, queue_timeout, or the
    * signal's reason.
    */
-  async acquire(signal: AbortSignal, waitMs = this.o.coldStartWaitMs): Promise<Lease> {
+  async acquire(signal: AbortSignal, waitMs = this.o.coldStartWaitMs, affinity?: string): Promise<Lease> {
     const t0 = this.o.now()
     this.pending++
     this.lastUsedAt = t0
@@ -127,7 +146,7 @@ export class ModelEngine {
         await this.ensureReady(signal, t0 + waitMs)
         // Newcomers queue behind earlier waiters instead of taking a slot that is about to be handed to them.
         if (this.queue.length === 0) {
-          const slot = this.take()
+          const slot = this.take(affinity)
           if (slot) return { ...slot, waitedMs: this.o.now() - t0 }
         }
         queueDeadline ??= this.o.def.queue.timeoutMs > 0 ? this.o.now() + this.o.def.queue.timeoutMs : null
@@ -263,7 +282,7 @@ export class ModelEngine {
     )
   }
 
-  private take(): Slot | null {
+  private take(affinity?: string): Slot | null {
     const { def } = this.o
     const views = this.replicas.map((r) => ({
       index: r.index,
@@ -271,9 +290,11 @@ export class ModelEngine {
       inFlight: r.inFlight,
       maxConcurrent: def.maxConcurrent,
     }))
-    const pick = pickReplica(views, this.cursor)
+    const preferred = affinity === undefined ? undefined : this.affinity.get(affinity)
+    const pick = pickReplica(views, this.cursor, preferred === undefined ? undefined : { index: preferred, slots: this.slots })
     if (!pick) return null
     this.cursor = pick.nextCursor
+    if (affinity !== undefined && this.replicas.length > 1) this.remember(affinity, pick.index)
     const r = this.replicas[pick.index]!
     r.inFlight++
     let released = false
@@ -295,6 +316,12 @@ export class ModelEngine {
         this.scheduleIdle()
       },
     }
+  }
+
+  private remember(affinity: string, replica: number): void {
+    this.affinity.delete(affinity)
+    this.affinity.set(affinity, replica)
+    if (this.affinity.size > AFFINITY_ENTRIES) this.affinity.delete(this.affinity.keys().next().value!)
   }
 
   private waitSlot(signal: AbortSignal, timeoutMs: number | null): Promise<Slot | null> {

@@ -33,11 +33,12 @@ export interface ModelRegistry {
   statuses(): ModelStatus[]
   /**
    * Admits one request for `model`: starts it if stopped (concurrent callers join the same start),
-   * waits for a running replica with a free slot (round-robin, FIFO queue), all bounded.
+   * waits for a running replica with a free slot (the least busy, or the one `affinity` was last served by while it
+   * has a free slot; FIFO queue), all bounded.
    * Rejects with CortexError: model_loading (start outlasted the wait; the start goes on),
    * model_start_failed (with the diagnosis), queue_full, queue_timeout; or the signal's reason.
    */
-  acquire(model: string, signal: AbortSignal): Promise<Lease>
+  acquire(model: string, signal: AbortSignal, affinity?: string): Promise<Lease>
   /** The context length a running replica of the model reports; null when none runs or none says. */
   contextLength(model: string): number | null
 }

@@ -5,6 +5,7 @@ import type { ModelDefinition } from '../contract/model.js'
 import type { Lease } from '../engines/types.js'
 import { configuredContext } from '../router/context.js'
 import { route, type ModelTable, type RequestFacts } from '../router/route.js'
+import { affinityKey } from './affinity.js'
 import { readRequest, type RequestFields } from './body.js'
 import { Flight } from './flight.js'
 import type { Endpoint, Exchange, ProxyContext } from './types.js'
@@ -71,12 +72,13 @@ async function leaseFirstWithRoom(
   ctx: ProxyContext,
   candidates: ModelDefinition[],
   signal: AbortSignal,
+  affinity: string | undefined,
   switched: (def: ModelDefinition) => void,
 ): Promise<Lease> {
   for (const [i, def] of candidates.entries()) {
     if (i > 0) switched(def)
     try {
-      return await ctx.registry.acquire(def.name, signal)
+      return await ctx.registry.acquire(def.name, signal, affinity)
     } catch (err) {
       const last = i === candidates.length - 1
       if (last || !(err instanceof CortexError) || err.code !== 'queue_full') throw err
@@ -133,7 +135,10 @@ export async function admit(
       flight.ticket = await ctx.limiter.admit(key, reservation(fields.output, ex.body.length, context))
       for (const [name, value] of Object.entries(flight.ticket.headers)) ex.setHeader(name, value)
     }
-    const lease = await leaseFirstWithRoom(ctx, candidates, signal, (next) => {
+    // Only a model with several replicas has a choice to make: the others skip the hashing.
+    const several = candidates.some((c) => Math.max(c.replicas, c.baseUrls.length) > 1)
+    const affinity = several ? affinityKey(ex.body, fields.scan.members.get('messages'), ex.headers) : undefined
+    const lease = await leaseFirstWithRoom(ctx, candidates, signal, affinity, (next) => {
       def = next
       flight.record.model = next.name
       ex.routed(next.name)

@@ -25,8 +25,26 @@ describe('pickReplica', () => {
     ['no cap when maxConcurrent undefined', [r(0, 'running', 1000)], 0, { index: 0, nextCursor: 0 }],
     ['none running', [r(0, 'starting'), r(1, 'stopping')], 0, null],
     ['uses replica index, not position', [r(3, 'running'), r(7, 'running')], 1, { index: 7, nextCursor: 0 }],
+    [
+      'the fewest in flight wins over the cursor',
+      [r(0, 'running', 3), r(1, 'running', 1), r(2, 'running', 2)],
+      0,
+      { index: 1, nextCursor: 2 },
+    ],
+    ['ties go round-robin from the cursor', [r(0, 'running', 1), r(1, 'running', 1)], 1, { index: 1, nextCursor: 0 }],
   ] as const)('%s', (_name, replicas, cursor, expected) => {
     expect(pickReplica(replicas, cursor)).toEqual(expected)
+  })
+
+  it('keeps a conversation on its replica while that one has a free slot, else takes the least busy', () => {
+    const two = (a: number, b: number) => [r(0, 'running', a), r(1, 'running', b)]
+    expect(pickReplica(two(2, 0), 0, { index: 0, slots: 4 })?.index).toBe(0)
+    expect(pickReplica(two(4, 0), 0, { index: 0, slots: 4 })?.index).toBe(1)
+    expect(pickReplica(two(9, 0), 0, { index: 0, slots: null })?.index).toBe(0)
+    // A preferred replica that is not running, or at its gateway cap, is passed over.
+    expect(pickReplica([r(0, 'loading'), r(1, 'running', 3)], 0, { index: 0, slots: null })?.index).toBe(1)
+    expect(pickReplica([r(0, 'running', 2, 2), r(1, 'running', 1, 2)], 0, { index: 0, slots: null })?.index).toBe(1)
+    expect(pickReplica(two(0, 0), 0, { index: 5, slots: 4 })?.index).toBe(0)
   })
 
   it('alternates between running replicas when the cursor is passed back', () => {
