@@ -48,7 +48,7 @@ export function Component() {
   else
     body = (
       <>
-        <section className="panel" aria-label="Chart">
+        <section className="panel" aria-label="Usage chart">
           <UsageChart rows={rows} groupBy={report.groupBy} />
         </section>
         <UsageTable rows={rows} total={report.total} groupBy={report.groupBy} />
