@@ -84,13 +84,14 @@ describe.skipIf(missing !== null)(`console GPUs in Chromium${missing ? ` — ski
   })
 
   it('fits a narrow window and follows a dark OS', async () => {
-    const { page } = await signedIn(gpuWorld, '/gpus', { colorScheme: 'dark', viewport: { width: 800, height: 900 } })
+    const { page, errors } = await signedIn(gpuWorld, '/gpus', { colorScheme: 'dark', viewport: { width: 800, height: 900 } })
     await page.getByTestId('gpu-0-chart-power').locator('canvas').waitFor()
     // Nothing sticks out sideways: the charts follow their container's width.
     const overflow = 'document.documentElement.scrollWidth - document.documentElement.clientWidth'
     expect(await page.evaluate(overflow)).toBe(0)
     await screenshot(page, 'gpus-narrow-dark')
     expect(await axeViolations(page)).toEqual([])
+    expect(unexpected(errors)).toEqual([])
   })
 
   it('without nvidia-smi says plainly that there is no NVIDIA GPU, not an error', async () => {

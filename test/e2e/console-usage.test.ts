@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { axeViolations, browserMissing, screenshot } from '../support/browser.js'
+import { axeViolations, browserMissing, pageErrors, screenshot } from '../support/browser.js'
 import { startConsoleWorld, tinyModelConfig, unexpected, type ConsoleWorld } from '../support/console-e2e.js'
 
 /** Issue 11's usage screen in Chromium against a real `cortex serve`: requests made with a key show up, and export. */
@@ -76,6 +76,7 @@ describe.skipIf(missing !== null)(`console usage in Chromium${missing ? ` — sk
     const res = await world.admin('POST', '/admin/api/auth/codes')
     const { code } = (await res.json()) as { code: string }
     const page = await context.newPage()
+    const errors = pageErrors(page)
     await page.goto(new URL(`/?code=${encodeURIComponent(code)}`, world.cortex.url).href)
     await page.getByTestId('user').waitFor()
     await page.goto(new URL('/usage?range=custom&from=2020-01-01&to=2020-01-31', world.cortex.url).href)
@@ -88,6 +89,7 @@ describe.skipIf(missing !== null)(`console usage in Chromium${missing ? ` — sk
     expect(await page.evaluate(overflow)).toBe(0)
     await screenshot(page, 'usage-narrow-dark')
     expect(await axeViolations(page)).toEqual([])
+    expect(unexpected(errors)).toEqual([])
     await context.close()
   })
 })

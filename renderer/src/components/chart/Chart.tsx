@@ -158,7 +158,8 @@ function options(el: HTMLElement, latest: { current: ChartProps }, setCursor: (i
               paths: uPlot.paths.bars!({ size: [0.6, 64] }),
               points: { show: false },
             }
-          : { label: s.label, stroke: color, fill: `${color}22`, width: 1.5, spanGaps: false, points: { show: false } }
+          : // uPlot's default draws points only while they are sparse: a chart's first sample shows as a dot.
+            { label: s.label, stroke: color, fill: `${color}22`, width: 1.5, spanGaps: false }
       }),
     ],
     hooks: {
