@@ -7,6 +7,7 @@ import { loadConfig } from './config/load.js'
 import type { CliFlags, CortexConfig } from './config/types.js'
 import { createDockerRuntime } from './engines/docker/runtime.js'
 import type { DockerRuntime } from './engines/docker/types.js'
+import { createScheduler, type Scheduler } from './engines/scheduler.js'
 import { createEngineManager, type EngineManager } from './engines/manager.js'
 import { findExecutable } from './engines/process/os.js'
 import { createSessions } from './auth/sessions.js'
@@ -47,6 +48,8 @@ export interface Core {
   store: Store
   metrics: Metrics
   logger: Logger
+  /** Schedules: `tick()` applies them as of the clock's now (a timer does it at each window's edge). */
+  scheduler: Scheduler
   /** A one-time console sign-in code (5 minutes, single use): `cortex serve` prints a link with one. */
   signInCode(): { code: string; expiresAt: number }
   /** Stops accepting, lets in-flight requests finish (bounded), stops engines, flushes usage, closes. */
@@ -55,6 +58,8 @@ export interface Core {
 
 export interface CoreOptions {
   logger?: Logger
+  /** The clock schedules are read against (epoch ms); default Date.now. Tests drive windows with it. */
+  now?: () => number
   /** How long a request waits for a cold start before 503 model_loading (default 120 s). */
   coldStartWaitMs?: number
   /** CORTEX_ADMIN_TOKEN, DOCKER_HOST and the variables models name (apiKeyEnv); default process.env. */
@@ -101,6 +106,7 @@ export async function createCore(config: CortexConfig, options: CoreOptions = {}
     })
     await engines.reapLeftovers()
     engines.adopt(await dockerRuntime.reconcile(models))
+    const now = options.now ?? Date.now
     const modelService = createModelService({
       repo: store.models,
       engines,
@@ -133,6 +139,7 @@ export async function createCore(config: CortexConfig, options: CoreOptions = {}
       config,
       serving,
       routes: routeTable(config.routes),
+      now,
       orgName: (id) => store.orgs.get(id)?.name,
       registry: engines,
       usage: metricsSink(store.usage, metrics),
@@ -163,6 +170,7 @@ export async function createCore(config: CortexConfig, options: CoreOptions = {}
     const close = () =>
       (closing ??= (async () => {
         try {
+          scheduler.close()
           await closeHttp(http, config.server.shutdownTimeoutMs, logger)
           metrics.close()
           await system.close()
@@ -175,8 +183,27 @@ export async function createCore(config: CortexConfig, options: CoreOptions = {}
         store.close()
         await new Promise<void>((resolve) => logger.flush(() => resolve()))
       })())
+    const scheduler = createScheduler({
+      engines,
+      models: () => modelService.list(),
+      now,
+      logger,
+    })
+    void scheduler.tick()
     const signInCode = () => sessions.mintCode()
-    return { config, http, engines, models: modelService, docker: dockerRuntime, store, metrics, logger, signInCode, close }
+    return {
+      config,
+      http,
+      engines,
+      models: modelService,
+      docker: dockerRuntime,
+      store,
+      metrics,
+      logger,
+      scheduler,
+      signInCode,
+      close,
+    }
   } catch (err) {
     await docker?.close()
     await limits?.close()

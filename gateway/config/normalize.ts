@@ -1,5 +1,5 @@
 import path from 'node:path'
-import type { ConfigFile, ModelConfig, RouteConfig, RouteDefinition } from '../contract/index.js'
+import type { ConfigFile, ModelConfig, RouteConfig, RouteDefinition, ScheduleWindow } from '../contract/index.js'
 import { parseByteSize, parseDuration } from './duration.js'
 import type { CortexConfig, ModelSpec } from './types.js'
 
@@ -108,6 +108,8 @@ export function toModelSpec(m: ModelConfig, ctx: NormalizeContext): ModelSpec {
     ttlMs: m.ttl === undefined ? DEFAULTS.model.ttlMs : parseDuration(m.ttl),
     pinned: m.pinned ?? false,
     ...(m.swapGroup !== undefined && { swapGroup: m.swapGroup }),
+    ...(m.schedule !== undefined && { schedule: m.schedule.map(toWindow), preload: m.preload ?? false }),
+    ...(m.drainTimeout !== undefined && { drainTimeoutMs: parseDuration(m.drainTimeout) }),
     ...(m.maxConcurrent !== undefined && { maxConcurrent: m.maxConcurrent }),
     queue: {
       size: m.queue?.size ?? DEFAULTS.model.queueSize,
@@ -121,6 +123,18 @@ export function toModelSpec(m: ModelConfig, ctx: NormalizeContext): ModelSpec {
     ...(apiKey !== undefined && { apiKey }),
     ...(m.upstreamModel !== undefined && { upstreamModel: m.upstreamModel }),
     origin: 'config',
+  }
+}
+
+const clockMinutes = (hhmm: string) => Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3, 5))
+
+/** A schedule window with its times as minutes and the machine's time zone where it names none. */
+function toWindow(w: NonNullable<ModelConfig['schedule']>[number]): ScheduleWindow {
+  return {
+    days: w.days ?? [],
+    from: clockMinutes(w.from),
+    to: clockMinutes(w.to),
+    timeZone: w.timeZone ?? Intl.DateTimeFormat().resolvedOptions().timeZone,
   }
 }
 

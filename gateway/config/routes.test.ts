@@ -87,3 +87,43 @@ describe('routes in cortex.yaml', () => {
     expect(found.join('\n')).toMatch(/routes\[1\]\.targets\[0\]\.maxTokens: unknown key "maxTokens"/)
   })
 })
+
+describe('schedules in cortex.yaml', () => {
+  const scheduled = (extra: string) => `models:
+  - name: night
+    engine: llamacpp
+    runtime: process
+    source: a.gguf
+${extra}`
+
+  it('normalizes windows to minutes, every day when no days are given, the machine’s zone when none is named', () => {
+    const [m] = load(
+      scheduled(`    schedule:
+      - { from: "02:00", to: "06:30", timeZone: Europe/Berlin, days: [mon, fri] }
+      - { from: "22:00", to: "01:00" }
+    preload: true
+    drainTimeout: 2m
+`),
+    ).models
+    expect(m).toMatchObject({
+      schedule: [
+        { days: ['mon', 'fri'], from: 120, to: 390, timeZone: 'Europe/Berlin' },
+        { days: [], from: 1320, to: 60, timeZone: Intl.DateTimeFormat().resolvedOptions().timeZone },
+      ],
+      preload: true,
+      drainTimeoutMs: 120_000,
+    })
+  })
+
+  it('refuses an unknown time zone, a time that is not HH:MM, and preload without a schedule', () => {
+    expect(problems(scheduled(`    schedule: [{ from: "02:00", to: "06:00", timeZone: Mars/Olympus }]\n`))).toEqual([
+      'cortex.yaml:6 models[0].schedule[0].timeZone: an IANA time zone such as Europe/Berlin or America/New_York (got "Mars/Olympus")',
+    ])
+    expect(problems(scheduled(`    schedule: [{ from: "2am", to: "24:00" }]\n`)).join('\n')).toMatch(
+      /schedule\[0\]\.from: .*HH:MM/,
+    )
+    expect(problems(scheduled('    preload: true\n'))).toEqual([
+      'cortex.yaml:6 models[0].preload: only with a schedule: it applies when a window opens or ends',
+    ])
+  })
+})

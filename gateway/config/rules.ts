@@ -3,6 +3,7 @@ import { parseDuration } from './duration.js'
 import { joinPointer, type Problem } from './issues.js'
 import { DEFAULTS } from './normalize.js'
 import { isValidModel } from './schema.js'
+import { isTimeZone } from '../engines/policies/schedule.js'
 
 const RUNTIMES_BY_ENGINE: Record<ModelConfig['engine'], ReadonlyArray<ModelConfig['runtime']>> = {
   llamacpp: ['process', 'docker', 'remote'],
@@ -89,6 +90,16 @@ function modelProblems(model: ModelConfig, at: string, env: NodeJS.ProcessEnv): 
   const problems: Problem[] = []
   const add = (path: string, expected: string) => problems.push({ path, expected })
   const { engine, runtime } = model
+  model.schedule?.forEach((w, i) => {
+    if (w.timeZone !== undefined && !isTimeZone(w.timeZone))
+      add(`${at}/schedule/${i}/timeZone`, `an IANA time zone such as Europe/Berlin or America/New_York (got "${w.timeZone}")`)
+  })
+  if ((model.preload !== undefined || model.drainTimeout !== undefined) && model.schedule === undefined) {
+    add(
+      `${at}/${model.preload !== undefined ? 'preload' : 'drainTimeout'}`,
+      'only with a schedule: it applies when a window opens or ends',
+    )
+  }
   const runtimes = RUNTIMES_BY_ENGINE[engine]
   if (!runtimes.includes(runtime)) {
     add(

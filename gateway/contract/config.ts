@@ -23,6 +23,32 @@ export const GpuSelection = Type.Union([
   Type.Array(Type.Union([Type.Integer({ minimum: 0 }), Type.String({ minLength: 1 })])),
 ])
 
+const ClockTime = Type.String({ pattern: '^([01]\\d|2[0-3]):[0-5]\\d$', description: 'a wall-clock time, HH:MM (24 h)' })
+
+/** When a model is available: `from`–`to` on `days` (every day when left out), in `timeZone` (default: the machine's). */
+export const ScheduleWindowConfig = Type.Object(
+  {
+    days: Type.Optional(
+      Type.Array(
+        Type.Union([
+          Type.Literal('sun'),
+          Type.Literal('mon'),
+          Type.Literal('tue'),
+          Type.Literal('wed'),
+          Type.Literal('thu'),
+          Type.Literal('fri'),
+          Type.Literal('sat'),
+        ]),
+        { minItems: 1, uniqueItems: true },
+      ),
+    ),
+    from: ClockTime,
+    to: ClockTime,
+    timeZone: Type.Optional(Type.String({ minLength: 1, description: 'an IANA time zone, e.g. Europe/Berlin' })),
+  },
+  { additionalProperties: false },
+)
+
 export const ModelConfig = Type.Object(
   {
     name: Type.String({ minLength: 1, pattern: '^[A-Za-z0-9][A-Za-z0-9._:/-]*$', description: 'what clients send as "model"' }),
@@ -42,6 +68,9 @@ export const ModelConfig = Type.Object(
         description: 'switching to this model stops only the running models of the same group (default: those sharing a GPU)',
       }),
     ),
+    schedule: Type.Optional(Type.Array(ScheduleWindowConfig, { minItems: 1 })),
+    preload: Type.Optional(Type.Boolean({ description: 'start the model when a schedule window opens' })),
+    drainTimeout: Type.Optional(Duration),
     maxConcurrent: Type.Optional(Type.Integer({ minimum: 1 })),
     queue: Type.Optional(
       Type.Object(

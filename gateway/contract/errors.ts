@@ -28,6 +28,7 @@ export const ErrorStatus = {
   upstream_unreachable: 502,
   model_loading: 503,
   model_start_failed: 503,
+  model_unavailable: 503,
   queue_full: 503,
   queue_timeout: 503,
   docker_unavailable: 503,

@@ -62,7 +62,9 @@ export const KeyCreateBody = Type.Object(
     expires: Type.Optional(Type.Union([Type.String({ minLength: 1 }), Type.Number({ exclusiveMinimum: 0 })])),
     ips: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { minItems: 1 })),
     /** Labels a route's `clients.tags` rule matches, e.g. ["batch", "n8n"]. */
-    tags: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9._:-]+$' }), { maxItems: 32 })),
+    tags: Type.Optional(
+      Type.Array(Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9._:-]+$' }), { maxItems: 32 }),
+    ),
     /** An organization's name or id. */
     org: Type.Optional(Type.String({ minLength: 1 })),
     /** A user's name or id: the key belongs to the user and takes the user's organization. */

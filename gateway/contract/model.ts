@@ -1,3 +1,4 @@
+import type { ScheduleWindow } from './schedule.js'
 import type { Static } from 'typebox'
 import type { EngineKind, RuntimeKind } from './config.js'
 
@@ -22,6 +23,12 @@ export interface ModelDefinition {
   pinned: boolean
   /** Switching to this model stops only the running models of this group, instead of every one sharing a GPU. */
   swapGroup?: string
+  /** When the model is available; unset = always. */
+  schedule?: ScheduleWindow[]
+  /** Start the model when a schedule window opens. */
+  preload?: boolean
+  /** At a window's end, how long in-flight requests may finish before they are cut (default 5 min). */
+  drainTimeoutMs?: number
   /** Per replica; undefined = no gateway cap. */
   maxConcurrent?: number
   queue: { size: number; timeoutMs: number }
@@ -43,9 +50,9 @@ export interface ModelDefinition {
 /**
  * Why a model changed state: `requested` (a start or stop someone asked for, or a request starting it on demand),
  * `idle` (its ttl passed), `evicted` (stopped to make GPU room), `switched` (stopped by a switch to another model),
- * `failed`.
+ * `scheduled` (its schedule window ended), `failed`.
  */
-export type StateReason = 'requested' | 'idle' | 'evicted' | 'switched' | 'failed'
+export type StateReason = 'requested' | 'idle' | 'evicted' | 'switched' | 'scheduled' | 'failed'
 
 /** `stopped → starting → loading → running`, `running → stopping → stopped`, any → `failed`. */
 export type EngineState = 'stopped' | 'starting' | 'loading' | 'running' | 'stopping' | 'failed'

@@ -223,8 +223,8 @@ export function createEngineManager(opts: EngineManagerOptions): EngineManager {
   }
 }
 
-/** What a running engine depends on: everything but the gateway-side `pinned`, `ttlMs` and `swapGroup`. */
-function engineFacing(def: ModelDefinition): Omit<ModelDefinition, 'pinned' | 'ttlMs' | 'swapGroup'> {
-  const { pinned: _pinned, ttlMs: _ttlMs, swapGroup: _swapGroup, ...rest } = def
+/** What a running engine depends on: everything but the gateway-side pinning, ttl, swap group and schedule. */
+function engineFacing(def: ModelDefinition) {
+  const { pinned: _p, ttlMs: _t, swapGroup: _g, schedule: _s, preload: _l, drainTimeoutMs: _d, ...rest } = def
   return rest
 }

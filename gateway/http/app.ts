@@ -36,6 +36,8 @@ export interface AppDeps {
   logger: Logger
   /** Upstream timeouts; by default none (no total generation timeout). */
   proxy?: Partial<ProxyOptions>
+  /** The clock schedules are read against; default Date.now. */
+  now?: () => number
   /** Virtual models (`routes:`); none without it. */
   routes?: RouteTable
   /** An organization's name by id, for routes' `clients.orgs` rules. */
@@ -166,6 +168,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     serving: deps.serving,
     routes: deps.routes,
     orgName: deps.orgName,
+    now: deps.now,
   })
   if (deps.admin) app.register(adminRoutes, { prefix: '/admin/api', ...deps.admin })
   if (deps.metrics) app.register(metricsRoute, deps.metrics)

@@ -1,6 +1,6 @@
 import fs from 'node:fs'
 import path from 'node:path'
-import { CortexError, type ModelConfig, type ModelDefinition } from '../contract/index.js'
+import { CortexError, type ModelConfig, type ModelDefinition, type ScheduleWindow } from '../contract/index.js'
 import { displayPath, type Problem } from '../config/issues.js'
 import { toModelSpec } from '../config/normalize.js'
 import { crossFieldProblems } from '../config/rules.js'
@@ -26,6 +26,12 @@ export function apiModelSpec(body: unknown, others: readonly ModelDefinition[], 
   return { ...toModelSpec(body as ModelConfig, { baseDir: cwd, cwd, env, exists: fs.existsSync }), origin: 'api' }
 }
 
+const hhmm = (m: number) => `${String(Math.floor(m / 60)).padStart(2, '0')}:${String(m % 60).padStart(2, '0')}`
+
+function toWindowConfig(w: ScheduleWindow): NonNullable<ModelConfig['schedule']>[number] {
+  return { ...(w.days.length > 0 && { days: w.days }), from: hhmm(w.from), to: hhmm(w.to), timeZone: w.timeZone }
+}
+
 /** The inverse of normalization: a definition as a config file (or recipe) would write it. No secrets. */
 export function toModelConfig(def: ModelDefinition): ModelConfig {
   return {
@@ -40,6 +46,8 @@ export function toModelConfig(def: ModelDefinition): ModelConfig {
     ttl: `${def.ttlMs}ms`,
     pinned: def.pinned,
     ...(def.swapGroup !== undefined && { swapGroup: def.swapGroup }),
+    ...(def.schedule !== undefined && { schedule: def.schedule.map(toWindowConfig), preload: def.preload ?? false }),
+    ...(def.drainTimeoutMs !== undefined && { drainTimeout: `${def.drainTimeoutMs}ms` }),
     ...(def.maxConcurrent !== undefined && { maxConcurrent: def.maxConcurrent }),
     queue: { size: def.queue.size, timeout: `${def.queue.timeoutMs}ms` },
     startTimeout: `${def.startTimeoutMs}ms`,

@@ -40,12 +40,13 @@ function requireFields(fields: RequestFields, endpoint: Endpoint): string {
 const hasLimits = (key: ApiKeyRecord) => Object.values(key.limits).some((limit) => limit !== null)
 
 /** What routing reads of a request: the estimate tpm uses (body bytes ÷ 4), the output cap, and its headers. */
-function requestFacts(asked: string, fields: RequestFields, ex: Exchange): RequestFacts {
+function requestFacts(asked: string, fields: RequestFields, ex: Exchange, now: number): RequestFacts {
   const { cap, n } = fields.output
   return {
     model: asked,
     promptTokens: Math.ceil(ex.body.length / 4),
     outputTokens: cap === null ? null : cap * n,
+    now,
     header: (name) => {
       const value = ex.headers[name]
       return Array.isArray(value) ? value[0] : value
@@ -102,7 +103,7 @@ export async function admit(
   const fields = readRequest(ex.body)
   const asked = requireFields(fields, endpoint)
   const { key } = ex
-  const decision = route(requestFacts(asked, fields, ex), key, modelTable(ctx))
+  const decision = route(requestFacts(asked, fields, ex, (ctx.now ?? Date.now)()), key, modelTable(ctx))
   if (decision.refusal) throw decision.refusal
   const { candidates } = decision
   let def = candidates[0]!

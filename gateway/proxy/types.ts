@@ -27,6 +27,8 @@ export interface ProxyContext {
   routes?: RouteTable | undefined
   /** An organization's name by id, for routes' `clients.orgs` rules. */
   orgName?: ((orgId: string) => string | undefined) | undefined
+  /** The clock schedules are read against; default Date.now. */
+  now?: (() => number) | undefined
 }
 
 /** An inference endpoint, by its path after `/v1`. */

@@ -41,6 +41,7 @@ const facts = (model: string, o: Partial<RequestFacts> & { headers?: Record<stri
   promptTokens: 100,
   outputTokens: null,
   header: (name) => o.headers?.[name],
+  now: Date.parse('2026-03-02T12:00:00Z'),
   ...o,
 })
 const names = (d: ReturnType<typeof route>) => (d.refusal ? d.refusal.code : d.candidates.map((m) => m.name))
@@ -137,6 +138,34 @@ describe('route: routes', () => {
     expect(names(route(facts('chat', { promptTokens: 7000 }), key, all))).toEqual(['llama-32k'])
     expect(names(route(facts('llama-32k'), key, all))).toBe('model_not_allowed')
     expect(names(route(facts('chat'), keyRecord({ name: 'ci', models: ['llama-8k'] }), all))).toBe('model_not_allowed')
+  })
+})
+
+describe('route: schedules', () => {
+  const nightly = { ...model('night-72b'), schedule: [{ days: [], from: 120, to: 360, timeZone: 'UTC' }] } as ModelDefinition
+  const daily = { ...model('day-8b'), schedule: [{ days: [], from: 360, to: 120, timeZone: 'UTC' }] } as ModelDefinition
+  const both: RouteDefinition = {
+    name: 'big',
+    aliases: [],
+    targets: [{ model: 'night-72b' }, { model: 'day-8b' }],
+    fallback: null,
+    origin: 'config',
+  }
+  const noon = Date.parse('2026-03-02T12:00:00Z')
+  const three = Date.parse('2026-03-02T03:00:00Z')
+
+  it('outside its window a model is 503 model_unavailable, saying when it opens, with Retry-After to then', () => {
+    const { refusal } = route(facts('night-72b', { now: noon }), null, table([nightly]))
+    expect(refusal?.code).toBe('model_unavailable')
+    expect(refusal?.message).toBe('model "night-72b" is available 02:00–06:00 UTC only; it opens at 2026-03-03 02:00 UTC')
+    expect(refusal?.details?.retryAfterSeconds).toBe(14 * 3600)
+    expect(names(route(facts('night-72b', { now: three }), null, table([nightly])))).toEqual(['night-72b'])
+  })
+
+  it('a route takes the targets inside their windows: the 72B at night, the 8B by day', () => {
+    const t = table([nightly, daily], [both])
+    expect(names(route(facts('big', { now: three }), null, t))).toEqual(['night-72b'])
+    expect(names(route(facts('big', { now: noon }), null, t))).toEqual(['day-8b'])
   })
 })
 

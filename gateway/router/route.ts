@@ -2,6 +2,7 @@ import { CortexError } from '../contract/errors.js'
 import type { ApiKeyRecord } from '../contract/keys.js'
 import type { ModelDefinition } from '../contract/model.js'
 import type { RouteDefinition } from '../contract/routes.js'
+import { describeWindows, isOpen, nextChange } from '../engines/policies/schedule.js'
 import { clientMatches, promptMatches, type Caller } from './rules.js'
 
 /** What routing knows of a request: read from its path, headers and the few body fields the dialect extracts. */
@@ -14,6 +15,8 @@ export interface RequestFacts {
   outputTokens: number | null
   /** A request header by lower-case name (the first value). */
   header(name: string): string | undefined
+  /** The clock's reading when the request arrived (epoch ms): schedules are read against it. */
+  now: number
 }
 
 /** The models and routes routing chooses among. */
@@ -68,6 +71,22 @@ const tooLong = (facts: RequestFacts, what: string) =>
     { param: 'messages' },
   )
 
+/** 503 model_unavailable for models outside their schedule: when the first of them opens, as words and Retry-After. */
+function unavailable(models: ModelDefinition[], now: number): CortexError {
+  const opens = models.map((m) => ({ m, at: nextChange(m.schedule ?? [], now) }))
+  const first = opens.reduce((a, b) => (b.at !== null && (a.at === null || b.at < a.at) ? b : a))
+  const when =
+    first.at === null
+      ? 'it has no window ahead'
+      : `it opens at ${new Date(first.at).toISOString().slice(0, 16).replace('T', ' ')} UTC`
+  const names = models.map((m) => `"${m.name}"`).join(', ')
+  return new CortexError(
+    'model_unavailable',
+    `model ${names} is available ${describeWindows(first.m.schedule ?? [])} only; ${when}`,
+    first.at === null ? {} : { retryAfterSeconds: Math.max(1, Math.ceil((first.at - now) / 1000)) },
+  )
+}
+
 /**
  * Routes one request: a pure function of what the request says, who sends it, and which models and routes exist.
  * A model's name gives that model — refused before its engine is woken when the prompt estimate alone exceeds the
@@ -78,6 +97,7 @@ export function route(facts: RequestFacts, key: ApiKeyRecord | null, table: Mode
   const def = table.resolve(facts.model)
   if (def !== undefined) {
     if (!modelAllowed(key, def)) return { refusal: notAllowed(key!, facts.model) }
+    if (!isOpen(def.schedule ?? [], facts.now)) return { refusal: unavailable([def], facts.now) }
     const context = table.contextOf(def.name)
     if (context !== null && facts.promptTokens > context) {
       return { refusal: tooLong(facts, `model "${def.name}" holds (a context of ${context} tokens)`) }
@@ -101,8 +121,10 @@ function routeCandidates(facts: RequestFacts, key: ApiKeyRecord | null, r: Route
     .filter((t) => promptMatches(t, facts.promptTokens) && clientMatches(t.clients, caller))
     .map((t) => t.model)
   const wanted = [...new Set(r.fallback === null ? matching : [...matching, r.fallback])]
-  const candidates = wanted.filter(holds).flatMap((name) => table.resolve(name) ?? [])
+  const fitting = wanted.filter(holds).flatMap((name) => table.resolve(name) ?? [])
+  const candidates = fitting.filter((m) => isOpen(m.schedule ?? [], facts.now))
   if (candidates.length > 0) return { candidates, route: r }
+  if (fitting.length > 0) return { refusal: unavailable(fitting, facts.now) }
   if (wanted.length === 0) {
     return {
       refusal: new CortexError(
