@@ -55,6 +55,10 @@ describe.skipIf(missing !== null)(`console usage in Chromium${missing ? ` — sk
     await expect.poll(() => page.getByTestId('usage-table').locator('thead th').first().textContent()).toBe('Day')
     expect(await page.getByTestId('usage-total').getByTestId('usage-requests').textContent()).toBe('3')
     expect(page.url()).toContain('groupBy=day')
+    await page.getByTestId('range-30d').click()
+    await expect.poll(() => page.getByTestId('usage-chart').getAttribute('data-points')).toMatch(/^3[01]$/)
+    expect(await page.getByTestId('usage-total').getByTestId('usage-requests').textContent()).toBe('3')
+    await screenshot(page, 'usage-by-day')
     expect(unexpected(errors)).toEqual([])
   })
 

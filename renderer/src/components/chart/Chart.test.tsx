@@ -122,4 +122,15 @@ describe('Chart', () => {
     act(() => FakePlot.latest().hover(1))
     expect(screen.getByTestId('chart').textContent).toBe('a-very-long-model-name-indeed · Power 5 W')
   })
+
+  it('names every bar while the names fit, and every k-th past that', () => {
+    const n = 30
+    const data: uPlot.AlignedData = [Array.from({ length: n }, (_, i) => i), Array.from({ length: n }, () => 1)]
+    const labels = Array.from({ length: n }, (_, i) => `2025-01-${String(i + 1).padStart(2, '0')}`)
+    render(<Chart {...props(data, { x: { kind: 'categories', labels } })} />)
+    const splits = FakePlot.latest().opts.axes![0]!.splits as (u: uPlot) => number[]
+    const at = (width: number) => splits({ bbox: { width } } as uPlot)
+    expect(at(4000)).toHaveLength(30)
+    expect(at(330)).toEqual([0, 10, 20])
+  })
 })

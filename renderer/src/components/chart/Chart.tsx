@@ -37,6 +37,9 @@ const isDark = () => dark?.matches ?? false
 
 const css = (el: Element, name: string) => getComputedStyle(el).getPropertyValue(name).trim() || '#888'
 
+/** The room one category name takes on the x axis. */
+const LABEL_PX = 110
+
 const clock = (ms: number) => {
   const d = new Date(ms)
   const p = (n: number) => String(n).padStart(2, '0')
@@ -134,7 +137,13 @@ function options(el: HTMLElement, latest: { current: ChartProps }, setCursor: (i
         size: 28,
         ...(bars
           ? {
-              splits: () => Array.from(latest.current.data[0], (_, i) => i),
+              // Every bar is named while the names fit (~7 rem each); past that every k-th, so they never overlap.
+              splits: (u: uPlot) => {
+                const n = latest.current.data[0].length
+                const fit = Math.max(1, Math.floor(u.bbox.width / (devicePixelRatio || 1) / LABEL_PX))
+                const step = Math.ceil(n / fit)
+                return Array.from({ length: n }, (_, i) => i).filter((i) => i % step === 0)
+              },
               values: (_u: uPlot, splits: number[]) =>
                 splits.map((i) => {
                   const name = latest.current.x.kind === 'categories' ? (latest.current.x.labels[i] ?? '') : ''

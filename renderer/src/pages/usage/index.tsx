@@ -7,7 +7,7 @@ import { loadUsage } from '../../store/loaders.js'
 import { dataOf } from '../../store/remote.js'
 import { formatDateTime } from '../../units.js'
 import { GROUPS, paramsOf, RANGES, searchOf, selectionOf, type Selection } from './params.js'
-import { orderedRows } from './rows.js'
+import { chartRows, orderedRows } from './rows.js'
 import { UsageChart } from './UsageChart.js'
 import { UsageTable } from './UsageTable.js'
 import './usage.css'
@@ -26,6 +26,7 @@ export function Component() {
   const usage = useStore((s) => s.usage)
   const report = dataOf(usage)
   const rows = useMemo(() => (report ? orderedRows(report) : []), [report])
+  const bars = useMemo(() => (report ? chartRows(report, rows) : []), [report, rows])
   const choose = (change: Partial<Selection>) => setSearch(searchOf({ ...selection, ...change }))
 
   let body
@@ -49,7 +50,7 @@ export function Component() {
     body = (
       <>
         <section className="panel" aria-label="Usage chart">
-          <UsageChart rows={rows} groupBy={report.groupBy} />
+          <UsageChart rows={bars} groupBy={report.groupBy} />
         </section>
         <UsageTable rows={rows} total={report.total} groupBy={report.groupBy} />
       </>

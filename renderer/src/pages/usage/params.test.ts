@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import type { UsageGroup, UsageReport } from '../../../../gateway/contract/index.js'
 import { dayOf, paramsOf, searchOf, selectionOf } from './params.js'
-import { orderedRows, rowLabel } from './rows.js'
+import { chartRows, orderedRows, rowLabel } from './rows.js'
 
 const NOW = new Date(2025, 0, 31, 15, 30).getTime()
 const local = (y: number, m: number, d: number) => new Date(y, m - 1, d).getTime()
@@ -76,5 +76,19 @@ describe('usage rows', () => {
     expect(rowLabel(group('k2', 1, null), 'key')).toBe('k2')
     expect(rowLabel(group(null, 1), 'key')).toBe('No key')
     expect(rowLabel(group(null, 1), 'org')).toBe('No organization')
+  })
+
+  it('charts every UTC day of the range, the quiet ones at 0; other groupings as the table has them', () => {
+    const days = report('day', [group('2025-01-03', 4)])
+    days.from = '2025-01-01T15:30:00.000Z'
+    days.to = '2025-01-04T00:00:00.000Z'
+    const bars = chartRows(days, orderedRows(days))
+    expect(bars.map((g) => [g.key, g.requests])).toEqual([
+      ['2025-01-01', 0],
+      ['2025-01-02', 0],
+      ['2025-01-03', 4],
+    ])
+    const models = report('model', [group('a', 1)])
+    expect(chartRows(models, models.groups)).toBe(models.groups)
   })
 })

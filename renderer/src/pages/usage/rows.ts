@@ -15,6 +15,38 @@ export function orderedRows(report: UsageReport): UsageGroup[] {
   return rows.sort((a, b) => b.requests - a.requests || rowLabel(a, report.groupBy).localeCompare(rowLabel(b, report.groupBy)))
 }
 
+const empty = (day: string): UsageGroup => ({
+  key: day,
+  name: day,
+  requests: 0,
+  errors: 0,
+  errorRate: 0,
+  promptTokens: 0,
+  completionTokens: 0,
+  totalTokens: 0,
+  bytesIn: 0,
+  bytesOut: 0,
+  latencyMs: null,
+  ttftMs: null,
+})
+
+/**
+ * The chart's bars: the table's rows, and by day every UTC day of the range (the report's days, `YYYY-MM-DD`, are
+ * UTC), the quiet ones at 0, so that the bars keep time.
+ */
+export function chartRows(report: UsageReport, rows: UsageGroup[]): UsageGroup[] {
+  if (report.groupBy !== 'day') return rows
+  const byDay = new Map(rows.map((g) => [g.key, g]))
+  const last = new Date(Date.parse(report.to) - 1).toISOString().slice(0, 10)
+  const all: UsageGroup[] = []
+  for (let at = Date.parse(report.from); ; at += 86_400_000) {
+    const day = new Date(at).toISOString().slice(0, 10)
+    if (day > last) break
+    all.push(byDay.get(day) ?? empty(day))
+  }
+  return all
+}
+
 const whole = (v: number) => (Number.isInteger(v) ? formatCount(v) : '')
 
 export const METRICS = [
