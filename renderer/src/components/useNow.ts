@@ -1,22 +1,27 @@
 import { useSyncExternalStore } from 'react'
 
 /** The current time, re-read every `everyMs` while a component shows it (ages, countdowns, load progress). */
-const clocks = new Map<number, { now: number; listeners: Set<() => void>; timer: ReturnType<typeof setInterval> | null }>()
-
-function clock(everyMs: number) {
-  let c = clocks.get(everyMs)
-  if (!c) {
-    c = { now: Date.now(), listeners: new Set(), timer: null }
-    clocks.set(everyMs, c)
-  }
-  return c
+interface Clock {
+  now: number
+  listeners: Set<() => void>
+  timer: ReturnType<typeof setInterval> | null
+  /** One subscribe function per clock: a new one each render would make React resubscribe on every render. */
+  subscribe: (listener: () => void) => () => void
+  read: () => number
 }
 
-export function useNow(everyMs = 1000): number {
-  const c = clock(everyMs)
-  return useSyncExternalStore(
-    (listener) => {
+const clocks = new Map<number, Clock>()
+
+function clock(everyMs: number): Clock {
+  const existing = clocks.get(everyMs)
+  if (existing) return existing
+  const c: Clock = {
+    now: Date.now(),
+    listeners: new Set(),
+    timer: null,
+    subscribe: (listener) => {
       c.listeners.add(listener)
+      // A clock nobody watched has a stale reading: refresh it (React renders once more with it).
       if (c.timer === null) c.now = Date.now()
       c.timer ??= setInterval(() => {
         c.now = Date.now()
@@ -30,6 +35,13 @@ export function useNow(everyMs = 1000): number {
         }
       }
     },
-    () => c.now,
-  )
+    read: () => c.now,
+  }
+  clocks.set(everyMs, c)
+  return c
+}
+
+export function useNow(everyMs = 1000): number {
+  const c = clock(everyMs)
+  return useSyncExternalStore(c.subscribe, c.read)
 }

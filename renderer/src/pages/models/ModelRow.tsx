@@ -1,0 +1,82 @@
+import { Link } from 'react-router'
+import type { AnyModelView } from '../../api.js'
+import { useAction } from '../../components/useAction.js'
+import { useNow } from '../../components/useNow.js'
+import { useStore } from '../../store/index.js'
+import { isFullModel, selectModelGpuBytes } from '../../store/selectors.js'
+import { formatAgo, formatBytes, formatCount, formatDuration } from '../../units.js'
+import { ModelActions } from './ModelActions.js'
+import { LoadProgress, Replicas, StateBadge } from './parts.js'
+
+/** Time left before an idle model stops: its ttl after the last request; null when it never idles out. */
+function ttlLeft(model: AnyModelView, now: number): number | null {
+  if (!isFullModel(model) || model.ttlMs <= 0 || model.pinned || model.status.state !== 'running') return null
+  const from = model.status.lastUsedAt
+  return from === null ? null : Math.max(0, from + model.ttlMs - now)
+}
+
+function gpusOf(model: AnyModelView): string {
+  if (!isFullModel(model)) return '—'
+  if (model.gpus === 'all') return 'all'
+  if (model.gpus === 'none') return 'CPU'
+  return model.gpus.join(', ')
+}
+
+/** One model: its live state, figures with units, and (for admins) its actions, each with its own pending state. */
+export function ModelRow({ model, admin }: { model: AnyModelView; admin: boolean }) {
+  const now = useNow(1000)
+  const gpuBytes = useStore((s) => selectModelGpuBytes(s, model.id))
+  const action = useAction()
+  const { error } = action
+  const { state } = model.status
+  const full = isFullModel(model)
+  const left = ttlLeft(model, now)
+  return (
+    <>
+      <tr data-testid={`model-${model.name}`} data-state={state}>
+        <td>
+          {admin ? (
+            <Link to={`/models/${encodeURIComponent(model.id)}`} className="model-name">
+              {model.name}
+            </Link>
+          ) : (
+            <span className="model-name">{model.name}</span>
+          )}
+          {model.aliases.length > 0 && <div className="muted small">also {model.aliases.join(', ')}</div>}
+        </td>
+        <td>
+          <StateBadge state={state} />
+          <LoadProgress model={model} />
+        </td>
+        <td>
+          <Replicas model={model} />
+        </td>
+        <td className="muted">
+          {model.engine} · {model.runtime}
+        </td>
+        <td className="num">{gpusOf(model)}</td>
+        <td className="num">{gpuBytes === null || gpuBytes === 0 ? '—' : formatBytes(gpuBytes)}</td>
+        <td className="num">{model.status.contextLength === null ? '—' : formatCount(model.status.contextLength)}</td>
+        <td className="num">
+          {formatAgo(model.status.lastUsedAt, now)}
+          {left !== null && <div className="muted small">stops in {formatDuration(left)}</div>}
+          {full && model.pinned && <div className="small">pinned</div>}
+        </td>
+        {admin && (
+          <td className="actions">
+            <ModelActions model={model} action={action} />
+          </td>
+        )}
+      </tr>
+      {error !== null && (
+        <tr className="row-error">
+          <td colSpan={admin ? 9 : 8}>
+            <p className="form-error" role="alert" data-testid="action-error">
+              {error}
+            </p>
+          </td>
+        </tr>
+      )}
+    </>
+  )
+}

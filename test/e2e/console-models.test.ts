@@ -1,0 +1,111 @@
+import { writeFileSync } from 'node:fs'
+import path from 'node:path'
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { axeViolations, browserMissing, screenshot } from '../support/browser.js'
+import { startConsoleWorld, tinyModelConfig, unexpected, type ConsoleWorld } from '../support/console-e2e.js'
+
+/** Issue 11's models screen in Chromium against a real `cortex serve` and real llama-server engines. */
+
+const missing = browserMissing()
+const PASSWORD = 'models e2e password'
+let world: ConsoleWorld
+
+beforeAll(async () => {
+  if (missing) return
+  world = await startConsoleWorld('models', { config: tinyModelConfig(inject('llamaServer'), inject('tinyModel')) })
+  const notGguf = path.join(world.home, 'notes.gguf')
+  writeFileSync(notGguf, 'these are notes, not a model\n')
+  for (const [url, body] of [
+    [
+      '/admin/api/models',
+      { name: 'api-tiny', engine: 'llamacpp', runtime: 'process', source: inject('tinyModel'), args: ['-c', '512'] },
+    ],
+    ['/admin/api/models', { name: 'broken', engine: 'llamacpp', runtime: 'process', source: notGguf }],
+    ['/admin/api/orgs', { name: 'acme' }],
+    ['/admin/api/users', { org: 'acme', name: 'mia', role: 'member', password: PASSWORD }],
+  ] as const) {
+    const res = await world.admin('POST', url, body)
+    if (res.status !== 201) throw new Error(`POST ${url}: ${res.status} ${await res.text()}`)
+  }
+}, 180_000)
+
+afterAll(async () => {
+  await world?.close()
+})
+
+describe.skipIf(missing !== null)(`console models in Chromium${missing ? ` — skipped: ${missing}` : ''}`, () => {
+  it('starts a model from the list, its badge turns running live, its log follows, and it stops', async () => {
+    const { page, errors } = await world.openAsAdmin('/models')
+    const row = page.getByTestId('model-api-tiny')
+    await row.waitFor()
+    expect(await page.locator('[data-testid^="model-"][data-state]').count()).toBe(3)
+    expect(await row.getAttribute('data-state')).toBe('stopped')
+    await row.getByTestId('start').click()
+    await expect.poll(() => row.getAttribute('data-state'), { timeout: 60_000 }).toBe('running')
+    await screenshot(page, 'models-list')
+    expect(await axeViolations(page)).toEqual([])
+
+    await row.getByRole('link', { name: 'api-tiny' }).click()
+    const detail = page.getByTestId('model-detail')
+    await detail.waitFor()
+    await expect.poll(() => page.getByTestId('log-lines').textContent(), { timeout: 20_000 }).toMatch(/llama|server|model/i)
+    await page.getByTestId('logs-search').fill('listening')
+    await expect.poll(() => page.getByTestId('log-lines').textContent()).not.toMatch(/^No output yet/)
+    await screenshot(page, 'model-detail-logs')
+    expect(await axeViolations(page)).toEqual([])
+
+    await page.getByTestId('stop').click()
+    await expect.poll(() => detail.getAttribute('data-state'), { timeout: 30_000 }).toBe('stopped')
+    expect(unexpected(errors)).toEqual([])
+  })
+
+  it('a model that fails to start shows its diagnosis in plain words, first', async () => {
+    const { page, errors } = await world.openAsAdmin('/models')
+    const row = page.getByTestId('model-broken')
+    await row.getByTestId('start').click()
+    await expect.poll(() => row.getAttribute('data-state'), { timeout: 30_000 }).toBe('failed')
+    expect(await page.getByTestId('failed-broken').textContent()).toMatch(/not a GGUF|GGUF/i)
+    await row.getByRole('link', { name: 'broken' }).click()
+    const diagnosis = page.getByTestId('diagnosis')
+    await diagnosis.waitFor()
+    expect(await diagnosis.textContent()).toMatch(/GGUF/i)
+    await screenshot(page, 'model-failed-diagnosis')
+    expect(await axeViolations(page)).toEqual([])
+    expect(unexpected(errors)).toEqual([])
+  })
+
+  it('a model from the config file is read-only here, and says where to change it', async () => {
+    const { page } = await world.openAsAdmin('/models')
+    await page.getByTestId('model-tiny').getByRole('link', { name: 'tiny' }).click()
+    await page.getByTestId('edit').click()
+    expect(await page.getByTestId('edit-readonly').textContent()).toMatch(/config file \(cortex\.yaml\)/)
+    expect(await page.getByTestId('pin').count()).toBe(0)
+    expect(await page.getByTestId('delete').count()).toBe(0)
+  })
+
+  it('a member sees names and states but no actions or definitions, and the API refuses their start', async () => {
+    const { page, errors } = await world.open('/models')
+    await page.getByTestId('signin-method-password').click()
+    await page.getByTestId('signin-name').fill('mia')
+    await page.getByTestId('signin-password').fill(PASSWORD)
+    await page.getByTestId('signin-submit').click()
+    const row = page.getByTestId('model-api-tiny')
+    await row.waitFor()
+    expect(await page.getByTestId('start').count()).toBe(0)
+    expect(await row.getByRole('link').count()).toBe(0)
+    expect(await page.getByTestId('new-from-recipe').count()).toBe(0)
+    const status = await page.evaluate(async () => {
+      const csrf = (await (await fetch('/admin/api/auth/session')).json()) as { csrf: string }
+      const models = (await (await fetch('/admin/api/models')).json()) as { data: Array<{ id: string; source?: string }> }
+      const res = await fetch(`/admin/api/models/${models.data[0]!.id}/start`, {
+        method: 'POST',
+        headers: { 'x-cortex-csrf': csrf.csrf },
+      })
+      return { status: res.status, sources: models.data.map((m) => m.source ?? null) }
+    })
+    expect(status).toEqual({ status: 403, sources: [null, null, null] })
+    await screenshot(page, 'models-member')
+    expect(await axeViolations(page)).toEqual([])
+    expect(errors.filter((e) => !/status of (401|403)/.test(e))).toEqual([])
+  })
+})
