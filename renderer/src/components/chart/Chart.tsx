@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState, useSyncExternalStore } from 'react'
+import { useEffect, useLayoutEffect, useRef, useState, useSyncExternalStore } from 'react'
 import uPlot from 'uplot'
 import 'uplot/dist/uPlot.min.css'
 import './chart.css'
@@ -54,9 +54,12 @@ export function Chart(props: ChartProps) {
   const { data, series, x, height, label, testId } = props
   const box = useRef<HTMLDivElement>(null)
   const plot = useRef<uPlot | null>(null)
-  // The latest props for uPlot's callbacks (ranges, tick labels), which outlive a render.
+  // The latest props for uPlot's callbacks (ranges, tick labels), which outlive a render; updated before the effects
+  // below hand new data to uPlot, which calls them.
   const latest = useRef(props)
-  latest.current = props
+  useLayoutEffect(() => {
+    latest.current = props
+  })
   const scheme = useSyncExternalStore(subscribeScheme, isDark)
   const [cursor, setCursor] = useState<number | null>(null)
   const shape = JSON.stringify([series.map((s) => [s.label, s.color]), x.kind, height, scheme])
