@@ -68,6 +68,14 @@ describe.skipIf(missing !== null)(`console GPUs in Chromium${missing ? ` — ski
     await screenshot(page, 'gpus')
     expect(await axeViolations(page)).toEqual([])
 
+    // Hovering the newest readings says them under the chart.
+    const plot = page.getByTestId('gpu-0-chart-power').locator('.u-over')
+    const box = (await plot.boundingBox())!
+    await plot.hover({ position: { x: box.width - 2, y: box.height / 2 } })
+    await expect
+      .poll(() => page.getByTestId('gpu-0-chart-power').locator('figcaption').textContent())
+      .toMatch(/^\d\d:\d\d · Power \d+ W$/)
+
     await page.getByTestId('window-60').click()
     expect(await page.getByTestId('window-60').getAttribute('aria-pressed')).toBe('true')
     expect(unexpected(errors)).toEqual([])
