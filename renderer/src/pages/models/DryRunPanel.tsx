@@ -14,10 +14,12 @@ export function DryRunPanel({ view, error, busy }: { view: DryRunView | null; er
       {view !== null && (
         <>
           {view.plan?.kind === 'process' && (
-            <pre className="mono command">{[view.plan.command, ...view.plan.args].join(' ')}</pre>
+            <pre className="mono command" tabIndex={0}>
+              {[view.plan.command, ...view.plan.args].join(' ')}
+            </pre>
           )}
           {view.plan?.kind === 'container' && (
-            <pre className="mono command">
+            <pre className="mono command" tabIndex={0}>
               docker run {view.plan.image} {view.plan.cmd.join(' ')}
             </pre>
           )}

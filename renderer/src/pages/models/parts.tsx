@@ -68,7 +68,11 @@ export function DiagnosisView({ diagnosis, lines = 12 }: { diagnosis: Diagnosis;
         {diagnosis.exitCode !== null && <span className="muted"> · exit code {diagnosis.exitCode}</span>}
       </p>
       <p>{diagnosis.message}</p>
-      {tail.length > 0 && <pre className="log-tail">{tail.join('\n')}</pre>}
+      {tail.length > 0 && (
+        <pre className="log-tail" tabIndex={0} aria-label="Last log lines">
+          {tail.join('\n')}
+        </pre>
+      )}
     </div>
   )
 }
