@@ -1,0 +1,107 @@
+import type { ApiKeyView } from '../../../../gateway/contract/index.js'
+import * as api from '../../api.js'
+import { ConfirmButton } from '../../components/Confirm.js'
+import { Empty, ErrorState, Loading } from '../../components/States.js'
+import { useAction } from '../../components/useAction.js'
+import { useStore } from '../../store/index.js'
+import { loadKeys } from '../../store/loaders.js'
+import { dataOf } from '../../store/remote.js'
+import { formatCount } from '../../units.js'
+
+function limits(k: ApiKeyView): string {
+  const parts = [
+    k.limits.rpm !== null && `${formatCount(k.limits.rpm)} req/min`,
+    k.limits.tpm !== null && `${formatCount(k.limits.tpm)} tok/min`,
+    k.limits.dailyTokens !== null && `${formatCount(k.limits.dailyTokens)} tok/day`,
+    k.limits.concurrency !== null && `${k.limits.concurrency} at once`,
+  ].filter(Boolean)
+  return parts.length > 0 ? parts.join(', ') : 'none'
+}
+
+function KeyRow({ k }: { k: ApiKeyView }) {
+  const { busy, error, run } = useAction()
+  return (
+    <>
+      <tr data-testid={`key-${k.name}`} data-state={k.state}>
+        <td>
+          <strong>{k.name}</strong>
+          <div className="mono small muted">{k.prefix}</div>
+        </td>
+        <td>
+          <span className={`badge badge-${k.state === 'active' ? 'running' : 'stopped'}`}>{k.state}</span>
+        </td>
+        <td>{k.models === null ? 'every model' : k.models.join(', ')}</td>
+        <td className="small">{k.scopes.join(', ')}</td>
+        <td className="small">{limits(k)}</td>
+        <td className="small">
+          {k.org ?? '—'}
+          {k.user && <div className="muted">{k.user}</div>}
+        </td>
+        <td className="small">{k.expiresAt === null ? 'never' : new Date(k.expiresAt).toLocaleDateString()}</td>
+        <td className="actions">
+          {k.state === 'active' && (
+            <ConfirmButton
+              label="Revoke"
+              question={`Revoke ${k.name}? Requests with it are refused from now on.`}
+              confirmLabel="Revoke"
+              disabled={busy !== null}
+              onConfirm={() =>
+                void run('revoke', async () => {
+                  await api.revokeKey(k.id)
+                  await loadKeys()
+                })
+              }
+              testId="revoke"
+            />
+          )}
+        </td>
+      </tr>
+      {error && (
+        <tr>
+          <td colSpan={8}>
+            <p className="form-error" role="alert">
+              {error}
+            </p>
+          </td>
+        </tr>
+      )}
+    </>
+  )
+}
+
+/** Every key the caller may see (a member: their own), newest state live after each change. */
+export function KeyList() {
+  const keys = useStore((s) => s.keys)
+  const list = dataOf(keys)
+  if (list === null) {
+    if (keys.status === 'error')
+      return <ErrorState title="Could not load the keys" message={keys.error} onRetry={() => void loadKeys()} />
+    return <Loading label="Loading keys…" />
+  }
+  if (list.length === 0) return <Empty title="No keys yet — create one to point your tools at /v1" />
+  return (
+    <div className="table-scroll">
+      <table className="grid" data-testid="keys-table">
+        <thead>
+          <tr>
+            <th scope="col">Key</th>
+            <th scope="col">State</th>
+            <th scope="col">Models</th>
+            <th scope="col">May</th>
+            <th scope="col">Limits</th>
+            <th scope="col">Owner</th>
+            <th scope="col">Expires</th>
+            <th scope="col">
+              <span className="visually-hidden">Actions</span>
+            </th>
+          </tr>
+        </thead>
+        <tbody>
+          {list.map((k) => (
+            <KeyRow key={k.id} k={k} />
+          ))}
+        </tbody>
+      </table>
+    </div>
+  )
+}
