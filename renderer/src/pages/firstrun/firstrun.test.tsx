@@ -1,0 +1,105 @@
+import { render, screen } from '@testing-library/react'
+import userEvent from '@testing-library/user-event'
+import { createMemoryRouter, RouterProvider } from 'react-router'
+import { describe, expect, it } from 'vitest'
+import type { SystemView } from '../../api.js'
+import { useStore } from '../../store/index.js'
+import { signInAs, stubFetch } from '../../test/fakes.js'
+import { Component as FirstRun } from './index.js'
+import { snippets } from './snippets.js'
+
+const system = (over: Partial<NonNullable<SystemView['cortex']>> = {}, gpus = 0): SystemView => ({
+  cortex: {
+    version: '0.1.0',
+    dataDir: '/home/ada/.local/share/cortex',
+    llamaServer: {
+      found: false,
+      path: null,
+      version: null,
+      howToGet: 'Install llama.cpp (brew install llama.cpp) or set engines.llamaServer',
+    },
+    docker: { available: false, message: 'Docker is not running at unix:///var/run/docker.sock' },
+    ...over,
+  },
+  snapshot: {
+    cpu: { model: 'x', cores: 2 },
+    memoryTotalBytes: 1,
+    gpus: Array.from({ length: gpus }, (_, i) => ({
+      index: i,
+      uuid: `GPU-${i}`,
+      name: 'NVIDIA H100 80GB HBM3',
+      memoryTotalBytes: 85_520_809_984,
+    })),
+  } as SystemView['snapshot'],
+  host: null,
+  at: 0,
+  error: null,
+})
+
+const renderFirstRun = () => render(<RouterProvider router={createMemoryRouter([{ path: '/', element: <FirstRun /> }])} />)
+
+describe('first run', () => {
+  it('loading, then what is missing with how to fix it, and no GPU as a plain state', () => {
+    signInAs('admin')
+    useStore.setState({ system: { status: 'loading', data: null } })
+    const { unmount } = renderFirstRun()
+    expect(screen.getByTestId('state-loading')).toBeTruthy()
+    unmount()
+    useStore.setState({ system: { status: 'ready', data: system() } })
+    renderFirstRun()
+    expect(screen.getByTestId('check-gpus').textContent).toMatch(/No NVIDIA GPU found.*CPU/)
+    expect(screen.getByTestId('check-llama').dataset.ok).toBe('false')
+    expect(screen.getByTestId('check-llama').textContent).toMatch(/brew install llama.cpp/)
+    expect(screen.getByTestId('check-docker').textContent).toMatch(/not running.*usermod -aG docker/)
+  })
+
+  it('lists the GPUs found with their memory, and llama-server with its version', () => {
+    signInAs('admin')
+    useStore.setState({
+      system: {
+        status: 'ready',
+        data: system({ llamaServer: { found: true, path: '/usr/bin/llama-server', version: 'b6000', howToGet: '' } }, 2),
+      },
+    })
+    renderFirstRun()
+    expect(screen.getByTestId('check-gpus').textContent).toMatch(
+      /2 NVIDIA GPUs.*0: NVIDIA H100 80GB HBM3 — 79.6 GiB.*1: NVIDIA H100/,
+    )
+    expect(screen.getByTestId('check-llama').textContent).toMatch(/\/usr\/bin\/llama-server — b6000/)
+  })
+
+  it('an error offers a retry; a member is told who sets Cortex up', () => {
+    signInAs('admin')
+    useStore.setState({ system: { status: 'error', error: 'Cortex did not answer', missing: false, data: null } })
+    const { unmount } = renderFirstRun()
+    expect(screen.getByTestId('state-error').textContent).toMatch(/Cortex did not answer/)
+    unmount()
+    signInAs('member')
+    renderFirstRun()
+    expect(screen.getByTestId('state-error').textContent).toMatch(/Only admins/)
+  })
+
+  it('makes a key once and fills it into the snippets', async () => {
+    signInAs('admin')
+    useStore.setState({ system: { status: 'ready', data: system() } })
+    stubFetch({ 'POST /admin/api/keys': { status: 201, body: { key: 'sk-cortex-new', apiKey: {} } } })
+    renderFirstRun()
+    await userEvent.click(screen.getByTestId('create-key'))
+    expect((await screen.findByTestId('new-key-value')).textContent).toBe('sk-cortex-new')
+    expect(screen.queryByTestId('create-key')).toBeNull()
+    expect(screen.getByTestId('snippet-code').textContent).toContain('Bearer sk-cortex-new')
+  })
+})
+
+describe('snippets', () => {
+  it('fill in the base URL, key and model, with placeholders where there are none', () => {
+    const all = snippets('http://127.0.0.1:31313', null, null)
+    expect(all.map((s) => s.id)).toEqual(['curl', 'python', 'js', 'openwebui', 'continue', 'claude'])
+    expect(all[0]!.code).toContain('http://127.0.0.1:31313/v1/chat/completions')
+    expect(all[0]!.code).toContain('Bearer <your key>')
+    expect(all.find((s) => s.id === 'claude')!.code).toBe(
+      'ANTHROPIC_BASE_URL=http://127.0.0.1:31313 ANTHROPIC_AUTH_TOKEN=<your key> ANTHROPIC_MODEL=<model> claude',
+    )
+    expect(snippets('http://h', 'k', 'qwen')[1]!.code).toContain('api_key="k"')
+  })
+})

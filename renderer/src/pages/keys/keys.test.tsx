@@ -1,0 +1,75 @@
+import { render, screen } from '@testing-library/react'
+import userEvent from '@testing-library/user-event'
+import { createMemoryRouter, RouterProvider } from 'react-router'
+import { describe, expect, it } from 'vitest'
+import type { ApiKeyView } from '../../../../gateway/contract/index.js'
+import { useStore } from '../../store/index.js'
+import { errorBody, signInAs, stubFetch } from '../../test/fakes.js'
+import { Component as Keys } from './index.js'
+
+const key = (name: string, over: Partial<ApiKeyView> = {}): ApiKeyView => ({
+  id: `key_${name}`,
+  name,
+  prefix: 'sk-cortex-Ab3d…',
+  org: null,
+  user: null,
+  models: null,
+  scopes: ['inference'],
+  limits: { rpm: 60, tpm: null, concurrency: null, dailyTokens: null },
+  ips: null,
+  tags: [],
+  createdAt: '2026-01-01T00:00:00.000Z',
+  expiresAt: null,
+  revokedAt: null,
+  state: 'active',
+  ...over,
+})
+
+const renderKeys = () =>
+  render(<RouterProvider router={createMemoryRouter([{ path: '/keys/*', element: <Keys /> }], { initialEntries: ['/keys'] })} />)
+
+describe('keys', () => {
+  it('loading, empty, then the list with limits in words', () => {
+    signInAs('admin')
+    useStore.setState({ keys: { status: 'loading', data: null } })
+    const first = renderKeys()
+    expect(screen.getByTestId('state-loading')).toBeTruthy()
+    first.unmount()
+    useStore.setState({ keys: { status: 'ready', data: [] } })
+    const second = renderKeys()
+    expect(screen.getByTestId('state-empty').textContent).toMatch(/No keys yet/)
+    second.unmount()
+    useStore.setState({ keys: { status: 'ready', data: [key('ci'), key('old', { state: 'revoked' })] } })
+    renderKeys()
+    expect(screen.getByTestId('key-ci').textContent).toMatch(/every model.*60 req\/min/)
+    expect(screen.getByTestId('key-old').querySelector('[data-testid="revoke"]')).toBeNull()
+  })
+
+  it('says what to fix before sending, and shows a refusal’s message', async () => {
+    signInAs('admin')
+    useStore.setState({ keys: { status: 'ready', data: [] } })
+    const { calls } = stubFetch({
+      'POST /admin/api/keys': { status: 400, body: errorBody('an API key named "ci" already exists') },
+    })
+    renderKeys()
+    await userEvent.click(screen.getByTestId('key-form-create'))
+    expect(screen.getByTestId('key-form-error').textContent).toMatch(/Give the key a name/)
+    await userEvent.type(screen.getByTestId('key-form-name'), 'ci')
+    await userEvent.type(screen.getByPlaceholderText('anywhere (or 10.0.0.0/8, ::1)'), 'the office')
+    await userEvent.click(screen.getByTestId('key-form-create'))
+    expect(screen.getByTestId('key-form-error').textContent).toMatch(/"the office" is not an address or range/)
+    expect(calls).toHaveLength(0)
+    await userEvent.clear(screen.getByPlaceholderText('anywhere (or 10.0.0.0/8, ::1)'))
+    await userEvent.click(screen.getByTestId('key-form-create'))
+    expect((await screen.findByText(/already exists/)).textContent).toMatch(/"ci" already exists/)
+    expect(calls[0]!.body).toEqual({ name: 'ci', scopes: ['inference', 'embeddings'] })
+  })
+
+  it('a member has no organization picker and no people tab', () => {
+    signInAs('member')
+    useStore.setState({ keys: { status: 'ready', data: [] } })
+    renderKeys()
+    expect(screen.queryByTestId('tab-people')).toBeNull()
+    expect(screen.queryByText('Organization')).toBeNull()
+  })
+})
