@@ -137,8 +137,8 @@ export const pullImage = (image: string) => request<{ image: string }>('POST', '
 export const EVENTS_URL = `${API}/events`
 
 // The machine.
-/** `cortex` arrives with newer gateways; older ones leave it out. */
-export type SystemView = SystemResponse & { cortex?: CortexInfo }
+/** `cortex` arrives with newer gateways (null where the core gives none); older ones leave it out. */
+export type SystemView = Omit<SystemResponse, 'cortex'> & { cortex?: CortexInfo | null }
 export const getSystem = (history = false) => request<SystemView>('GET', `/system${history ? '?history=1' : ''}`)
 export const getGpus = (history = false) => request<GpusResponse>('GET', `/gpus${history ? '?history=1' : ''}`)
 

@@ -49,6 +49,8 @@ export async function loadModels(): Promise<void> {
 
 /** The last hour of GPU and host readings, so a reload does not start the charts empty; live samples follow on /events. */
 export async function loadMonitor(): Promise<void> {
+  if (useStore.getState().session.status !== 'signed-in') return
+  if (useStore.getState().samples.length === 0) useStore.setState({ monitorStatus: 'loading' })
   try {
     const [gpus, system] = await Promise.all([api.getGpus(true), api.getSystem(true)])
     const hosts = new Map((system.history ?? []).map((h) => [h.at, h.host]))
