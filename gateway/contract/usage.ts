@@ -1,7 +1,13 @@
 import Type, { type Static } from 'typebox'
 
-/** What the usage report's rows are: one per model, API key, organization or UTC day. */
-export const UsageGroupBy = Type.Union([Type.Literal('model'), Type.Literal('key'), Type.Literal('org'), Type.Literal('day')])
+/** What the usage report's rows are: one per model, API key, organization, console user (chats) or UTC day. */
+export const UsageGroupBy = Type.Union([
+  Type.Literal('model'),
+  Type.Literal('key'),
+  Type.Literal('org'),
+  Type.Literal('user'),
+  Type.Literal('day'),
+])
 export type UsageGroupBy = Static<typeof UsageGroupBy>
 
 /** How `from` and `to` may be written, in the words of the error a bad one gets. */
@@ -34,9 +40,10 @@ const Percentiles = Type.Union([Type.Object({ p50: Type.Number(), p95: Type.Numb
 
 /** One row of the report; `total` has the same shape with `key` and `name` null. */
 export const UsageGroup = Type.Object({
-  /** The model name, key id, organization id or `YYYY-MM-DD` (UTC); null gathers rows with no key or no organization. */
+  /** The model name, key id, organization id, user id or `YYYY-MM-DD` (UTC); null gathers rows with no key, no
+   *  organization or no user. */
   key: Type.Union([Type.String(), Type.Null()]),
-  /** The key's or organization's name (null when it is unknown); for models and days the same as `key`. */
+  /** The key's, organization's or user's name (null when it is unknown); for models and days the same as `key`. */
   name: Type.Union([Type.String(), Type.Null()]),
   requests: Type.Integer(),
   /** Answers with status >= 400, including 499 (the client went away). */
@@ -85,6 +92,8 @@ export interface UsageRecord {
   keyId: string | null
   /** The key's organization, when it has one. */
   orgId: string | null
+  /** The console user of a chat playground request (`admin` for the admin token's built-in admin); else absent. */
+  user?: string | null
   /** The model that served (a route's target when the request came through a route). */
   model: string
   /** The route the request named; null when it named a model. */

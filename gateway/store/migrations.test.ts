@@ -32,9 +32,27 @@ describe('migrations', () => {
     const db = new Database(dbFile)
     expect(migrate(db, { dataDir: dir, now })).toEqual({ from: 0, to: latest, backup: null })
     expect(db.pragma('user_version', { simple: true })).toBe(latest)
-    expect(tables(db)).toEqual(['api_keys', 'engine_processes', 'models', 'orgs', 'sessions', 'settings', 'usage', 'users'])
+    const fts = ['', '_config', '_data', '_docsize', '_idx'].map((suffix) => `chat_messages_fts${suffix}`)
+    expect(tables(db)).toEqual([
+      'api_keys',
+      'chat_messages',
+      ...fts,
+      'chats',
+      'engine_processes',
+      'models',
+      'orgs',
+      'sessions',
+      'settings',
+      'usage',
+      'users',
+    ])
     const indexes = db.prepare("SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'usage' ORDER BY name").all()
-    expect(indexes).toEqual([{ name: 'usage_key_ts' }, { name: 'usage_model_ts' }, { name: 'usage_ts' }])
+    expect(indexes).toEqual([
+      { name: 'usage_key_ts' },
+      { name: 'usage_model_ts' },
+      { name: 'usage_ts' },
+      { name: 'usage_user_ts' },
+    ])
     db.close()
     expect(fs.existsSync(path.join(dir, 'backups'))).toBe(false)
   })
@@ -125,6 +143,27 @@ describe('migrations', () => {
       "INSERT INTO users (id, org_id, name, role, password_hash, created_at) VALUES ('usr_1', 'org_1', 'ann', ?, 'x', 1)",
     )
     expect(() => user.run('owner')).toThrow('CHECK constraint failed')
+    db.close()
+  })
+
+  it('v5 (chats) upgrades a v4 database in place, keeping its users and usage rows', () => {
+    const db = new Database(dbFile)
+    db.pragma('foreign_keys = ON')
+    migrate(db, { dataDir: dir, now, list: migrations.slice(0, 4) })
+    db.exec(`INSERT INTO orgs (id, name, created_at) VALUES ('org_1', 'acme', 1);
+             INSERT INTO users (id, org_id, name, role, password_hash, created_at) VALUES ('usr_1', 'org_1', 'ann', 'member', 'x', 1);
+             INSERT INTO usage (ts, request_id, model, route, endpoint, status, stream, total_ms, bytes_in, bytes_out)
+             VALUES (1, 'r1', 'm', 'fast', '/v1/chat/completions', 200, 1, 5, 1, 2)`)
+    const result = migrate(db, { dataDir: dir, now })
+    expect(result).toMatchObject({ from: 4, to: latest, backup: expect.stringContaining('cortex.db.v4-') })
+    expect(db.prepare('SELECT request_id, route, user FROM usage').all()).toEqual([
+      { request_id: 'r1', route: 'fast', user: null },
+    ])
+    expect(db.prepare('SELECT id, name, deleted_at FROM users').all()).toEqual([{ id: 'usr_1', name: 'ann', deleted_at: null }])
+    db.exec(`INSERT INTO chats (id, user_id, title, model, params, created_at, updated_at) VALUES ('c1', 'usr_1', 't', 'm', '{}', 1, 1);
+             INSERT INTO chat_messages (id, chat_id, role, content, state, created_at, updated_at)
+             VALUES ('m1', 'c1', 'user', 'upgraded in place', 'complete', 1, 1)`)
+    expect(db.prepare("SELECT rowid FROM chat_messages_fts WHERE chat_messages_fts MATCH 'upgraded'").all()).toHaveLength(1)
     db.close()
   })
 })

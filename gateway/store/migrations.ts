@@ -127,6 +127,62 @@ export const migrations: readonly Migration[] = [
         ALTER TABLE usage ADD COLUMN route TEXT;
       `),
   },
+  {
+    version: 5,
+    // The chat playground. chats.user_id has no foreign key: the admin token's built-in admin ('admin') is no row of
+    // users. Messages form a tree by parent_id; `seq` is the FTS5 rowid (a table without an INTEGER PRIMARY KEY may get
+    // new rowids from VACUUM, which would cut the index off its rows). usage.user names the console user of a chat's
+    // request; users.deleted_at keeps a deleted user's row, since revoked keys and usage rows still name it.
+    up: (db) =>
+      db.exec(`
+        CREATE TABLE chats (
+          id TEXT PRIMARY KEY,
+          user_id TEXT NOT NULL,
+          title TEXT NOT NULL,
+          model TEXT NOT NULL,
+          params TEXT NOT NULL CHECK (json_valid(params)),
+          created_at INTEGER NOT NULL,
+          updated_at INTEGER NOT NULL
+        ) STRICT;
+        CREATE INDEX chats_user_updated ON chats (user_id, updated_at);
+        CREATE TABLE chat_messages (
+          seq INTEGER PRIMARY KEY,
+          id TEXT NOT NULL UNIQUE,
+          chat_id TEXT NOT NULL REFERENCES chats (id) ON DELETE CASCADE,
+          parent_id TEXT REFERENCES chat_messages (id) ON DELETE CASCADE,
+          role TEXT NOT NULL CHECK (role IN ('user', 'assistant')),
+          content TEXT NOT NULL,
+          reasoning TEXT,
+          model TEXT,
+          params TEXT CHECK (params IS NULL OR json_valid(params)),
+          state TEXT NOT NULL CHECK (state IN ('streaming', 'complete', 'cut_off', 'failed')),
+          error TEXT,
+          request_id TEXT,
+          ttft_ms REAL,
+          total_ms REAL,
+          prompt_tokens INTEGER,
+          completion_tokens INTEGER,
+          created_at INTEGER NOT NULL,
+          updated_at INTEGER NOT NULL
+        ) STRICT;
+        CREATE INDEX chat_messages_chat ON chat_messages (chat_id, seq);
+        CREATE INDEX chat_messages_parent ON chat_messages (parent_id);
+        CREATE VIRTUAL TABLE chat_messages_fts USING fts5 (content, content = 'chat_messages', content_rowid = 'seq');
+        CREATE TRIGGER chat_messages_fts_insert AFTER INSERT ON chat_messages BEGIN
+          INSERT INTO chat_messages_fts (rowid, content) VALUES (new.seq, new.content);
+        END;
+        CREATE TRIGGER chat_messages_fts_delete AFTER DELETE ON chat_messages BEGIN
+          INSERT INTO chat_messages_fts (chat_messages_fts, rowid, content) VALUES ('delete', old.seq, old.content);
+        END;
+        CREATE TRIGGER chat_messages_fts_update AFTER UPDATE OF content ON chat_messages BEGIN
+          INSERT INTO chat_messages_fts (chat_messages_fts, rowid, content) VALUES ('delete', old.seq, old.content);
+          INSERT INTO chat_messages_fts (rowid, content) VALUES (new.seq, new.content);
+        END;
+        ALTER TABLE usage ADD COLUMN user TEXT;
+        CREATE INDEX usage_user_ts ON usage (user, ts);
+        ALTER TABLE users ADD COLUMN deleted_at INTEGER;
+      `),
+  },
 ]
 
 export interface MigrateOptions {

@@ -3,6 +3,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import Database from 'better-sqlite3'
 import { pino, type Logger } from 'pino'
+import { createChatRepo } from './chats.js'
 import { acquireLock } from './lock.js'
 import { migrate } from './migrations.js'
 import { createKeyRepo } from './keys.js'
@@ -35,9 +36,13 @@ export function openStore(dataDir: string, opts: OpenStoreOptions = {}): Store {
     const usage = createUsageWriter(db, { logger })
     const openDb = db
     const settings = createSettingsRepo(db)
+    const chats = createChatRepo(db, now)
+    // Only one Cortex opens a data directory (the lock above): an answer still marked streaming lost its stream.
+    chats.cutOffInterrupted()
     let closed = false
     return {
       instanceId: instanceId(settings),
+      chats,
       models: createModelRepo(db, now),
       pids: createPidRepo(db),
       sessions: createSessionRepo(db),

@@ -1,4 +1,5 @@
 import type { SessionRepo } from '../auth/sessions.js'
+import type { ChatRepo } from './chats.js'
 import type { KeyRepo, OrgRepo, UserRepo } from '../auth/types.js'
 import type { ModelDefinition, UsageReport, UsageReportQuery } from '../contract/index.js'
 import type { ModelSpec } from '../config/types.js'
@@ -59,6 +60,8 @@ export interface AccountsDatabase extends Accounts {
 export interface Store extends Accounts {
   /** This data directory's id, made at first open: the `ai.cortex.instance` label on its containers. */
   instanceId: string
+  /** The chat playground's conversations (store/chats.ts). */
+  chats: ChatRepo
   models: ModelRepo
   pids: PidRepo
   /** Console sessions (auth/sessions.ts). */

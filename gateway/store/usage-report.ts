@@ -9,6 +9,8 @@ const GROUPS: Record<UsageGroupBy, { expr: string; names?: string }> = {
   model: { expr: 'model' },
   key: { expr: 'key_id', names: 'api_keys' },
   org: { expr: 'org_id', names: 'orgs' },
+  // The admin token's built-in admin has no row in users.
+  user: { expr: 'user', names: "(SELECT id, name FROM users UNION ALL SELECT 'admin', 'admin')" },
   day: { expr: "strftime('%Y-%m-%d', ts / 1000, 'unixepoch')" },
 }
 
