@@ -1,0 +1,37 @@
+import { render, screen, waitFor } from '@testing-library/react'
+import userEvent from '@testing-library/user-event'
+import { describe, expect, it } from 'vitest'
+import { useStore } from '../../store/index.js'
+import { signInAs, stubFetch } from '../../test/fakes.js'
+import { Component as Settings } from './index.js'
+
+describe('settings', () => {
+  it('loading, then whether a token is set — never its value — and saving one', async () => {
+    signInAs('admin')
+    useStore.setState({ settings: { status: 'loading', data: null } })
+    const first = render(<Settings />)
+    expect(screen.getByTestId('state-loading')).toBeTruthy()
+    first.unmount()
+    useStore.setState({ settings: { status: 'ready', data: { hfToken: { set: false }, hfCache: null } } })
+    const { calls } = stubFetch({ 'PUT /admin/api/settings': { body: { hfToken: { set: true }, hfCache: null } } })
+    render(<Settings />)
+    expect(screen.getByTestId('hf-state').textContent).toBe('No token is set.')
+    await userEvent.type(screen.getByTestId('hf-token'), 'hf_secret')
+    await userEvent.click(screen.getByTestId('hf-save'))
+    await waitFor(() => expect(screen.getByTestId('hf-state').textContent).toBe('A token is set.'))
+    expect(calls[0]!.body).toEqual({ hfToken: 'hf_secret' })
+    expect((screen.getByTestId('hf-token') as HTMLInputElement).value).toBe('')
+    expect(document.body.textContent).not.toContain('hf_secret')
+  })
+
+  it('an error offers a retry; a member is told only admins change settings', () => {
+    signInAs('admin')
+    useStore.setState({ settings: { status: 'error', error: 'Cortex did not answer', missing: false, data: null } })
+    const first = render(<Settings />)
+    expect(screen.getByTestId('state-error').textContent).toMatch(/Cortex did not answer/)
+    first.unmount()
+    signInAs('member')
+    render(<Settings />)
+    expect(screen.getByTestId('state-error').textContent).toMatch(/Only admins/)
+  })
+})
