@@ -90,6 +90,9 @@ export interface ModelStatus {
   /** How long the model's last successful start took (first `starting` to first `running` replica), ms; null before
    *  one. Kept in memory: a restart of Cortex or a changed definition begins with null. */
   lastStartMs: number | null
+  /** For a model with a schedule: whether its window is open now, and when that next changes (epoch ms; null when
+   *  it never does). */
+  schedule?: { open: boolean; nextChangeAt: number | null }
 }
 
 export interface Diagnosis {

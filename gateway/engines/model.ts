@@ -14,6 +14,7 @@ import { idleExpired } from './policies/idle.js'
 import { modelState } from './policies/lifecycle.js'
 import { parseLlamaCppArgs } from '../models/estimate-args.js'
 import { pickReplica } from './policies/replicas.js'
+import { isOpen, nextChange } from './policies/schedule.js'
 import { mayAutoRestart, restartDelay } from './policies/restart.js'
 import type { Driver } from './driver.js'
 import { Replica } from './replica.js'
@@ -97,6 +98,8 @@ export class ModelEngine {
   private readonly affinity = new Map<string, number>()
   /** Requests each engine serves at once (llama-server's `-np`), when its flags say. */
   private readonly slots: number | null
+  private scheduleCache:
+    { minute: number; windows: NonNullable<ModelDefinition['schedule']>; value: NonNullable<ModelStatus['schedule']> } | undefined
   /** Why the model's replicas are stopping or stopped (told by whoever stops them). */
   private stopReason: StateReason = 'requested'
 
@@ -247,7 +250,18 @@ export class ModelEngine {
       pinned: def.pinned,
       startingSince: this.startingSince,
       lastStartMs: this.lastStartMs,
+      ...(def.schedule !== undefined && def.schedule.length > 0 && { schedule: this.scheduleNow(def.schedule) }),
     }
+  }
+
+  /** The schedule's state, recomputed once a minute at most: status() is read on every admin request and scrape. */
+  private scheduleNow(windows: NonNullable<ModelDefinition['schedule']>): NonNullable<ModelStatus['schedule']> {
+    const now = this.o.now()
+    const minute = Math.floor(now / 60_000)
+    if (this.scheduleCache?.minute !== minute || this.scheduleCache.windows !== windows) {
+      this.scheduleCache = { minute, windows, value: { open: isOpen(windows, now), nextChangeAt: nextChange(windows, now) } }
+    }
+    return this.scheduleCache.value
   }
 
   /**

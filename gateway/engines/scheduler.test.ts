@@ -91,5 +91,11 @@ describe('scheduler', () => {
     await m.start('plain')
     await s.tick()
     expect([state('plain'), state('lazy')]).toEqual(['running', 'stopped'])
+    // The status says whether a schedule is open and when it next changes (the console shows it); none without one.
+    const [plainStatus, lazyStatus] = m.statuses()
+    expect(plainStatus!.schedule).toBeUndefined()
+    expect(lazyStatus!.schedule).toEqual({ open: expect.any(Boolean), nextChangeAt: expect.any(Number) })
+    const { open, nextChangeAt } = lazyStatus!.schedule!
+    expect(new Date(nextChangeAt!).getUTCHours()).toBe(open ? 6 : 2)
   })
 })

@@ -1,5 +1,6 @@
 import { useState } from 'react'
 import { Link, useNavigate, useParams } from 'react-router'
+import type { ScheduleWindow } from '../../../../gateway/contract/index.js'
 import { Empty, Loading } from '../../components/States.js'
 import { useAction } from '../../components/useAction.js'
 import { useNow } from '../../components/useNow.js'
@@ -10,6 +11,10 @@ import { EditForm } from './EditForm.js'
 import { LogView } from './LogView.js'
 import { ModelActions } from './ModelActions.js'
 import { DiagnosisView, LoadProgress, Replicas, StateBadge } from './parts.js'
+
+const hhmm = (m: number) => `${String(Math.floor(m / 60)).padStart(2, '0')}:${String(m % 60).padStart(2, '0')}`
+const windowText = (w: ScheduleWindow) =>
+  `${hhmm(w.from)}–${hhmm(w.to)} ${w.timeZone}${w.days.length > 0 && w.days.length < 7 ? ` (${w.days.join(', ')})` : ''}`
 
 /** One model: what went wrong first (if anything), its figures, its definition, and its live log. */
 export function ModelDetail() {
@@ -107,6 +112,23 @@ export function ModelDetail() {
           <div className="wide">
             <dt>Engine flags</dt>
             <dd className="mono">{model.args.join(' ')}</dd>
+          </div>
+        )}
+        {model.schedule !== undefined && (
+          <div className="wide" data-testid="schedule">
+            <dt>Available</dt>
+            <dd>
+              {model.schedule.map(windowText).join('; ')}
+              {st.schedule && (
+                <span className="muted">
+                  {' '}
+                  — {st.schedule.open ? 'open now' : 'closed now'}
+                  {st.schedule.nextChangeAt !== null &&
+                    `, ${st.schedule.open ? 'closes' : 'opens'} ${formatAgo(st.schedule.nextChangeAt, now)}`}
+                  {model.preload ? '; starts when a window opens' : ''}
+                </span>
+              )}
+            </dd>
           </div>
         )}
         <div className="wide">

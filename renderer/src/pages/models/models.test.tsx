@@ -114,6 +114,21 @@ describe('model detail', () => {
     expect(screen.getByTestId('edit-readonly').textContent).toMatch(/config file/)
   })
 
+  it('a scheduled model says when it is available and when that changes', () => {
+    vi.stubGlobal('EventSource', FakeEventSource)
+    signInAs('admin')
+    const schedule = [{ days: ['mon' as const], from: 120, to: 360, timeZone: 'UTC' }]
+    const opensAt = Date.now() + 3 * 3_600_000
+    useStore.setState({
+      modelsStatus: 'ready',
+      models: { n: modelView('n', { schedule: { open: false, nextChangeAt: opensAt } }, { schedule, preload: true }) },
+    })
+    renderAt('/models/n')
+    expect(screen.getByTestId('schedule').textContent).toMatch(
+      /02:00–06:00 UTC \(mon\) — closed now, opens in 3 h.*starts when a window opens/,
+    )
+  })
+
   it('an unknown id says so, with the way back', () => {
     signInAs('admin')
     useStore.setState({ modelsStatus: 'ready', models: {} })
