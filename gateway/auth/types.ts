@@ -40,6 +40,13 @@ export interface OrgRepo {
   list(): OrgRecord[]
 }
 
+/** The users table's repo, which can also delete (DELETE /admin/api/users/{id}). */
+export interface DeletableUserRepo extends UserRepo {
+  /** Marks the user deleted (the row stays for the keys and usage rows that name it): no longer found, listed or
+   *  signed in. False when there was no such user. */
+  remove(id: string): boolean
+}
+
 export type UserRole = 'admin' | 'member'
 
 export interface UserRecord {

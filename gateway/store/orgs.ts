@@ -1,6 +1,6 @@
 import { randomBytes, scryptSync, timingSafeEqual } from 'node:crypto'
 import type Database from 'better-sqlite3'
-import type { OrgRecord, OrgRepo, UserRecord, UserRepo, UserRole } from '../auth/types.js'
+import type { DeletableUserRepo, OrgRecord, OrgRepo, UserRecord, UserRole } from '../auth/types.js'
 import { checkName } from '../auth/keys.js'
 import { CortexError } from '../contract/errors.js'
 
@@ -48,14 +48,16 @@ interface UserRow {
 }
 
 /** The `users` table: people who sign in to the web UI, each in one organization. */
-export function createUserRepo(db: Database.Database, now: () => number): UserRepo {
+export function createUserRepo(db: Database.Database, now: () => number): DeletableUserRepo {
   const insert = db.prepare<[UserRow]>(`
     INSERT INTO users (id, org_id, name, role, password_hash, created_at)
     VALUES (@id, @org_id, @name, @role, @password_hash, @created_at)`)
-  const byId = db.prepare<[string], UserRow>('SELECT * FROM users WHERE id = ?')
-  const byName = db.prepare<[string], UserRow>('SELECT * FROM users WHERE name = ?')
-  const all = db.prepare<[], UserRow>('SELECT * FROM users ORDER BY name')
-  const inOrg = db.prepare<[string], UserRow>('SELECT * FROM users WHERE org_id = ? ORDER BY name')
+  // A deleted user's row stays (revoked keys and usage rows name it) but is no one: not found, not listed, no sign-in.
+  const byId = db.prepare<[string], UserRow>('SELECT * FROM users WHERE id = ? AND deleted_at IS NULL')
+  const byName = db.prepare<[string], UserRow>('SELECT * FROM users WHERE name = ? AND deleted_at IS NULL')
+  const all = db.prepare<[], UserRow>('SELECT * FROM users WHERE deleted_at IS NULL ORDER BY name')
+  const inOrg = db.prepare<[string], UserRow>('SELECT * FROM users WHERE org_id = ? AND deleted_at IS NULL ORDER BY name')
+  const markDeleted = db.prepare<[number, string]>('UPDATE users SET deleted_at = ? WHERE id = ? AND deleted_at IS NULL')
   const toUser = (row: UserRow): UserRecord => ({
     id: row.id,
     orgId: row.org_id,
@@ -89,6 +91,7 @@ export function createUserRepo(db: Database.Database, now: () => number): UserRe
       return row && toUser(row)
     },
     list: (orgId) => (orgId === undefined ? all.all() : inOrg.all(orgId)).map(toUser),
+    remove: (id) => markDeleted.run(now(), id).changes > 0,
     verify(name, password) {
       const row = byName.get(name)
       // An unknown name costs the same scrypt as a wrong password, so timing does not tell which names exist.

@@ -1,6 +1,6 @@
 import type { SessionRepo } from '../auth/sessions.js'
 import type { ChatRepo } from './chats.js'
-import type { KeyRepo, OrgRepo, UserRepo } from '../auth/types.js'
+import type { DeletableUserRepo, KeyRepo, OrgRepo } from '../auth/types.js'
 import type { ModelDefinition, UsageReport, UsageReportQuery } from '../contract/index.js'
 import type { ModelSpec } from '../config/types.js'
 import type { UsageSink } from '../contract/usage.js'
@@ -49,7 +49,7 @@ export interface UsageWriter extends UsageSink {
 export interface Accounts {
   keys: KeyRepo
   orgs: OrgRepo
-  users: UserRepo
+  users: DeletableUserRepo
 }
 
 /** The accounts of a database opened without the data-directory lock (store/open.ts openDatabase). */

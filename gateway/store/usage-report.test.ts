@@ -149,6 +149,19 @@ describe('usageReport', () => {
     ])
   })
 
+  it('groups by console user with their name, the built-in admin as admin, a deleted user still named', () => {
+    addOrg('org-1', 'Research')
+    db.prepare(
+      "INSERT INTO users (id, org_id, name, role, password_hash, created_at, deleted_at) VALUES ('usr_1', 'org-1', 'ann', 'member', 'x', 0, 1)",
+    ).run()
+    record({ user: 'usr_1' }, { user: 'admin' }, { user: 'usr_1' }, {})
+    expect(keysOf(report({ groupBy: 'user' }).groups)).toEqual([
+      ['admin', 'admin', 1],
+      ['usr_1', 'ann', 2],
+      [null, null, 1],
+    ])
+  })
+
   it('groups by UTC day, split at midnight', () => {
     record({ ts: T0 - 1 }, { ts: T0 }, { ts: T0 + DAY - 1 }, { ts: T0 + DAY }, { ts: T0 + 2 * DAY + 5 })
     expect(keysOf(report({ groupBy: 'day', from: T0 - DAY, to: T0 + 3 * DAY }).groups)).toEqual([

@@ -80,6 +80,7 @@ describe('UsageWriter', () => {
         request_id: 'req-0',
         key_id: 'key_0123456789ab',
         org_id: 'org_0123456789ab',
+        user: null,
         model: 'qwen',
         replica: 0,
         endpoint: '/v1/chat/completions',

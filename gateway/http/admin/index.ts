@@ -2,8 +2,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { FastifyBaseLogger, FastifyInstance, FastifyRequest, RawServerDefault } from 'fastify'
 import { CortexError } from '../../contract/errors.js'
-import type { KeyRepo, OrgRepo, UserRepo } from '../../auth/types.js'
+import type { DeletableUserRepo, KeyRepo, OrgRepo } from '../../auth/types.js'
 import type { AdminEvent, MemberEvent, UsageReport, UsageReportQuery } from '../../contract/index.js'
+import type { ChatService } from '../../chat/service.js'
 import type { ImageService } from '../../engines/docker/types.js'
 import type { ModelService } from '../../services/models.js'
 import type { RecipeService } from '../../services/recipes.js'
@@ -11,6 +12,7 @@ import type { Serving } from '../../services/serving.js'
 import type { SettingsService } from '../../services/settings.js'
 import type { SystemMonitor } from '../../system/monitor.js'
 import { adminAuth } from './auth.js'
+import { chatRoutes } from './chats.js'
 import { imageRoutes } from './images.js'
 import { inspectRoutes } from './inspect.js'
 import { keyRoutes } from './keys.js'
@@ -28,7 +30,7 @@ export interface AdminOptions {
   /** What `Authorization: Bearer …` must carry (store/admin-token.ts). */
   token: string
   /** API keys, organizations and users; `admin:read` keys may read usage and model states. */
-  accounts: { keys: KeyRepo; orgs: OrgRepo; users: UserRepo }
+  accounts: { keys: KeyRepo; orgs: OrgRepo; users: DeletableUserRepo }
   usage: (query: UsageReportQuery) => UsageReport
   models: ModelService
   images: ImageService
@@ -37,6 +39,8 @@ export interface AdminOptions {
   system: SystemMonitor
   /** Pause and resume of `/v1` inference. */
   serving: Serving
+  /** The chat playground's conversations (gateway/chat); not served without it. */
+  chats?: ChatService
   /** Console sign-in; without it the admin API takes only the token and admin:read keys. */
   sessions?: ConsoleSessions & { publicUrl: (req: FastifyRequest) => string }
 }
@@ -60,6 +64,9 @@ export async function adminRoutes(fastify: FastifyInstance, opts: AdminOptions) 
     streams.endAll()
     done()
   })
+  // Answers in flight are kept (cut off) before the store closes; they are no HTTP request that close() waits for.
+  const { chats } = opts
+  if (chats) app.addHook('onClose', () => chats.close())
 
   modelRoutes(app, opts.models, streams, opts.recipes)
   imageRoutes(app, opts.images)
@@ -68,8 +75,9 @@ export async function adminRoutes(fastify: FastifyInstance, opts: AdminOptions) 
   recipeRoutes(app, opts.recipes, opts.models)
   systemRoutes(app, opts.system)
   inspectRoutes(app, opts.models)
-  keyRoutes(app, opts.accounts)
+  keyRoutes(app, { ...opts.accounts, sessions: opts.sessions?.service, chats: opts.chats })
   usageRoutes(app, { report: opts.usage, orgs: opts.accounts.orgs })
+  if (chats) chatRoutes(app, chats, streams)
   if (opts.sessions) sessionRoutes(app, opts.sessions, opts.sessions.publicUrl)
 
   // A snapshot first, then every change; both are synchronous, so no change falls between them. Subscribing to the

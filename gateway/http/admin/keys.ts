@@ -1,6 +1,7 @@
 import Type from 'typebox'
 import { createKey, findOrg, findUser, keyView, orgView, parseKeySpec } from '../../auth/keys.js'
-import type { AdminCaller, KeyRepo, OrgRepo, UserRecord, UserRepo } from '../../auth/types.js'
+import type { SessionService } from '../../auth/sessions.js'
+import type { AdminCaller, DeletableUserRepo, KeyRepo, OrgRepo, UserRecord } from '../../auth/types.js'
 import type { ApiKeyRecord } from '../../contract/keys.js'
 import { CortexError } from '../../contract/errors.js'
 import {
@@ -18,7 +19,11 @@ import type { AdminApp } from './index.js'
 export interface KeyRouteDeps {
   keys: KeyRepo
   orgs: OrgRepo
-  users: UserRepo
+  users: DeletableUserRepo
+  /** A deleted user's sessions end; without sessions there are none. */
+  sessions?: Pick<SessionService, 'list' | 'end'> | undefined
+  /** A deleted user's conversations go. */
+  chats?: { removeUser(userId: string): Promise<number> } | undefined
   now?: () => number
 }
 
@@ -98,6 +103,21 @@ export function keyRoutes(app: AdminApp, deps: KeyRouteDeps): void {
     req.log.info({ userId: user.id, name: user.name, org: org.name }, 'user created')
     reply.code(201)
     return userView(user, org.name)
+  })
+  // Admins only (members' routes are an allowlist). The row stays, marked deleted, for the keys and usage rows that
+  // name it. The account goes first, so nothing signs in or authenticates while the rest is undone; its sessions are
+  // listed before, since a session list leaves out sessions of users who no longer exist.
+  app.delete('/users/:id', { schema: { params: Params } }, async (req, reply) => {
+    const user = users.get(req.params.id)
+    const sessions = deps.sessions?.list().filter((s) => user !== undefined && s.record.userId === user.id) ?? []
+    if (user === undefined || !users.remove(user.id))
+      throw new CortexError('not_found', `no user with id or name "${req.params.id}"`)
+    for (const session of sessions) deps.sessions!.end(session.record.id)
+    const revoked = keys.list().filter((k) => k.userId === user.id && k.revokedAt === null)
+    for (const key of revoked) keys.revoke(key.id)
+    const chats = (await deps.chats?.removeUser(user.id)) ?? 0
+    req.log.info({ userId: user.id, name: user.name, keys: revoked.length, chats }, 'user deleted')
+    return reply.code(204).send()
   })
 }
 

@@ -33,6 +33,13 @@ const MEMBER_ROUTES: Record<string, ReadonlySet<string>> = {
   '/admin/api/keys/:id': new Set(['DELETE']),
   '/admin/api/usage': new Set(['GET']),
   '/admin/api/auth/session': new Set(['GET', 'DELETE']),
+  // The chat playground: every user's own conversations (gateway/http/admin/chats.ts scopes them to the session).
+  '/admin/api/chats': new Set(['GET', 'POST']),
+  '/admin/api/chats/search': new Set(['GET']),
+  '/admin/api/chats/:id': new Set(['GET', 'PATCH', 'DELETE']),
+  '/admin/api/chats/:id/export': new Set(['GET']),
+  '/admin/api/chats/:id/messages': new Set(['POST']),
+  '/admin/api/chats/:id/messages/:mid/stop': new Set(['POST']),
 }
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])

@@ -121,7 +121,7 @@ describe('GET /usage', () => {
     ['?to=99999999999999999', 'to', 'to: expected an ISO 8601 date or time'],
     ['?from=2025-01-02&to=2025-01-02', 'from', 'from (2025-01-02T00:00:00.000Z) must be before to (2025-01-02T00:00:00.000Z)'],
     ['?from=2025-03-01', 'from', 'from (2025-03-01T00:00:00.000Z) must be before to (2025-02-01T12:00:00.000Z)'],
-    ['?groupBy=user', 'groupBy', 'groupBy: expected one of model, key, org, day'],
+    ['?groupBy=week', 'groupBy', 'groupBy: expected one of model, key, org, user, day'],
     ['?format=xlsx', 'format', 'format: expected one of json, csv'],
     ['?since=2025-01-01', 'since', 'unknown field "since"'],
   ])('refuses %s at %s', async (query, param, message) => {

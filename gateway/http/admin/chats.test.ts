@@ -1,0 +1,330 @@
+import type { ServerResponse } from 'node:http'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { createSessions } from '../../auth/sessions.js'
+import { createChatService } from '../../chat/service.js'
+import type { ChatDetail, ChatMessageView, ChatView } from '../../contract/chat.js'
+import { modelView } from '../../contract/admin.test-support.js'
+import { modelDefinition } from '../../contract/model.test-support.js'
+import { defaultProxyOptions } from '../../proxy/types.js'
+import { createChatRepo } from '../../store/chats.js'
+import { createSessionRepo } from '../../store/sessions.js'
+import { buildApp } from '../app.js'
+import {
+  FakeRegistry,
+  MemoryUsage,
+  MockUpstream,
+  eventually,
+  json,
+  memoryLogger,
+  noKeys,
+  testConfig,
+} from '../fakes.test-support.js'
+import { FakeModelService, TOKEN, fakeAdmin } from './fakes.test-support.js'
+
+const PASSWORD = 'correct horse battery'
+const delta = (content: string) => `data: ${JSON.stringify({ choices: [{ index: 0, delta: { content } }] })}\n\n`
+const usage = (prompt: number, completion: number) =>
+  `data: ${JSON.stringify({ choices: [], usage: { prompt_tokens: prompt, completion_tokens: completion } })}\n\n`
+
+/** An engine streaming `parts` a few ms apart, then usage and [DONE]. */
+function streams(parts: string[], prompt = 7) {
+  return async (_req: unknown, res: ServerResponse) => {
+    res.writeHead(200, { 'content-type': 'text/event-stream' })
+    for (const part of parts) {
+      res.write(delta(part))
+      await new Promise((resolve) => setTimeout(resolve, 5))
+    }
+    res.end(usage(prompt, parts.length) + 'data: [DONE]\n\n')
+  }
+}
+
+let upstream: MockUpstream
+let world: Awaited<ReturnType<typeof start>>
+beforeEach(async () => {
+  upstream = await new MockUpstream().start()
+  world = await start()
+})
+afterEach(async () => {
+  await world.app.close()
+  await upstream.close()
+})
+
+async function start() {
+  const { logger } = memoryLogger()
+  const admin = fakeAdmin(logger, new FakeModelService([modelView({ id: 'id-tiny', name: 'tiny' })]))
+  const registry = new FakeRegistry([modelDefinition({ name: 'tiny' }), modelDefinition({ name: 'other' })])
+  registry.target = { replica: 0, apiRoot: '/v1', dispatcher: upstream.pool }
+  const usageRows = new MemoryUsage()
+  const { limiter, keys } = noKeys()
+  const sessions = createSessions({ repo: createSessionRepo(admin.accounts.db), users: admin.accounts.users, adminToken: TOKEN })
+  const acme = admin.accounts.orgs.create('acme')
+  const ann = admin.accounts.users.create({ orgId: acme.id, name: 'ann', role: 'member', password: PASSWORD })
+  admin.accounts.users.create({ orgId: acme.id, name: 'bea', role: 'member', password: PASSWORD })
+  const chats = createChatService({
+    repo: createChatRepo(admin.accounts.db, Date.now),
+    proxy: { registry, usage: usageRows, options: defaultProxyOptions, limiter },
+    serving: admin.serving,
+    logger,
+  })
+  const app = buildApp({
+    config: testConfig(),
+    registry,
+    usage: usageRows,
+    logger,
+    keys,
+    limiter,
+    admin: { ...admin, chats, sessions: { service: sessions, cookie: { name: 'cs', trustProxy: false }, publicUrl: () => '' } },
+  })
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  const address = app.server.address()
+  const origin = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`
+  return { app, admin, usageRows, ann, origin }
+}
+
+type Auth = Record<string, string>
+const admin: Auth = { authorization: `Bearer ${TOKEN}` }
+
+async function signIn(name: string): Promise<Auth> {
+  const res = await call({}, 'POST', '/auth/session', { name, password: PASSWORD })
+  const body = (await res.json()) as { csrf: string }
+  const cookie = res.headers.get('set-cookie')!.split(';', 1)[0]!
+  return { cookie, origin: world.origin, 'x-cortex-csrf': body.csrf }
+}
+
+function call(auth: Auth, method: string, path: string, body?: unknown): Promise<Response> {
+  return fetch(`${world.origin}/admin/api${path}`, {
+    method,
+    headers: { ...auth, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  })
+}
+
+async function newChat(auth: Auth = admin, body: object = { model: 'tiny' }): Promise<ChatView> {
+  const res = await call(auth, 'POST', '/chats', body)
+  expect(res.status).toBe(201)
+  return (await res.json()) as ChatView
+}
+
+interface Event {
+  type: string
+  [k: string]: unknown
+}
+
+/** The events of an answer stream, read to its end. */
+async function send(chatId: string, body: object, auth: Auth = admin): Promise<Event[]> {
+  const res = await call(auth, 'POST', `/chats/${chatId}/messages`, body)
+  expect(res.status, await res.clone().text()).toBe(200)
+  expect(res.headers.get('content-type')).toBe('text/event-stream')
+  return parseEvents(await res.text())
+}
+
+function parseEvents(text: string): Event[] {
+  return text
+    .split('\n\n')
+    .map((frame) => frame.split('\n').find((l) => l.startsWith('data: ')))
+    .filter((line) => line !== undefined)
+    .map((line) => JSON.parse(line.slice(6)) as Event)
+}
+
+const detail = async (id: string, auth: Auth = admin) => (await (await call(auth, 'GET', `/chats/${id}`)).json()) as ChatDetail
+
+describe('the chat playground API', () => {
+  it('sends through the gateway’s request path: tokens stream, the answer is saved with the figures of its usage row', async () => {
+    upstream.handler = streams(['Hel', 'lo', ' there'])
+    const chat = await newChat(admin, {
+      model: 'tiny',
+      params: { system: 'be brief', temperature: 0.5, max_tokens: 64, stop: ['\n\n'] },
+    })
+    const events = await send(chat.id, { content: 'Say hello\nplease' })
+    expect(events.map((e) => e.type)).toEqual(['started', 'delta', 'delta', 'delta', 'done'])
+    expect(events.filter((e) => e.type === 'delta').map((e) => e.content)).toEqual(['Hel', 'lo', ' there'])
+    const done = events.at(-1)!.message as ChatMessageView
+    expect(done).toMatchObject({ role: 'assistant', content: 'Hello there', state: 'complete', model: 'tiny', error: null })
+
+    const [row] = world.usageRows.rows
+    expect(row).toMatchObject({ requestId: done.requestId, user: 'admin', keyId: null, status: 200, stream: true })
+    expect(done.figures).toEqual({
+      ttftMs: row!.ttftMs,
+      totalMs: row!.totalMs,
+      promptTokens: 7,
+      completionTokens: 3,
+      decodeTokensPerSecond: (3 * 1000) / (row!.totalMs - row!.ttftMs!),
+    })
+    // What the engine got: the system prompt, the message, the parameters, a stream with usage.
+    expect(JSON.parse(upstream.received[0]!.body.toString())).toEqual({
+      model: 'tiny',
+      messages: [
+        { role: 'system', content: 'be brief' },
+        { role: 'user', content: 'Say hello\nplease' },
+      ],
+      temperature: 0.5,
+      max_tokens: 64,
+      stop: ['\n\n'],
+      stream: true,
+      stream_options: { include_usage: true },
+    })
+    const saved = await detail(chat.id)
+    expect(saved.title).toBe('Say hello')
+    expect(saved.messages.map((m) => [m.role, m.content, m.state])).toEqual([
+      ['user', 'Say hello\nplease', 'complete'],
+      ['assistant', 'Hello there', 'complete'],
+    ])
+    expect(saved.messages[1]).toEqual(done)
+  })
+
+  it('branches on an edit and on a regenerate, each answer seeing only its own branch', async () => {
+    upstream.handler = streams(['one'])
+    const chat = await newChat()
+    const first = await send(chat.id, { content: 'first' })
+    const a1 = (first.at(-1)!.message as ChatMessageView).id
+    await send(chat.id, { content: 'second' })
+    const q2 = (await detail(chat.id)).messages[2]!
+    // Edit the second question: a sibling under the first answer; regenerate it: a second answer under q2.
+    await send(chat.id, { content: 'second, edited', parentId: a1 })
+    await send(chat.id, { parentId: q2.id, model: 'other' })
+    const sent = upstream.received.map(
+      (r) => JSON.parse(r.body.toString()) as { model: string; messages: Array<{ content: string }> },
+    )
+    expect(sent[2]!.messages.map((m) => m.content)).toEqual(['first', 'one', 'second, edited'])
+    expect(sent[3]).toMatchObject({ model: 'other' })
+    expect(sent[3]!.messages.map((m) => m.content)).toEqual(['first', 'one', 'second'])
+    const tree = (await detail(chat.id)).messages
+    expect(tree.filter((m) => m.parentId === a1).map((m) => m.content)).toEqual(['second', 'second, edited'])
+    expect(tree.filter((m) => m.parentId === q2.id).map((m) => m.model)).toEqual(['tiny', 'other'])
+    const refused = await call(admin, 'POST', `/chats/${chat.id}/messages`, { parentId: a1 })
+    expect(refused.status).toBe(400)
+    expect(((await refused.json()) as { error: { param: string } }).error.param).toBe('parentId')
+  })
+
+  it('Stop aborts the engine’s request and keeps what had arrived, cut off', async () => {
+    let release!: () => void
+    const held = new Promise<void>((resolve) => (release = resolve))
+    upstream.handler = async (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' })
+      res.write(delta('partial'))
+      await held
+      res.end()
+    }
+    const chat = await newChat()
+    const res = await call(admin, 'POST', `/chats/${chat.id}/messages`, { content: 'go on forever' })
+    const reader = res.body!.getReader()
+    let text = ''
+    while (!text.includes('"delta"')) text += new TextDecoder().decode((await reader.read()).value)
+    const answer = (parseEvents(text)[0]!.answer as ChatMessageView).id
+    const stopped = await call(admin, 'POST', `/chats/${chat.id}/messages/${answer}/stop`)
+    expect(stopped.status).toBe(200)
+    expect(await stopped.json()).toMatchObject({ id: answer, content: 'partial', state: 'cut_off', error: null })
+    await upstream.received[0]!.aborted
+    release()
+    await eventually(() => expect(world.usageRows.rows[0]).toMatchObject({ status: 499, user: 'admin' }))
+    expect((await detail(chat.id)).messages[1]).toMatchObject({ content: 'partial', state: 'cut_off' })
+    // Stopping an answer that is over gives it back as it is.
+    expect(await (await call(admin, 'POST', `/chats/${chat.id}/messages/${answer}/stop`)).json()).toMatchObject({
+      state: 'cut_off',
+    })
+  })
+
+  it('an engine that breaks off keeps the partial answer, failed, with the gateway’s message', async () => {
+    upstream.handler = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' })
+      res.write(delta('half an'), () => setTimeout(() => res.socket?.destroy(), 10))
+    }
+    const chat = await newChat()
+    const done = (await send(chat.id, { content: 'q' })).at(-1)!.message as ChatMessageView
+    expect(done).toMatchObject({ content: 'half an', state: 'failed', error: expect.stringContaining('could not be reached') })
+    expect((await detail(chat.id)).messages[1]).toMatchObject({ content: 'half an', state: 'failed' })
+  })
+
+  it('refuses a message that would not fit the context, saving nothing, and passes an engine’s refusal on', async () => {
+    const chat = await newChat()
+    const long = await call(admin, 'POST', `/chats/${chat.id}/messages`, { content: 'word '.repeat(5000) })
+    expect(long.status).toBe(400)
+    const body = (await long.json()) as { error: { code: string; message: string } }
+    expect(body.error.code).toBe('context_length_exceeded')
+    expect(body.error.message).toMatch(/needs about \d+ tokens .* more than .*4096/)
+    expect(upstream.received).toHaveLength(0)
+
+    upstream.handler = (_req, res) => json(res, 400, { error: { message: 'bad grammar', type: 'invalid_request_error' } })
+    const refused = await call(admin, 'POST', `/chats/${chat.id}/messages`, { content: 'hi' })
+    expect(refused.status).toBe(400)
+    expect(await refused.json()).toEqual({ error: { message: 'bad grammar', type: 'invalid_request_error' } })
+    expect((await detail(chat.id)).messages).toEqual([])
+  })
+
+  it('keeps each user’s conversations their own: another gets 404 for every route, whatever the id', async () => {
+    upstream.handler = streams(['mine'])
+    const ann = await signIn('ann')
+    const bea = await signIn('bea')
+    const chat = await newChat(ann)
+    await send(chat.id, { content: 'secret plans' }, ann)
+    const answer = (await detail(chat.id, ann)).messages[1]!.id
+    expect(((await (await call(ann, 'GET', '/chats')).json()) as ChatView[]).map((c) => c.id)).toEqual([chat.id])
+    expect(await (await call(bea, 'GET', '/chats')).json()).toEqual([])
+    for (const [method, path, body] of [
+      ['GET', `/chats/${chat.id}`],
+      ['PATCH', `/chats/${chat.id}`, { title: 'x' }],
+      ['DELETE', `/chats/${chat.id}`],
+      ['GET', `/chats/${chat.id}/export`],
+      ['POST', `/chats/${chat.id}/messages`, { content: 'x' }],
+      ['POST', `/chats/${chat.id}/messages/${answer}/stop`],
+    ] as const) {
+      expect((await call(bea, method, path, body)).status, `${method} ${path}`).toBe(404)
+    }
+    expect(await (await call(bea, 'GET', '/chats/search?q=secret')).json()).toEqual([])
+    expect(await (await call(admin, 'GET', `/chats/${chat.id}`)).status).toBe(404)
+    // Ann's request recorded Ann and her organization.
+    expect(world.usageRows.rows[0]).toMatchObject({ user: world.ann.id, orgId: world.ann.orgId })
+  })
+
+  it('renames, changes parameters, lists newest first, searches, exports and deletes', async () => {
+    upstream.handler = streams(['zebras are striped'])
+    const older = await newChat(admin, { model: 'tiny', title: 'Older' })
+    const chat = await newChat()
+    await send(chat.id, { content: 'tell me about animals' })
+    const patched = await call(admin, 'PATCH', `/chats/${chat.id}`, { title: 'Animals', params: { seed: 42 } })
+    expect(await patched.json()).toMatchObject({ title: 'Animals', params: { seed: 42 } })
+    expect(((await (await call(admin, 'GET', '/chats')).json()) as ChatView[]).map((c) => c.title)).toEqual(['Animals', 'Older'])
+
+    const hits = (await (await call(admin, 'GET', '/chats/search?q=zebra')).json()) as Array<Record<string, unknown>>
+    expect(hits).toEqual([
+      expect.objectContaining({ chatId: chat.id, chatTitle: 'Animals', role: 'assistant', snippet: 'zebras are striped' }),
+    ])
+
+    const md = await call(admin, 'GET', `/chats/${chat.id}/export?format=md`)
+    expect(md.headers.get('content-disposition')).toBe('attachment; filename="Animals.md"')
+    const text = await md.text()
+    expect(text).toContain(
+      '# Animals\n\nModel: tiny\n\n## You\n\ntell me about animals\n\n## Assistant\n\nzebras are striped\n\n_tiny · TTFT',
+    )
+    const exported = (await (await call(admin, 'GET', `/chats/${chat.id}/export?format=json`)).json()) as ChatDetail
+    expect(exported).toEqual(await detail(chat.id))
+
+    expect((await call(admin, 'DELETE', `/chats/${chat.id}`)).status).toBe(204)
+    expect((await call(admin, 'GET', `/chats/${chat.id}`)).status).toBe(404)
+    expect(await (await call(admin, 'GET', '/chats/search?q=zebra')).json()).toEqual([])
+    expect(((await (await call(admin, 'GET', '/chats')).json()) as ChatView[]).map((c) => c.id)).toEqual([older.id])
+  })
+
+  it('DELETE /users/{id}: no more sign-in, keys revoked, sessions ended, conversations gone, usage rows kept', async () => {
+    upstream.handler = streams(['hi'])
+    const ann = await signIn('ann')
+    const key = await call(ann, 'POST', '/keys', { name: 'ann-key' })
+    expect(key.status).toBe(201)
+    const chat = await newChat(ann)
+    await send(chat.id, { content: 'hello' }, ann)
+    expect((await call(ann, 'DELETE', `/users/${world.ann.id}`)).status).toBe(403)
+
+    expect((await call(admin, 'DELETE', '/users/ann')).status).toBe(204)
+    expect((await call(ann, 'GET', '/chats')).status).toBe(401)
+    const again = await call({}, 'POST', '/auth/session', { name: 'ann', password: PASSWORD })
+    expect(again.status).toBe(401)
+    const keys = (await (await call(admin, 'GET', '/keys')).json()) as Array<{ name: string; state: string }>
+    expect(keys.find((k) => k.name === 'ann-key')?.state).toBe('revoked')
+    expect(world.admin.accounts.db.prepare('SELECT count(*) AS n FROM chats').get()).toEqual({ n: 0 })
+    const sessionsOfAnn = world.admin.accounts.db.prepare('SELECT count(*) AS n FROM sessions WHERE user_id = ?')
+    expect(sessionsOfAnn.get(world.ann.id)).toEqual({ n: 0 })
+    expect(world.usageRows.rows).toHaveLength(1)
+    expect(((await (await call(admin, 'GET', '/users')).json()) as Array<{ name: string }>).map((u) => u.name)).toEqual(['bea'])
+    expect((await call(admin, 'DELETE', '/users/ann')).status).toBe(404)
+  })
+})
