@@ -10,6 +10,7 @@ import type {
 } from '../contract/chat.js'
 import { CortexError } from '../contract/errors.js'
 import type { ProxyContext } from '../proxy/types.js'
+import { configuredContext } from '../router/context.js'
 import type { Serving } from '../services/serving.js'
 import type { ChatRecord, ChatRepo, MessageRecord } from '../store/chats.js'
 import { exportChat, type ExportFile } from './export.js'
@@ -72,6 +73,32 @@ export function requestBody(chat: Pick<ChatRecord, 'params'>, model: string, his
     ...(content === null ? [] : [{ role: 'user', content }]),
   ]
   return { model, messages, ...sampling, stream: true, stream_options: { include_usage: true } }
+}
+
+/**
+ * Refuses an answer that would not fit: the prompt as the gateway's tpm estimates it (body bytes ÷ 4) plus the
+ * max_tokens asked for, against the model's context (the running engine's, else its flags'). /v1 admission checks the
+ * prompt alone, and an engine would cut the answer short at the context's end without a word.
+ */
+export function checkFits(
+  proxy: Pick<ProxyContext, 'registry'>,
+  model: string,
+  body: Buffer,
+  maxTokens: number | undefined,
+): void {
+  const def = proxy.registry.resolve(model)
+  if (def === undefined) return
+  const context = proxy.registry.contextLength(def.name) ?? configuredContext(def)
+  const prompt = Math.ceil(body.length / 4)
+  const need = prompt + (maxTokens ?? 0)
+  if (context === null || need <= context) return
+  throw new CortexError(
+    'context_length_exceeded',
+    `this conversation needs about ${need} tokens (the prompt estimated at ${prompt} from its size` +
+      `${maxTokens === undefined ? '' : `, plus max_tokens ${maxTokens}`}), more than model "${def.name}" holds ` +
+      `(a context of ${context} tokens): start a new conversation, shorten the message, or lower max_tokens`,
+    { param: 'content' },
+  )
 }
 
 export function createChatService(deps: ChatServiceDeps): ChatService {
@@ -141,6 +168,7 @@ export function createChatService(deps: ChatServiceDeps): ChatService {
         const payload = requestBody(chat, model, pathTo(messages, parent.id), null)
         request = { userMessage: null, answerParentId: parent.id, body: Buffer.from(JSON.stringify(payload)) }
       }
+      checkFits(deps.proxy, model, request.body, chat.params.max_tokens)
       deps.serving?.admit()
       const run = new AnswerRun(
         {

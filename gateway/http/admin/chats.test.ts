@@ -243,6 +243,15 @@ describe('the chat playground API', () => {
     expect(body.error.code).toBe('context_length_exceeded')
     expect(body.error.message).toMatch(/needs about \d+ tokens .* more than .*4096/)
     expect(upstream.received).toHaveLength(0)
+    // A prompt that fits, with more output asked for than the rest of the context holds.
+    await call(admin, 'PATCH', `/chats/${chat.id}`, { params: { max_tokens: 4000 } })
+    const output = await call(admin, 'POST', `/chats/${chat.id}/messages`, { content: 'word '.repeat(100) })
+    expect(output.status).toBe(400)
+    expect(((await output.json()) as typeof body).error.message).toMatch(
+      /^this conversation needs about 4\d{3} tokens \(the prompt estimated at \d+ from its size, plus max_tokens 4000\), more than model "tiny" holds \(a context of 4096 tokens\)/,
+    )
+    expect(upstream.received).toHaveLength(0)
+    await call(admin, 'PATCH', `/chats/${chat.id}`, { params: {} })
 
     upstream.handler = (_req, res) => json(res, 400, { error: { message: 'bad grammar', type: 'invalid_request_error' } })
     const refused = await call(admin, 'POST', `/chats/${chat.id}/messages`, { content: 'hi' })
