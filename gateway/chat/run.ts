@@ -83,8 +83,6 @@ export class AnswerRun {
       this.resolveStarted = resolve
       this.rejectStarted = reject
     })
-    // A refusal is the caller's to answer; this keeps it from also counting as unhandled when nobody awaits.
-    this.started.catch(() => undefined)
     this.res = new CapturedResponse({ head: (status) => this.head(status), body: (chunk) => this.body(chunk) })
     // Writes the proxy makes after a stop land on a destroyed stream; they are expected, not failures.
     this.res.on('error', (err) => deps.logger.debug({ err, requestId: this.requestId }, 'chat answer written after its stop'))
