@@ -240,4 +240,18 @@ describe('the chat playground on a real llama-server', () => {
     expect(error.message).toMatch(/needs about \d+ tokens .*, plus max_tokens 1000\), .*\(a context of 2048 tokens\)/)
     expect((await detail(chat.id)).messages).toEqual([])
   })
+  // Last: the engine is killed, and its model stays failed for the rest of the file.
+  it('an engine killed mid-answer leaves the partial answer failed, with the gateway’s message', async () => {
+    const chat = await newChat(1900)
+    const { events, reader } = await sendUntil(chat.id, 'and then', (e) => e.some((x) => x.type === 'delta'))
+    const answer = (events[0]!.answer as ChatMessageView).id
+    process.kill(engines.statuses()[0]!.replicas[0]!.pid!, 'SIGKILL')
+    await expect
+      .poll(async () => (await detail(chat.id)).messages.find((m) => m.id === answer)?.state, { timeout: 10_000 })
+      .toBe('failed')
+    const failed = (await detail(chat.id)).messages.find((m) => m.id === answer)!
+    expect(failed.content.length).toBeGreaterThan(0)
+    expect(failed.error).toMatch(/model "tiny" \(replica 0\)/)
+    await reader.cancel()
+  })
 })

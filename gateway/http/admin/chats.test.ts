@@ -224,6 +224,27 @@ describe('the chat playground API', () => {
     })
   })
 
+  it('a gateway that closes keeps the answers in flight, cut off, before the store goes', async () => {
+    upstream.handler = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' })
+      res.write(delta('so far'))
+    }
+    const chat = await newChat()
+    const res = await call(admin, 'POST', `/chats/${chat.id}/messages`, { content: 'q' })
+    const reader = res.body!.getReader()
+    let text = ''
+    while (!text.includes('"delta"')) text += new TextDecoder().decode((await reader.read()).value)
+    await world.app.close()
+    const [, answer] = world.admin.accounts.db
+      .prepare('SELECT content, state, error FROM chat_messages ORDER BY seq')
+      .all() as Array<Record<string, unknown>>
+    expect(answer).toEqual({
+      content: 'so far',
+      state: 'cut_off',
+      error: 'the gateway shut down while this answer was streaming',
+    })
+  })
+
   it('an engine that breaks off keeps the partial answer, failed, with the gateway’s message', async () => {
     upstream.handler = (_req, res) => {
       res.writeHead(200, { 'content-type': 'text/event-stream' })
