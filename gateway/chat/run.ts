@@ -6,7 +6,7 @@ import type { UsageRecord } from '../contract/usage.js'
 import { openai } from '../proxy/dialects/openai.js'
 import { proxy } from '../proxy/forward.js'
 import type { Endpoint, Exchange, ProxyContext } from '../proxy/types.js'
-import type { ChatRepo, MessageRecord, MessageUpdate } from '../store/chats.js'
+import type { ChatRepo, MessageFigures, MessageRecord, MessageUpdate } from '../store/chats.js'
 import { CapturedResponse } from './capture.js'
 import { FrameReader } from './frames.js'
 import { messageView } from './views.js'
@@ -227,7 +227,7 @@ export class AnswerRun {
         this.streamError ??
         (err instanceof Error ? err.message : null) ??
         (status === 200 ? null : `the answer ended with status ${status ?? 'unknown'}`)
-      const end: MessageUpdate = {
+      const end: Pick<MessageRecord, 'state' | 'error' | keyof MessageFigures> = {
         state: this.stopped !== null ? 'cut_off' : failure !== null ? 'failed' : 'complete',
         error: this.stopped !== null ? this.stopped.reason : failure,
         ttftMs: this.usage?.ttftMs ?? null,
@@ -241,7 +241,7 @@ export class AnswerRun {
         ...end,
         content: this.content,
         reasoning: this.reasoning === '' ? null : this.reasoning,
-      } as MessageRecord
+      }
       this.emit({ type: 'done', message: this.view() })
       this.listeners.clear()
       return this.answer
