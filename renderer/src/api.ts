@@ -89,8 +89,9 @@ async function request<T>(method: string, path: string, body?: unknown): Promise
     error?.message ?? `${method} ${API}${path} answered ${res.status}`,
     Number.isFinite(retry) && retry > 0 ? retry : null,
   )
-  // A failed sign-in is also a 401, but there is no session to end.
-  if (res.status === 401 && !path.startsWith('/auth/')) onUnauthorized()
+  // A failed sign-in is also a 401, but there is no session to end; and a request sent before this session began
+  // (a screen loading while the sign-in ran) says nothing about it.
+  if (res.status === 401 && !path.startsWith('/auth/') && csrf !== null && csrf === csrfSource()) onUnauthorized()
   throw apiError
 }
 

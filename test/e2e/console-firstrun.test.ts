@@ -21,7 +21,7 @@ afterAll(async () => {
 })
 
 describe.skipIf(missing !== null)(`console first run in Chromium${missing ? ` â€” skipped: ${missing}` : ''}`, () => {
-  it('lands on first run, shows what it found, makes a key that works, and adds the first model from a GGUF path', async () => {
+  it('lands on first run, shows what it found, makes a key that works, adds the first model from a GGUF path, and runs it', async () => {
     const { page, errors } = await world.openAsAdmin('/')
     await page.waitForURL(/\/first-run$/)
     expect(await page.getByTestId('check-llama').getAttribute('data-ok')).toBe('true')
@@ -53,7 +53,14 @@ describe.skipIf(missing !== null)(`console first run in Chromium${missing ? ` â€
     expect(await axeViolations(page)).toEqual([])
     await page.getByTestId('model-add').click()
     await page.waitForURL(/\/models$/)
-    await page.getByTestId('model-first').waitFor()
+    // The model just added starts from the list, turns running without a reload, shows its log, and stops.
+    const row = page.getByTestId('model-first')
+    await row.getByTestId('start').click()
+    await expect.poll(() => row.getAttribute('data-state'), { timeout: 60_000 }).toBe('running')
+    await row.getByRole('link', { name: 'first' }).click()
+    await expect.poll(() => page.getByTestId('log-lines').textContent(), { timeout: 20_000 }).toMatch(/listening/)
+    await page.getByTestId('stop').click()
+    await expect.poll(() => page.getByTestId('model-detail').getAttribute('data-state'), { timeout: 30_000 }).toBe('stopped')
     // The one refusal asked for: the bad path's 400, which Chromium logs as a failed resource.
     expect(unexpected(errors).filter((e) => !/status of 400/.test(e))).toEqual([])
   })

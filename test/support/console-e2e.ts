@@ -79,7 +79,17 @@ export async function startConsoleWorld(name: string, o: ConsoleWorldOptions = {
       if (!res.ok) throw new Error(`POST /admin/api/auth/codes: ${res.status} ${await res.text()}`)
       const { code } = (await res.json()) as { code: string }
       const opened = await open(`/?code=${encodeURIComponent(code)}`)
-      await opened.page.getByTestId('user').waitFor()
+      await opened.page
+        .getByTestId('user')
+        .waitFor()
+        .catch(async (err: unknown) => {
+          const shown = await opened.page
+            .locator('body')
+            .innerText()
+            .catch(() => '(no body)')
+          const log = cortex.stderr.slice(-30).join('\n')
+          throw new Error(`not signed in: ${String(err)}\npage: ${shown}\nerrors: ${opened.errors.join('\n')}\ncortex: ${log}`)
+        })
       if (url !== '/') await opened.page.goto(new URL(url, cortex.url).href)
       return opened
     },

@@ -36,7 +36,7 @@ export const loadUsage = (params: api.UsageParams) => load('usage', () => api.ge
 
 /** The models come with the events stream's snapshot; this list covers a stream that cannot open. */
 export async function loadModels(): Promise<void> {
-  if (useStore.getState().modelsStatus === 'ready') return
+  if (useStore.getState().session.status !== 'signed-in' || useStore.getState().modelsStatus === 'ready') return
   try {
     const { data } = await api.listModels()
     // A snapshot that arrived meanwhile is as new and carries Docker's state too.

@@ -1,8 +1,8 @@
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { adminSession, errorBody, stubFetch } from '../test/fakes.js'
 import { useStore } from './index.js'
 import { endSession, restoreSession, submitSignIn } from './session.js'
-import { deleteModel } from '../api.js'
+import { deleteModel, listModels } from '../api.js'
 
 const fakeLocation = (href: string) => ({ href }) as Location
 const fakeHistory = () => {
@@ -76,5 +76,20 @@ describe('session slice', () => {
     })
     endSession(null)
     expect(useStore.getState().session.status).toBe('signed-out')
+  })
+
+  it('a 401 to a request sent before the sign-in (a screen loading meanwhile) does not end the new session', async () => {
+    let answer: (r: Response) => void = () => {}
+    const pending = new Promise<Response>((resolve) => (answer = resolve))
+    stubFetch({ 'POST /admin/api/auth/session': { body: adminSession() } })
+    const fetchMock = globalThis.fetch
+    vi.stubGlobal('fetch', (input: RequestInfo | URL, init?: RequestInit) =>
+      String(input) === '/admin/api/models' ? pending : fetchMock(input, init),
+    )
+    const early = listModels()
+    await submitSignIn({ code: 'c' })
+    answer(new Response(JSON.stringify(errorBody('no session', 'invalid_api_key')), { status: 401 }))
+    await expect(early).rejects.toThrow('no session')
+    expect(useStore.getState().session.status).toBe('signed-in')
   })
 })

@@ -2,16 +2,21 @@
 import * as api from '../../api.js'
 import { useStore } from '../../store/index.js'
 
-/** A change answered with the model's new view: written at once, so the screen does not wait for the event. */
-async function withView(call: Promise<api.AnyModelView>): Promise<void> {
-  const view = await call
-  useStore.setState((s) => ({ models: { ...s.models, [view.id]: view } }))
+/**
+ * A change answered with the model's new view: written at once, so the screen does not wait for the event — unless
+ * the events stream already brought a newer state meanwhile (an engine that fails within milliseconds sends its
+ * `failed` before the `starting` answer arrives, which must not overwrite it).
+ */
+async function withView(id: string, call: () => Promise<api.AnyModelView>): Promise<void> {
+  const before = useStore.getState().models[id]
+  const view = await call()
+  useStore.setState((s) => (s.models[id] !== before ? {} : { models: { ...s.models, [view.id]: view } }))
 }
 
-export const startModel = (id: string) => withView(api.startModel(id))
-export const stopModel = (id: string) => withView(api.stopModel(id))
-export const pinModel = (id: string, pinned: boolean) => withView(api.pinModel(id, pinned))
-export const patchModel = (id: string, body: Parameters<typeof api.patchModel>[1]) => withView(api.patchModel(id, body))
+export const startModel = (id: string) => withView(id, () => api.startModel(id))
+export const stopModel = (id: string) => withView(id, () => api.stopModel(id))
+export const pinModel = (id: string, pinned: boolean) => withView(id, () => api.pinModel(id, pinned))
+export const patchModel = (id: string, body: Parameters<typeof api.patchModel>[1]) => withView(id, () => api.patchModel(id, body))
 
 export async function deleteModel(id: string): Promise<void> {
   await api.deleteModel(id)

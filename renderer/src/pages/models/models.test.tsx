@@ -59,6 +59,23 @@ describe('models list', () => {
     expect(calls.map((c) => `${c.method} ${c.url}`)).toEqual(['POST /admin/api/models/a/stop'])
   })
 
+  it('a start answered after the engine already failed leaves the failure on screen, not the stale answer', async () => {
+    signInAs('admin')
+    useStore.setState({ modelsStatus: 'ready', models: { a: modelView('a') } })
+    stubFetch({
+      'POST /admin/api/models/a/start': () => {
+        // The events stream's `failed` lands while the 202 is on its way.
+        useStore.setState((s) => ({ models: { ...s.models, a: modelView('a', { state: 'failed' }) } }))
+        return { status: 202, body: modelView('a', { state: 'starting' }) }
+      },
+    })
+    renderAt('/models')
+    await userEvent.click(screen.getByTestId('start'))
+    await waitFor(() => expect(screen.getByTestId('model-a').dataset.state).toBe('failed'))
+    await new Promise((r) => setTimeout(r, 20))
+    expect(screen.getByTestId('model-a').dataset.state).toBe('failed')
+  })
+
   it('a refused action shows the gateway’s message under its row', async () => {
     signInAs('admin')
     useStore.setState({ modelsStatus: 'ready', models: { a: modelView('a') } })
