@@ -11,6 +11,7 @@ import { createScheduler, type Scheduler } from './engines/scheduler.js'
 import { createEngineManager, type EngineManager } from './engines/manager.js'
 import { findExecutable } from './engines/process/os.js'
 import { createSessions } from './auth/sessions.js'
+import { createChatService } from './chat/service.js'
 import { buildApp } from './http/app.js'
 import { overTls } from './http/admin/cookie.js'
 import { defaultConsoleDir } from './http/routes/ui.js'
@@ -22,6 +23,7 @@ import { startMetricsServer, type MetricsServer } from './metrics/server.js'
 import { createRecipeService } from './services/recipes.js'
 import { modelNeed } from './models/need.js'
 import { createModelService, type ModelService } from './services/models.js'
+import { defaultProxyOptions } from './proxy/types.js'
 import { routeTable } from './router/route.js'
 import { createServing } from './services/serving.js'
 import { createSettings } from './services/settings.js'
@@ -135,14 +137,24 @@ export async function createCore(config: CortexConfig, options: CoreOptions = {}
       trustProxy: config.server.trustProxy,
     }
     const serving = createServing()
+    const routes = routeTable(config.routes)
+    const orgName = (id: string) => store.orgs.get(id)?.name
+    const usage = metricsSink(store.usage, metrics)
+    // The playground's answers take the /v1 request path in process: the same registry, limits, routes and usage sink.
+    const chats = createChatService({
+      repo: store.chats,
+      proxy: { registry: engines, usage, options: defaultProxyOptions, limiter, routes, orgName, now },
+      serving,
+      logger,
+    })
     const http = buildApp({
       config,
       serving,
-      routes: routeTable(config.routes),
+      routes,
       now,
-      orgName: (id) => store.orgs.get(id)?.name,
+      orgName,
       registry: engines,
-      usage: metricsSink(store.usage, metrics),
+      usage,
       keys: store.keys,
       limiter,
       onRefused: (reason) => metrics.refused(reason),
@@ -157,6 +169,7 @@ export async function createCore(config: CortexConfig, options: CoreOptions = {}
         recipes,
         system,
         serving,
+        chats,
         sessions: {
           service: sessions,
           cookie,
