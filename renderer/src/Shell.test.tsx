@@ -20,7 +20,7 @@ describe('Shell', () => {
     signInAs('admin')
     useStore.setState({ modelsStatus: 'ready', models: {} })
     renderShell()
-    expect(navLabels()).toEqual(['First run', 'GPUs', 'Usage', 'Keys', 'Settings'])
+    expect(navLabels()).toEqual(['First run', 'Chat', 'GPUs', 'Usage', 'Keys', 'Settings'])
     expect(screen.getByTestId('user').textContent).toBe('adminadmin')
   })
 
@@ -28,7 +28,7 @@ describe('Shell', () => {
     signInAs('member')
     useStore.setState({ modelsStatus: 'ready', models: {} })
     renderShell()
-    expect(navLabels()).toEqual(['Models', 'Usage', 'Keys'])
+    expect(navLabels()).toEqual(['Models', 'Chat', 'Usage', 'Keys'])
   })
 
   it('shows the events stream’s state', () => {

@@ -23,7 +23,10 @@ function ConnectionIndicator() {
 
 /** Which entries the left nav shows: First run replaces Models while there are none; members see what they may use. */
 export function navItems(isAdmin: boolean, noModels: boolean): Array<{ to: string; label: string }> {
-  const items = [noModels && isAdmin ? { to: '/first-run', label: 'First run' } : { to: '/models', label: 'Models' }]
+  const items = [
+    noModels && isAdmin ? { to: '/first-run', label: 'First run' } : { to: '/models', label: 'Models' },
+    { to: '/chat', label: 'Chat' },
+  ]
   if (isAdmin) items.push({ to: '/gpus', label: 'GPUs' })
   items.push({ to: '/usage', label: 'Usage' }, { to: '/keys', label: 'Keys' })
   if (isAdmin) items.push({ to: '/settings', label: 'Settings' })

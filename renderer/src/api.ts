@@ -5,6 +5,11 @@
  */
 import type {
   ApiKeyView,
+  ChatCreateBody,
+  ChatDetail,
+  ChatSendBody,
+  ChatView,
+  ChatMessageView,
   CortexInfo,
   DryRunView,
   GgufInspectView,
@@ -171,3 +176,28 @@ export const usageCsvUrl = (p: UsageParams) => `${API}${usageQuery(p, 'csv')}`
 // Settings.
 export const getSettings = () => request<SettingsView>('GET', '/settings')
 export const putSettings = (body: SettingsPutBody) => request<SettingsView>('PUT', '/settings', body)
+
+// Chats (the playground): the answer comes as a stream the caller reads (chatStream.ts).
+export const listChats = () => request<ChatView[]>('GET', '/chats')
+export const createChat = (body: ChatCreateBody) => request<ChatView>('POST', '/chats', body)
+export const getChat = (id: string) => request<ChatDetail>('GET', `/chats/${enc(id)}`)
+export const deleteChat = (id: string) => request<void>('DELETE', `/chats/${enc(id)}`)
+export const stopChatMessage = (id: string, messageId: string) =>
+  request<ChatMessageView>('POST', `/chats/${enc(id)}/messages/${enc(messageId)}/stop`)
+
+/** `POST /chats/{id}/messages`: the open response, whose body is the answer's event stream; a refusal throws. */
+export async function sendChatMessage(id: string, body: ChatSendBody, signal?: AbortSignal): Promise<Response> {
+  const csrf = csrfSource()
+  const res = await fetch(`${API}/chats/${enc(id)}/messages`, {
+    method: 'POST',
+    headers: { accept: 'text/event-stream', 'content-type': 'application/json', ...(csrf !== null && { 'x-cortex-csrf': csrf }) },
+    credentials: 'same-origin',
+    body: JSON.stringify(body),
+    ...(signal && { signal }),
+  }).catch((err: unknown) => {
+    throw new ApiError(0, null, `Cortex did not answer (${err instanceof Error ? err.message : String(err)}): is it running?`)
+  })
+  if (res.ok) return res
+  const error = (parse(await res.text()) as Envelope | null)?.error
+  throw new ApiError(res.status, error?.code ?? null, error?.message ?? `sending answered ${res.status}`)
+}

@@ -55,6 +55,7 @@ export const routes: RouteObject[] = [
       { index: true, element: <Home />, loader: starts(loadModels) },
       { path: 'first-run', lazy: () => import('./pages/firstrun/index.js') },
       { path: 'models/*', lazy: () => import('./pages/models/index.js') },
+      { path: 'chat/:id?', lazy: () => import('./pages/chat/index.js') },
       { path: 'gpus', lazy: () => import('./pages/gpus/index.js') },
       { path: 'usage', lazy: () => import('./pages/usage/index.js') },
       { path: 'keys/*', lazy: () => import('./pages/keys/index.js') },

@@ -1,11 +1,12 @@
-import { useEffect, useState, type FormEvent } from 'react'
+import { useState, type FormEvent } from 'react'
 import { useNavigate } from 'react-router'
-import type { DryRunView, GgufInspectView, ModelCreateBody } from '../../../../gateway/contract/index.js'
+import type { GgufInspectView, ModelCreateBody } from '../../../../gateway/contract/index.js'
 import * as api from '../../api.js'
 import { useAction } from '../../components/useAction.js'
 import { useStore } from '../../store/index.js'
 import { formatBytes, formatCount, formatParameters } from '../../units.js'
 import { DryRunPanel } from '../models/DryRunPanel.js'
+import { useDryRun } from '../models/useDryRun.js'
 
 /** A model name from a GGUF file name: "Qwen2.5-7B-Instruct-Q4_K_M.gguf" → "qwen2.5-7b-instruct-q4_k_m". */
 const nameFrom = (file: string) =>
@@ -23,11 +24,6 @@ export function AddModel({ docker, llamaServer }: { docker: boolean; llamaServer
   const [name, setName] = useState('')
   const [runtime, setRuntime] = useState<'process' | 'docker'>(llamaServer || !docker ? 'process' : 'docker')
   const [context, setContext] = useState('4096')
-  const [dry, setDry] = useState<{ view: DryRunView | null; error: string | null; busy: boolean }>({
-    view: null,
-    error: null,
-    busy: false,
-  })
   const inspect = useAction()
   const add = useAction()
   const navigate = useNavigate()
@@ -40,22 +36,7 @@ export function AddModel({ docker, llamaServer }: { docker: boolean; llamaServer
     ...(context.trim() !== '' && { args: ['-c', context.trim()] }),
   })
 
-  useEffect(() => {
-    if (inspected === null || name.trim() === '') return
-    let live = true
-    setDry((d) => ({ ...d, busy: true }))
-    const timer = setTimeout(() => {
-      api.dryRunDefinition(body()).then(
-        (view) => live && setDry({ view, error: null, busy: false }),
-        (err: unknown) => live && setDry({ view: null, error: err instanceof Error ? err.message : String(err), busy: false }),
-      )
-    }, 350)
-    return () => {
-      live = false
-      clearTimeout(timer)
-    }
-    // body() reads exactly these.
-  }, [inspected, name, runtime, context])
+  const dry = useDryRun(inspected === null || name.trim() === '' ? null : body())
 
   const read = (e: FormEvent) => {
     e.preventDefault()

@@ -1,6 +1,6 @@
 import { useEffect, useState, type FormEvent } from 'react'
 import { Link, useNavigate } from 'react-router'
-import type { DryRunView, ModelCreateBody, RecipeView } from '../../../../gateway/contract/index.js'
+import type { ModelCreateBody, RecipeView } from '../../../../gateway/contract/index.js'
 import * as api from '../../api.js'
 import { Empty, ErrorState, Loading } from '../../components/States.js'
 import { useAction } from '../../components/useAction.js'
@@ -8,6 +8,7 @@ import { useStore } from '../../store/index.js'
 import { loadRecipes } from '../../store/loaders.js'
 import { dataOf } from '../../store/remote.js'
 import { DryRunPanel } from './DryRunPanel.js'
+import { useDryRun } from './useDryRun.js'
 
 /** The fields a recipe leaves to the person: a name, the source where it has none, where it runs and on which GPUs. */
 interface Draft {
@@ -43,31 +44,13 @@ export function CreateFromRecipe() {
   const list = dataOf(recipes) ?? []
   const [chosen, setChosen] = useState<RecipeView | null>(null)
   const [draft, setDraft] = useState<Draft | null>(null)
-  const [dry, setDry] = useState<{ view: DryRunView | null; error: string | null; busy: boolean }>({
-    view: null,
-    error: null,
-    busy: false,
-  })
   const { busy, error, run } = useAction()
   const navigate = useNavigate()
 
   // The dry-run follows the form, a moment after the last keystroke.
-  useEffect(() => {
-    if (chosen === null || draft === null) return
-    let live = true
-    setDry((d) => ({ ...d, busy: true }))
-    const timer = setTimeout(() => {
-      const body = { ...chosen.model, ...overridesOf(chosen, draft) } as ModelCreateBody
-      api.dryRunDefinition(body).then(
-        (view) => live && setDry({ view, error: null, busy: false }),
-        (err: unknown) => live && setDry({ view: null, error: err instanceof Error ? err.message : String(err), busy: false }),
-      )
-    }, 350)
-    return () => {
-      live = false
-      clearTimeout(timer)
-    }
-  }, [chosen, draft])
+  const dry = useDryRun(
+    chosen === null || draft === null ? null : ({ ...chosen.model, ...overridesOf(chosen, draft) } as ModelCreateBody),
+  )
 
   if (recipes.status === 'loading' && list.length === 0) return <Loading label="Loading recipes…" />
   if (recipes.status === 'error' && list.length === 0)
