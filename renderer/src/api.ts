@@ -124,6 +124,7 @@ export const revokeSession = (id: string) => request<void>('DELETE', `/auth/sess
 // Models.
 export type AnyModelView = ModelView | ModelStateView
 export const listModels = () => request<{ data: AnyModelView[] }>('GET', '/models')
+export const getModel = (id: string) => request<AnyModelView>('GET', `/models/${enc(id)}`)
 export const createModel = (body: ModelCreateBody | RecipeCreateBody) => request<ModelView>('POST', '/models', body)
 export const patchModel = (id: string, body: ModelPatchBody) => request<ModelView>('PATCH', `/models/${enc(id)}`, body)
 export const deleteModel = (id: string) => request<void>('DELETE', `/models/${enc(id)}`)

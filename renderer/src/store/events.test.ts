@@ -1,7 +1,7 @@
-import { describe, expect, it } from 'vitest'
-import { FakeEventSource } from '../test/fakes.js'
+import { describe, expect, it, vi } from 'vitest'
+import { FakeEventSource, signInAs, stubFetch } from '../test/fakes.js'
 import { modelView } from '../test/models.js'
-import { startEvents } from './events.js'
+import { handleEvent, startEvents } from './events.js'
 import { useStore } from './index.js'
 
 describe('events stream', () => {
@@ -28,5 +28,15 @@ describe('events stream', () => {
     source.emit('snapshot', { type: 'docker', docker: { available: false, message: 'x' } })
     expect(useStore.getState().modelsStatus).toBe('loading')
     expect(useStore.getState().docker).toBeNull()
+  })
+})
+
+describe('context length once running', () => {
+  it('reads the model again when it turns running (the event carries no context), unless it stopped meanwhile', async () => {
+    signInAs('admin')
+    useStore.setState({ modelsStatus: 'ready', models: { q: modelView('q', { state: 'loading' }) } })
+    stubFetch({ 'GET /admin/api/models/q': { body: modelView('q', { state: 'running', contextLength: 4096 }) } })
+    handleEvent('model_state', JSON.stringify({ type: 'model_state', id: 'q', name: 'q', state: 'running', reason: 'requested' }))
+    await vi.waitFor(() => expect(useStore.getState().models.q!.status.contextLength).toBe(4096))
   })
 })

@@ -1,7 +1,7 @@
 /** The app's one events stream (`/admin/api/events`) into the store: a snapshot first (after every reconnect too),
  *  then deltas. */
 import type { AdminEvent } from '../../../gateway/contract/index.js'
-import { ApiError, EVENTS_URL, getSession } from '../api.js'
+import { ApiError, EVENTS_URL, getModel, getSession } from '../api.js'
 import { useStore } from './index.js'
 import { applyEvent } from './slices.js'
 import { type EventSourceFactory, ReconnectingStream } from './stream.js'
@@ -29,6 +29,18 @@ export function handleEvent(type: string, data: string, now = Date.now()): void 
   }
   if (event.type !== type) return
   useStore.setState((s) => applyEvent(s, event, now))
+  // A state event carries no context length: the engine reports it once running, so the model is read again then.
+  if (event.type === 'model_state' && event.state === 'running') void refreshModel(event.id)
+}
+
+async function refreshModel(id: string): Promise<void> {
+  try {
+    const view = await getModel(id)
+    // Only while it still runs: a later event (stopping, failed) is newer than this answer.
+    useStore.setState((s) => (s.models[id]?.status.state !== 'running' ? {} : { models: { ...s.models, [id]: view } }))
+  } catch {
+    // Gone meanwhile, or the session ended: the stream's next events say what is true.
+  }
 }
 
 /** Opens the stream unless it is open already: one EventSource for the whole app. */
