@@ -8,34 +8,33 @@ import { useStore } from '../../store/index.js'
 import { loadRecipes } from '../../store/loaders.js'
 import { dataOf } from '../../store/remote.js'
 import { DryRunPanel } from './DryRunPanel.js'
+import { formatArgs, formatGpus, parseArgs, parseGpus } from './fields.js'
 import { useDryRun } from './useDryRun.js'
 
-/** The fields a recipe leaves to the person: a name, the source where it has none, where it runs and on which GPUs. */
+/** The fields a recipe leaves to the person: a name, the source where it has none, where it runs, on which GPUs, flags. */
 interface Draft {
   name: string
   source: string
   runtime: ModelCreateBody['runtime']
   gpus: string
+  args: string
 }
 
 const draftOf = (r: RecipeView): Draft => ({
   name: r.model.name,
   source: r.model.source ?? '',
   runtime: r.model.runtime,
-  gpus: r.model.gpus === undefined ? 'all' : Array.isArray(r.model.gpus) ? r.model.gpus.join(',') : r.model.gpus,
+  gpus: formatGpus(r.model.gpus),
+  args: formatArgs(r.model.args ?? []),
 })
 
-function overridesOf(r: RecipeView, d: Draft) {
-  const text = d.gpus.trim()
-  const gpus: ModelCreateBody['gpus'] =
-    text === 'all' || text === 'none' ? text : text.split(',').map((g) => (/^\d+$/.test(g.trim()) ? Number(g) : g.trim()))
-  return {
-    name: d.name.trim(),
-    runtime: d.runtime,
-    gpus,
-    ...(d.source.trim() !== '' && d.source !== r.model.source && { source: d.source.trim() }),
-  }
-}
+const overridesOf = (r: RecipeView, d: Draft) => ({
+  name: d.name.trim(),
+  runtime: d.runtime,
+  gpus: parseGpus(d.gpus),
+  args: parseArgs(d.args),
+  ...(d.source.trim() !== '' && d.source !== r.model.source && { source: d.source.trim() }),
+})
 
 /** Create a model from a recipe: its fields as a form, with the dry-run (command, estimate, evictions, warnings) live. */
 export function CreateFromRecipe() {
@@ -125,6 +124,16 @@ export function CreateFromRecipe() {
               {chosen.sourceHint && <small className="muted">{chosen.sourceHint}</small>}
             </label>
           )}
+          <label className="field">
+            <span>Engine flags</span>
+            <input
+              value={draft.args}
+              onChange={set('args')}
+              placeholder="-c 8192 -np 4"
+              className="mono"
+              data-testid="recipe-args"
+            />
+          </label>
           <DryRunPanel view={dry.view} error={dry.error} busy={dry.busy} />
           {error && (
             <p className="form-error" role="alert">

@@ -2,21 +2,16 @@ import { useState, type FormEvent } from 'react'
 import type { ModelView } from '../../../../gateway/contract/index.js'
 import { useAction } from '../../components/useAction.js'
 import { patchModel } from './actions.js'
-
-/** "a, b" → ["a", "b"]; arguments split on spaces except inside quotes. */
-const list = (text: string) =>
-  text
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean)
-const argv = (text: string) => [...text.matchAll(/"([^"]*)"|'([^']*)'|(\S+)/g)].map((m) => m[1] ?? m[2] ?? m[3]!)
+import { formatArgs, formatGpus, parseArgs, parseGpus, parseList } from './fields.js'
 
 /** The fields people change most; a model from the config file is changed there, and the form says so. */
 export function EditForm({ model, onDone }: { model: ModelView; onDone: () => void }) {
   const { busy, error, run } = useAction()
   const [form, setForm] = useState({
     aliases: model.aliases.join(', '),
-    args: model.args.map((a) => (/\s/.test(a) ? `"${a}"` : a)).join(' '),
+    args: formatArgs(model.args),
+    source: model.source ?? '',
+    gpus: formatGpus(model.gpus),
     replicas: String(model.replicas),
     ttl: model.ttlMs > 0 ? `${Math.round(model.ttlMs / 1000)}s` : '0',
     maxConcurrent: model.maxConcurrent === undefined ? '' : String(model.maxConcurrent),
@@ -34,8 +29,10 @@ export function EditForm({ model, onDone }: { model: ModelView; onDone: () => vo
     e.preventDefault()
     void run('save', async () => {
       await patchModel(model.id, {
-        aliases: list(form.aliases),
-        args: argv(form.args),
+        aliases: parseList(form.aliases),
+        args: parseArgs(form.args),
+        gpus: parseGpus(form.gpus),
+        ...(model.runtime !== 'remote' && form.source.trim() !== '' && { source: form.source.trim() }),
         replicas: Number(form.replicas),
         ttl: form.ttl.trim() === '' ? '0' : form.ttl.trim(),
         maxConcurrent: form.maxConcurrent.trim() === '' ? null : Number(form.maxConcurrent),
@@ -64,6 +61,16 @@ export function EditForm({ model, onDone }: { model: ModelView; onDone: () => vo
           <input type="number" min={1} value={form.maxConcurrent} onChange={set('maxConcurrent')} placeholder="no cap" />
         </label>
       </div>
+      {model.runtime !== 'remote' && (
+        <label className="field">
+          <span>Source</span>
+          <input value={form.source} onChange={set('source')} className="mono" data-testid="edit-source" />
+        </label>
+      )}
+      <label className="field">
+        <span>GPUs</span>
+        <input value={form.gpus} onChange={set('gpus')} placeholder="all, none, or 0,1" />
+      </label>
       <label className="field">
         <span>Engine flags</span>
         <input value={form.args} onChange={set('args')} placeholder="-c 8192 -np 4" className="mono" data-testid="edit-args" />

@@ -49,10 +49,10 @@ export function ModelActions({
             onClick={() => void run('pin', () => pinModel(model.id, !model.pinned))}
             data-testid="pin"
           >
-            {model.pinned ? 'Unpin' : 'Pin'}
+            {busy === 'pin' ? (model.pinned ? 'Unpinning…' : 'Pinning…') : model.pinned ? 'Unpin' : 'Pin'}
           </button>
           <ConfirmButton
-            label="Delete"
+            label={busy === 'delete' ? 'Deleting…' : 'Delete'}
             question={`Delete ${model.name}? Its engines stop; its usage stays.`}
             confirmLabel="Delete"
             disabled={busy !== null}

@@ -5,12 +5,13 @@ import { Empty, Loading } from '../../components/States.js'
 import { useAction } from '../../components/useAction.js'
 import { useNow } from '../../components/useNow.js'
 import { useStore } from '../../store/index.js'
-import { isFullModel, selectModelGpuBytes } from '../../store/selectors.js'
-import { formatAgo, formatBytes, formatCount, formatDuration } from '../../units.js'
+import { isFullModel, selectIsAdmin, selectModelGpuBytes } from '../../store/selectors.js'
+import { formatAgo, formatCount, formatDuration } from '../../units.js'
 import { EditForm } from './EditForm.js'
 import { LogView } from './LogView.js'
 import { ModelActions } from './ModelActions.js'
-import { DiagnosisView, LoadProgress, Replicas, StateBadge } from './parts.js'
+import { DiagnosisView, GpuMemory, LoadProgress, Replicas, StateBadge } from './parts.js'
+import { useEstimate } from './useEstimate.js'
 
 const hhmm = (m: number) => `${String(Math.floor(m / 60)).padStart(2, '0')}:${String(m % 60).padStart(2, '0')}`
 const windowText = (w: ScheduleWindow) =>
@@ -22,6 +23,8 @@ export function ModelDetail() {
   const model = useStore((s) => s.models[id])
   const status = useStore((s) => s.modelsStatus)
   const gpuBytes = useStore((s) => selectModelGpuBytes(s, id))
+  const admin = useStore(selectIsAdmin)
+  const estimate = useEstimate(model, admin)
   const action = useAction()
   const [editing, setEditing] = useState(false)
   const navigate = useNavigate()
@@ -79,8 +82,10 @@ export function ModelDetail() {
           <dd>{model.gpus === 'all' ? 'all' : model.gpus === 'none' ? 'CPU only' : model.gpus.join(', ')}</dd>
         </div>
         <div>
-          <dt>GPU memory now</dt>
-          <dd className="num">{gpuBytes === null || gpuBytes === 0 ? '—' : formatBytes(gpuBytes)}</dd>
+          <dt>GPU memory</dt>
+          <dd className="num">
+            <GpuMemory used={gpuBytes} estimate={estimate} />
+          </dd>
         </div>
         <div>
           <dt>Context</dt>

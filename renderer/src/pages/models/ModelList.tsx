@@ -5,6 +5,7 @@ import { loadModels } from '../../store/loaders.js'
 import { isFullModel, selectIsAdmin, selectModelIds } from '../../store/selectors.js'
 import { useShallow } from 'zustand/react/shallow'
 import { ModelRow } from './ModelRow.js'
+import { Images } from './Images.js'
 import { Pulls } from './Pulls.js'
 
 /** Every model with its live state; admins get the actions and the ways to add one. */
@@ -93,6 +94,7 @@ export function ModelList() {
               <Link to={`/models/${encodeURIComponent(m.id)}`}>Details and log</Link>
             </p>
           ))}
+      {admin && <Images />}
     </section>
   )
 }

@@ -4,9 +4,10 @@ import { useAction } from '../../components/useAction.js'
 import { useNow } from '../../components/useNow.js'
 import { useStore } from '../../store/index.js'
 import { isFullModel, selectModelGpuBytes } from '../../store/selectors.js'
-import { formatAgo, formatBytes, formatCount, formatDuration } from '../../units.js'
+import { formatAgo, formatCount, formatDuration } from '../../units.js'
 import { ModelActions } from './ModelActions.js'
-import { LoadProgress, Replicas, StateBadge } from './parts.js'
+import { GpuMemory, LoadProgress, Replicas, StateBadge } from './parts.js'
+import { useEstimate } from './useEstimate.js'
 
 /** Time left before an idle model stops: its ttl after the last request; null when it never idles out. */
 function ttlLeft(model: AnyModelView, now: number): number | null {
@@ -26,6 +27,7 @@ function gpusOf(model: AnyModelView): string {
 export function ModelRow({ model, admin }: { model: AnyModelView; admin: boolean }) {
   const now = useNow(1000)
   const gpuBytes = useStore((s) => selectModelGpuBytes(s, model.id))
+  const estimate = useEstimate(model, admin)
   const action = useAction()
   const { error } = action
   const { state } = model.status
@@ -55,7 +57,9 @@ export function ModelRow({ model, admin }: { model: AnyModelView; admin: boolean
           {model.engine} · {model.runtime}
         </td>
         <td className="num">{gpusOf(model)}</td>
-        <td className="num">{gpuBytes === null || gpuBytes === 0 ? '—' : formatBytes(gpuBytes)}</td>
+        <td className="num">
+          <GpuMemory used={gpuBytes} estimate={estimate} />
+        </td>
         <td className="num">{model.status.contextLength === null ? '—' : formatCount(model.status.contextLength)}</td>
         <td className="num">
           {formatAgo(model.status.lastUsedAt, now)}

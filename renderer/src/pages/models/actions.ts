@@ -1,6 +1,7 @@
 /** What the models screen asks of the gateway; the events stream brings the resulting states back into the store. */
 import * as api from '../../api.js'
 import { useStore } from '../../store/index.js'
+import { loadImages } from '../../store/loaders.js'
 
 /**
  * A change answered with the model's new view: written at once, so the screen does not wait for the event — unless
@@ -24,4 +25,11 @@ export async function deleteModel(id: string): Promise<void> {
     const { [id]: _gone, ...rest } = s.models
     return { models: rest }
   })
+}
+
+/** Loads a `docker save` tar from a path on the gateway's machine; answers the names it brought in. */
+export async function loadImageFile(path: string): Promise<string[]> {
+  const { images } = await api.loadImage(path)
+  void loadImages()
+  return images
 }

@@ -56,7 +56,8 @@ describe('models list', () => {
     expect(screen.getByTestId('failed-b').textContent).toMatch(/b failed to start: b.gguf is not a GGUF file/)
     await userEvent.click(row.querySelector('[data-testid="stop"]')!)
     await waitFor(() => expect(screen.getByTestId('model-a').dataset.state).toBe('stopped'))
-    expect(calls.map((c) => `${c.method} ${c.url}`)).toEqual(['POST /admin/api/models/a/stop'])
+    const actions = calls.filter((c) => !c.url.endsWith('/dry-run'))
+    expect(actions.map((c) => `${c.method} ${c.url}`)).toEqual(['POST /admin/api/models/a/stop'])
   })
 
   it('a start answered after the engine already failed leaves the failure on screen, not the stale answer', async () => {
@@ -104,6 +105,7 @@ describe('models list', () => {
 describe('model detail', () => {
   it('a failed model shows its diagnosis first, its log follows live, and a config model’s edit says where to change it', async () => {
     vi.stubGlobal('EventSource', FakeEventSource)
+    stubFetch({})
     signInAs('admin')
     const diagnosis = {
       cause: 'model_file_missing',
@@ -116,7 +118,7 @@ describe('model detail', () => {
       models: { x: modelView('x', { state: 'failed', diagnosis }, { origin: 'config' }) },
     })
     renderAt('/models/x')
-    expect(screen.getByTestId('diagnosis').textContent).toMatch(/model file missing.*does not exist: fix source.*line 1/)
+    expect(screen.getByTestId('diagnosis').textContent).toMatch(/The model file is missing.*does not exist: fix source.*line 1/)
     const source = FakeEventSource.latest()
     expect(source.url).toBe('/admin/api/models/x/logs?follow=1')
     act(() => {
@@ -133,6 +135,7 @@ describe('model detail', () => {
 
   it('a scheduled model says when it is available and when that changes', () => {
     vi.stubGlobal('EventSource', FakeEventSource)
+    stubFetch({})
     signInAs('admin')
     const schedule = [{ days: ['mon' as const], from: 120, to: 360, timeZone: 'UTC' }]
     const opensAt = Date.now() + 3 * 3_600_000

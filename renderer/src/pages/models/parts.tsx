@@ -2,7 +2,8 @@ import type { Diagnosis, EngineState } from '../../../../gateway/contract/index.
 import type { AnyModelView } from '../../api.js'
 import { useNow } from '../../components/useNow.js'
 import { isFullModel } from '../../store/selectors.js'
-import { formatDuration } from '../../units.js'
+import { formatBytes, formatDuration } from '../../units.js'
+import type { Estimate } from './useEstimate.js'
 
 const LABEL: Record<EngineState, string> = {
   stopped: 'Stopped',
@@ -58,13 +59,49 @@ export function Replicas({ model }: { model: AnyModelView }) {
   )
 }
 
+/** GPU memory the model's engines hold now (from the monitor's attribution), with the dry-run's estimate under it. */
+export function GpuMemory({ used, estimate }: { used: number | null; estimate: Estimate }) {
+  return (
+    <span className="gpu-memory" data-testid="gpu-memory" title={estimate.error ?? undefined}>
+      <span>{used === null || used === 0 ? '—' : formatBytes(used)}</span>
+      {estimate.bytes !== null && <span className="muted small">est. {formatBytes(estimate.bytes)}</span>}
+    </span>
+  )
+}
+
+/** Headlines for the gateway's diagnosis causes; its message says the rest (what to fix). */
+const CAUSE: Record<string, string> = {
+  model_file_missing: 'The model file is missing',
+  model_file_unreadable: 'The model file cannot be read',
+  not_gguf: 'Not a GGUF file',
+  unsupported_model: 'The engine does not support this model',
+  unsupported_quantization: 'The engine does not support this quantization',
+  model_load_failed: 'The engine could not load the model',
+  model_incomplete: 'The model is incomplete',
+  model_not_found: 'The model was not found',
+  model_not_downloaded: 'The model is not downloaded',
+  model_gated: 'The model is gated',
+  insufficient_vram: 'Not enough GPU memory',
+  out_of_memory: 'Out of memory',
+  port_in_use: 'The port is in use',
+  unknown_flag: 'The engine does not know a flag',
+  bad_flag_value: 'A flag has a wrong value',
+  image_missing: 'The image is missing',
+  docker_unavailable: 'Docker is not available',
+  shm_too_small: 'Shared memory is too small',
+  remote_unreachable: 'The endpoint does not answer',
+  start_timeout: 'The start took too long',
+  exited: 'The engine exited',
+}
+const headline = (cause: string) => CAUSE[cause] ?? cause.charAt(0).toUpperCase() + cause.slice(1).replaceAll('_', ' ')
+
 /** What went wrong and its fix first, then the engine's last lines. */
 export function DiagnosisView({ diagnosis, lines = 12 }: { diagnosis: Diagnosis; lines?: number }) {
   const tail = diagnosis.logTail.slice(-lines)
   return (
     <div className="diagnosis" data-testid="diagnosis" role="alert">
       <p className="diagnosis-message">
-        <strong>{diagnosis.cause.replaceAll('_', ' ')}</strong>
+        <strong>{headline(diagnosis.cause)}</strong>
         {diagnosis.exitCode !== null && <span className="muted"> · exit code {diagnosis.exitCode}</span>}
       </p>
       <p>{diagnosis.message}</p>
@@ -76,5 +113,3 @@ export function DiagnosisView({ diagnosis, lines = 12 }: { diagnosis: Diagnosis;
     </div>
   )
 }
-
-export const CONFIG_REASON = 'Declared in the config file: change it there (cortex.yaml) and Cortex reloads it.'
