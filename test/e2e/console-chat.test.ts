@@ -33,7 +33,7 @@ describe.skipIf(missing !== null)(`console chat in Chromium${missing ? ` — ski
     )
     // What a person (or a model) writes is text: the markup shows, and nothing in it ran.
     expect(await page.getByTestId('message-user').getByTestId('message-text').textContent()).toBe(XSS)
-    expect(await page.evaluate(() => (window as unknown as { __cortexXss?: number }).__cortexXss)).toBeUndefined()
+    expect(await page.evaluate(() => (globalThis as unknown as { __cortexXss?: number }).__cortexXss)).toBeUndefined()
     await screenshot(page, 'chat')
     expect(await axeViolations(page)).toEqual([])
 
