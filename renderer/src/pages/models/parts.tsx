@@ -29,12 +29,13 @@ export function LoadProgress({ model }: { model: AnyModelView }) {
   if (!isFullModel(model)) return null
   const { state, startingSince, lastStartMs } = model.status
   if ((state !== 'starting' && state !== 'loading') || startingSince === null) return null
+  // Whole seconds: a ticking decimal would jitter.
   const elapsed = Math.max(0, now - startingSince)
   return (
     <span className="load-progress" data-testid="load-progress">
       {lastStartMs !== null && <progress max={lastStartMs} value={Math.min(elapsed, lastStartMs)} aria-label="Start progress" />}
       <span className="muted">
-        {formatDuration(elapsed)}
+        {elapsed < 60_000 ? `${Math.floor(elapsed / 1000)} s` : formatDuration(elapsed)}
         {lastStartMs !== null ? ` of about ${formatDuration(lastStartMs)}` : ' (first start)'}
       </span>
     </span>
