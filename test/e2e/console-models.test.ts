@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { axeViolations, browserMissing, screenshot } from '../support/browser.js'
+import { axeViolations, browserMissing, pageErrors, screenshot } from '../support/browser.js'
 import { startConsoleWorld, tinyModelConfig, unexpected, type ConsoleWorld } from '../support/console-e2e.js'
 
 /** Issue 11's models screen in Chromium against a real `cortex serve` and real llama-server engines. */
@@ -107,5 +107,49 @@ describe.skipIf(missing !== null)(`console models in Chromium${missing ? ` — s
     await screenshot(page, 'models-member')
     expect(await axeViolations(page)).toEqual([])
     expect(errors.filter((e) => !/status of (401|403)/.test(e))).toEqual([])
+  })
+
+  it('adds a model from a recipe with its dry-run live, deletes it once confirmed, and says why an image did not load', async () => {
+    // Once in dark mode in a narrow window.
+    const res = await world.admin('POST', '/admin/api/auth/codes')
+    const { code } = (await res.json()) as { code: string }
+    const context = await world.browser.newContext({ colorScheme: 'dark', viewport: { width: 800, height: 1000 } })
+    const page = await context.newPage()
+    const errors = pageErrors(page)
+    await page.goto(new URL(`/?code=${encodeURIComponent(code)}`, world.cortex.url).href)
+    await page.getByTestId('user').waitFor()
+    await page.goto(new URL('/models', world.cortex.url).href)
+    await page.getByTestId('model-tiny').waitFor()
+
+    await page.getByText('Docker images').click()
+    await page.getByTestId('image-path').fill(path.join(world.home, 'no-such-image.tar'))
+    await page.getByTestId('image-load').click()
+    await expect.poll(() => page.getByTestId('image-error').textContent()).toMatch(/\w+/)
+    await screenshot(page, 'models-list-dark-narrow')
+    expect(await axeViolations(page)).toEqual([])
+
+    await page.getByTestId('new-from-recipe').click()
+    await page.getByTestId('recipe-llamacpp-nomic-embed-text-v1.5').click()
+    await page.getByTestId('recipe-name').fill('from-recipe')
+    await page.getByTestId('recipe-source').fill(inject('tinyModel'))
+    const dryRun = page.getByTestId('dry-run')
+    await expect.poll(() => dryRun.textContent()).toContain(`-m ${inject('tinyModel')}`)
+    expect(await dryRun.textContent()).toContain('--embeddings')
+    await screenshot(page, 'models-recipe-dark-narrow')
+    expect(await axeViolations(page)).toEqual([])
+
+    await page.getByTestId('recipe-create').click()
+    const detail = page.getByTestId('model-detail')
+    await detail.waitFor()
+    expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('from-recipe')
+    await page.getByTestId('delete').click()
+    await page.getByTestId('delete-confirm').click()
+    await page.getByTestId('models-table').waitFor()
+    expect(await page.getByTestId('model-from-recipe').count()).toBe(0)
+    const listed = (await (await world.admin('GET', '/admin/api/models')).json()) as { data: Array<{ name: string }> }
+    expect(listed.data.map((m) => m.name).sort()).toEqual(['api-tiny', 'broken', 'tiny'])
+    // The failed image load is a 4xx/5xx the browser logs as a failed resource; nothing else may be logged.
+    expect(unexpected(errors).filter((e) => !/images\/load|status of (400|404|500|503)/.test(e))).toEqual([])
+    await context.close()
   })
 })

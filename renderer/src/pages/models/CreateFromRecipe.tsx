@@ -99,7 +99,8 @@ export function CreateFromRecipe() {
         ))}
       </ul>
       {chosen && draft && (
-        <form className="panel" onSubmit={submit} aria-label={`Create from ${chosen.title}`}>
+        <form className="panel" onSubmit={submit} aria-labelledby="recipe-form-title">
+          <h2 id="recipe-form-title">{chosen.title}: your model</h2>
           <div className="form-row">
             <label className="field">
               <span>Name</span>

@@ -35,7 +35,7 @@ export function Images() {
         </p>
       )}
       {images.status === 'loading' && list.length === 0 && <p className="muted">Loading the images…</p>}
-      {images.status === 'error' && (
+      {images.status === 'error' && docker?.available !== false && (
         <p className="form-error" role="alert">
           {images.error}
         </p>

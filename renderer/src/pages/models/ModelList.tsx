@@ -55,13 +55,19 @@ export function ModelList() {
                 <th scope="col">Model</th>
                 <th scope="col">State</th>
                 <th scope="col">Replicas</th>
-                <th scope="col">Engine</th>
-                <th scope="col" className="num">
-                  GPUs
+                <th scope="col" className="col-narrow-hidden">
+                  Engine
                 </th>
-                <th scope="col" className="num">
-                  GPU memory
-                </th>
+                {admin && (
+                  <>
+                    <th scope="col" className="num col-narrow-hidden">
+                      GPUs
+                    </th>
+                    <th scope="col" className="num">
+                      GPU memory
+                    </th>
+                  </>
+                )}
                 <th scope="col" className="num">
                   Context
                 </th>

@@ -17,7 +17,7 @@ function ttlLeft(model: AnyModelView, now: number): number | null {
 }
 
 function gpusOf(model: AnyModelView): string {
-  if (!isFullModel(model)) return '—'
+  if (!isFullModel(model)) return ''
   if (model.gpus === 'all') return 'all'
   if (model.gpus === 'none') return 'CPU'
   return model.gpus.join(', ')
@@ -53,13 +53,18 @@ export function ModelRow({ model, admin }: { model: AnyModelView; admin: boolean
         <td>
           <Replicas model={model} />
         </td>
-        <td className="muted">
+        <td className="muted engine col-narrow-hidden">
           {model.engine} · {model.runtime}
         </td>
-        <td className="num">{gpusOf(model)}</td>
-        <td className="num">
-          <GpuMemory used={gpuBytes} estimate={estimate} />
-        </td>
+        {/* A member's view carries no definition: no GPUs, and no attribution to show. */}
+        {admin && (
+          <>
+            <td className="num col-narrow-hidden">{gpusOf(model)}</td>
+            <td className="num">
+              <GpuMemory used={gpuBytes} estimate={estimate} />
+            </td>
+          </>
+        )}
         <td className="num">{model.status.contextLength === null ? '—' : formatCount(model.status.contextLength)}</td>
         <td className="num">
           {formatAgo(model.status.lastUsedAt, now)}
@@ -74,7 +79,7 @@ export function ModelRow({ model, admin }: { model: AnyModelView; admin: boolean
       </tr>
       {error !== null && (
         <tr className="row-error">
-          <td colSpan={admin ? 9 : 8}>
+          <td colSpan={admin ? 9 : 6}>
             <p className="form-error" role="alert" data-testid="action-error">
               {error}
             </p>

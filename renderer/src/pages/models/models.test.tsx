@@ -99,6 +99,8 @@ describe('models list', () => {
     expect(screen.queryByTestId('start')).toBeNull()
     expect(screen.queryByTestId('stop')).toBeNull()
     expect(screen.queryByRole('link')).toBeNull()
+    expect(screen.queryByRole('columnheader', { name: 'GPU memory' })).toBeNull()
+    expect(screen.queryByTestId('images')).toBeNull()
   })
 })
 
