@@ -54,7 +54,9 @@ export function ModelList() {
               <tr>
                 <th scope="col">Model</th>
                 <th scope="col">State</th>
-                <th scope="col">Replicas</th>
+                <th scope="col" className="col-narrow-hidden">
+                  Replicas
+                </th>
                 <th scope="col" className="col-narrow-hidden">
                   Engine
                 </th>

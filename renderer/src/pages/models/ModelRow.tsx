@@ -50,7 +50,7 @@ export function ModelRow({ model, admin }: { model: AnyModelView; admin: boolean
           <StateBadge state={state} />
           <LoadProgress model={model} />
         </td>
-        <td>
+        <td className="col-narrow-hidden">
           <Replicas model={model} />
         </td>
         <td className="muted engine col-narrow-hidden">
@@ -73,7 +73,9 @@ export function ModelRow({ model, admin }: { model: AnyModelView; admin: boolean
         </td>
         {admin && (
           <td className="actions">
-            <ModelActions model={model} action={action} />
+            <div className="row-actions">
+              <ModelActions model={model} action={action} />
+            </div>
           </td>
         )}
       </tr>
