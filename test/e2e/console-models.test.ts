@@ -12,7 +12,11 @@ let world: ConsoleWorld
 
 beforeAll(async () => {
   if (missing) return
-  world = await startConsoleWorld('models', { config: tinyModelConfig(inject('llamaServer'), inject('tinyModel')) })
+  // The stand-in nvidia-smi replays the captured H100, so the dry-runs have a GPU to place the models on.
+  world = await startConsoleWorld('models', {
+    config: tinyModelConfig(inject('llamaServer'), inject('tinyModel')),
+    nvidiaSmi: {},
+  })
   const notGguf = path.join(world.home, 'notes.gguf')
   writeFileSync(notGguf, 'these are notes, not a model\n')
   for (const [url, body] of [
@@ -42,6 +46,9 @@ describe.skipIf(missing !== null)(`console models in Chromium${missing ? ` — s
     expect(await row.getAttribute('data-state')).toBe('stopped')
     await row.getByTestId('start').click()
     await expect.poll(() => row.getAttribute('data-state'), { timeout: 60_000 }).toBe('running')
+    expect(await row.getByTestId('state-badge').textContent()).toBe('Running')
+    // Its estimate, from the dry-run on the H100; nothing on the capture is its engine, so no memory in use.
+    await expect.poll(() => row.getByTestId('gpu-memory').textContent()).toMatch(/^—est\. [\d.]+ (MiB|GiB)$/)
     await screenshot(page, 'models-list')
     expect(await axeViolations(page)).toEqual([])
 
@@ -51,6 +58,10 @@ describe.skipIf(missing !== null)(`console models in Chromium${missing ? ` — s
     await expect.poll(() => page.getByTestId('log-lines').textContent(), { timeout: 20_000 }).toMatch(/llama|server|model/i)
     await page.getByTestId('logs-search').fill('listening')
     await expect.poll(() => page.getByTestId('log-lines').textContent()).not.toMatch(/^No output yet/)
+    await page.context().grantPermissions(['clipboard-read', 'clipboard-write'])
+    await page.getByTestId('copy').click()
+    await expect.poll(() => page.getByTestId('copy').textContent()).toBe('Copied')
+    expect(await page.evaluate(() => navigator.clipboard.readText())).toMatch(/listening/)
     await screenshot(page, 'model-detail-logs')
     expect(await axeViolations(page)).toEqual([])
 
