@@ -1,10 +1,15 @@
 import { useStore } from '../../store/index.js'
 import { formatBytes } from '../../units.js'
+import { dismissPull } from './actions.js'
 
-/** Image pulls under way: one bar per layer and one for the whole image. */
+// A pull ends with Docker's "Status: Downloaded newer image for …" (or "… is up to date"), or Cortex's "failed: <why>".
+const FINISHED = /^Status: /
+const FAILED = /^failed: /
+
+/** Image pulls under way (one bar per layer and one for the whole image), and failed ones with Docker's reason. */
 export function Pulls() {
   const pulls = useStore((s) => s.pulls)
-  const list = Object.values(pulls).filter((p) => !/^(done|failed|complete)/i.test(p.status))
+  const list = Object.values(pulls).filter((p) => !FINISHED.test(p.status))
   if (list.length === 0) return null
   return (
     <section className="panel pulls" aria-label="Image pulls">
@@ -13,6 +18,18 @@ export function Pulls() {
         const known = layers.filter(([, l]) => l.total !== null && l.current !== null)
         const total = known.reduce((sum, [, l]) => sum + l.total!, 0)
         const done = known.reduce((sum, [, l]) => sum + Math.min(l.current!, l.total!), 0)
+        if (FAILED.test(pull.status)) {
+          return (
+            <div key={pull.image} className="pull" data-testid="pull">
+              <p className="form-error" role="alert">
+                Could not pull <code>{pull.image}</code>: {pull.status.replace(FAILED, '')}
+              </p>
+              <button type="button" onClick={() => dismissPull(pull.image)}>
+                Dismiss
+              </button>
+            </div>
+          )
+        }
         return (
           <div key={pull.image} className="pull" data-testid="pull">
             <p>

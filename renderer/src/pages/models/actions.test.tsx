@@ -186,6 +186,27 @@ describe('images', () => {
     expect(within(pull).getAllByRole('progressbar')).toHaveLength(3)
   })
 
+  it('hides a finished pull and keeps a failed one with its reason until dismissed', async () => {
+    signInAs('admin')
+    stubFetch({})
+    const pull = (image: string, status: string) => ({ image, status, layers: {} })
+    useStore.setState({
+      modelsStatus: 'ready',
+      models: {},
+      pulls: {
+        'a:1': pull('a:1', 'Status: Downloaded newer image for a:1'),
+        'b:1': pull('b:1', 'failed: pull access denied for b, repository does not exist'),
+      },
+    })
+    renderAt('/models')
+    const shown = screen.getAllByTestId('pull')
+    expect(shown.map((p) => p.textContent)).toEqual([
+      'Could not pull b:1: pull access denied for b, repository does not existDismiss',
+    ])
+    await userEvent.click(screen.getByRole('button', { name: 'Dismiss' }))
+    expect(screen.queryByTestId('pull')).toBeNull()
+  })
+
   it('lists the images when opened and loads a saved one from a path, or says why not', async () => {
     signInAs('admin')
     useStore.setState({ modelsStatus: 'ready', models: {} })

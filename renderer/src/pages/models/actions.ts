@@ -33,3 +33,11 @@ export async function loadImageFile(path: string): Promise<string[]> {
   void loadImages()
   return images
 }
+
+/** Takes a failed pull off the screen once its reason has been read. */
+export function dismissPull(image: string): void {
+  useStore.setState((s) => {
+    const { [image]: _gone, ...rest } = s.pulls
+    return { pulls: rest }
+  })
+}

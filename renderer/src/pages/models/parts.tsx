@@ -56,6 +56,10 @@ export function Replicas({ model }: { model: AnyModelView }) {
       <span className="num">
         {running}/{wanted}
       </span>
+      <span className="visually-hidden">
+        {' '}
+        running{replicas.length > 0 && `: ${replicas.map((r) => `replica ${r.index} ${r.state}`).join(', ')}`}
+      </span>
     </span>
   )
 }
