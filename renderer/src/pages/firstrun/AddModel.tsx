@@ -1,5 +1,5 @@
 import { useState, type FormEvent } from 'react'
-import { useNavigate } from 'react-router'
+import { Link, useNavigate } from 'react-router'
 import type { GgufInspectView, ModelCreateBody } from '../../../../gateway/contract/index.js'
 import * as api from '../../api.js'
 import { useAction } from '../../components/useAction.js'
@@ -66,7 +66,11 @@ export function AddModel({ docker, llamaServer }: { docker: boolean; llamaServer
     <section className="panel" id="add-model" aria-labelledby="add-title">
       <h2 id="add-title">Add your first model</h2>
       <p className="muted">
-        From a GGUF file already on this machine — or from a shipped recipe, under Models → Add from a recipe.
+        From a GGUF file already on this machine, or from a shipped recipe:{' '}
+        <Link to="/models/new" data-testid="from-recipe">
+          add from a recipe
+        </Link>
+        .
       </p>
       <form className="form-row" onSubmit={read}>
         <label className="field path-field">
@@ -116,7 +120,11 @@ export function AddModel({ docker, llamaServer }: { docker: boolean; llamaServer
             </div>
             <div>
               <dt>GPU memory (default settings)</dt>
-              <dd>{inspected.gpuEstimate === null ? '—' : formatBytes(inspected.gpuEstimate.totalBytes)}</dd>
+              <dd data-testid="gguf-estimate">
+                {inspected.gpuEstimate === null
+                  ? '—'
+                  : `${formatBytes(inspected.gpuEstimate.totalBytes)} for ${formatCount(inspected.gpuEstimate.contextTokens)} tokens in ${inspected.gpuEstimate.slots} slots`}
+              </dd>
             </div>
           </dl>
           <form onSubmit={create}>
@@ -127,7 +135,11 @@ export function AddModel({ docker, llamaServer }: { docker: boolean; llamaServer
               </label>
               <label className="field">
                 <span>Runs as</span>
-                <select value={runtime} onChange={(e) => setRuntime(e.target.value as 'process' | 'docker')}>
+                <select
+                  value={runtime}
+                  onChange={(e) => setRuntime(e.target.value as 'process' | 'docker')}
+                  data-testid="model-runtime"
+                >
                   <option value="process">llama-server on this machine{llamaServer ? '' : ' (not found)'}</option>
                   <option value="docker">a Docker container{docker ? '' : ' (Docker is down)'}</option>
                 </select>

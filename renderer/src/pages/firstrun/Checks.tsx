@@ -1,5 +1,6 @@
 import type { SystemView } from '../../api.js'
 import { formatBytes } from '../../units.js'
+import { Prose } from './Prose.js'
 
 function Check({
   ok,
@@ -67,7 +68,9 @@ export function Checks({ system }: { system: SystemView }) {
                 {cortex.llamaServer.version && <> — {cortex.llamaServer.version}</>}
               </p>
             ) : (
-              <p>{cortex.llamaServer.howToGet}</p>
+              <p>
+                <Prose text={cortex.llamaServer.howToGet} />
+              </p>
             )}
           </Check>
           <Check
@@ -79,10 +82,17 @@ export function Checks({ system }: { system: SystemView }) {
               <p>Models can run as containers (vLLM, llama.cpp images).</p>
             ) : (
               <>
-                <p>{cortex.docker.message ?? 'Docker does not answer.'}</p>
                 <p>
-                  Only models that run as containers need it. To use it without sudo: <code>sudo usermod -aG docker $USER</code>,
-                  then log in again.
+                  <Prose text={cortex.docker.message ?? 'Docker does not answer: start it with `sudo systemctl start docker`.'} />
+                </p>
+                <p>
+                  Only models that run as containers need it.
+                  {!cortex.docker.message?.includes('usermod') && (
+                    <>
+                      {' '}
+                      To use it without sudo: <code>sudo usermod -aG docker $USER</code>, then log in again.
+                    </>
+                  )}
                 </p>
               </>
             )}

@@ -1,4 +1,5 @@
 import { useState } from 'react'
+import { Link } from 'react-router'
 import * as api from '../../api.js'
 import { CopyButton } from '../../components/CopyButton.js'
 import { useAction } from '../../components/useAction.js'
@@ -43,7 +44,10 @@ export function Connect({ model }: { model: string | null }) {
         </div>
       )}
       {key !== null && (
-        <p className="muted small">This key is shown once: copy it now. Keys are listed, and revoked, under Keys.</p>
+        <p className="notice" role="status" data-testid="key-once">
+          Copy this key now: Cortex keeps only its hash and cannot show it again. It is listed, and can be revoked, under{' '}
+          <Link to="/keys">Keys</Link>.
+        </p>
       )}
       {error && (
         <p className="form-error" role="alert">

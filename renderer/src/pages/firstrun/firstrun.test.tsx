@@ -76,7 +76,36 @@ describe('first run', () => {
     unmount()
     signInAs('member')
     renderFirstRun()
-    expect(screen.getByTestId('state-error').textContent).toMatch(/Only admins/)
+    expect(screen.getByTestId('state-empty').textContent).toMatch(/Only admins set Cortex up/)
+  })
+
+  it("shows the gateway's fixes with commands as code and addresses as links, and no fix twice", () => {
+    signInAs('admin')
+    useStore.setState({
+      system: {
+        status: 'ready',
+        data: system({
+          llamaServer: {
+            found: false,
+            path: null,
+            version: null,
+            howToGet: 'Run `brew install llama.cpp`, or a build from https://github.com/ggml-org/llama.cpp/releases.',
+          },
+          docker: {
+            available: false,
+            message: 'Cortex may not use Docker (permission denied): `sudo usermod -aG docker $USER`, then log in again',
+          },
+        }),
+      },
+    })
+    renderFirstRun()
+    const llama = screen.getByTestId('check-llama')
+    expect(llama.querySelector('code')?.textContent).toBe('brew install llama.cpp')
+    expect(llama.querySelector('a')?.getAttribute('href')).toBe('https://github.com/ggml-org/llama.cpp/releases')
+    expect(llama.textContent).not.toContain('`')
+    const docker = screen.getByTestId('check-docker')
+    expect(docker.querySelectorAll('code')).toHaveLength(1)
+    expect(docker.textContent).toMatch(/permission denied.*Only models that run as containers need it\.$/)
   })
 
   it('makes a key once and fills it into the snippets', async () => {
@@ -87,7 +116,10 @@ describe('first run', () => {
     await userEvent.click(screen.getByTestId('create-key'))
     expect((await screen.findByTestId('new-key-value')).textContent).toBe('sk-cortex-new')
     expect(screen.queryByTestId('create-key')).toBeNull()
+    expect(screen.getByTestId('key-once').textContent).toMatch(/cannot show it again/)
     expect(screen.getByTestId('snippet-code').textContent).toContain('Bearer sk-cortex-new')
+    await userEvent.click(screen.getByTestId('snippet-claude'))
+    expect(screen.getByTestId('snippet-code').textContent).toContain('ANTHROPIC_AUTH_TOKEN=sk-cortex-new')
   })
 })
 

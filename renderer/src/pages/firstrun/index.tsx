@@ -1,6 +1,6 @@
 import { useEffect } from 'react'
 import { useLocation } from 'react-router'
-import { ErrorState, Loading } from '../../components/States.js'
+import { Empty, ErrorState, Loading } from '../../components/States.js'
 import { starts } from '../../routes.js'
 import { useStore } from '../../store/index.js'
 import { loadSystem } from '../../store/loaders.js'
@@ -31,7 +31,11 @@ export function Component() {
   }, [hash, view])
 
   if (!admin || !full)
-    return <ErrorState title="Only admins set Cortex up" message="Ask an admin to add models; your keys are under Keys." />
+    return (
+      <Empty title="Only admins set Cortex up">
+        <p>Ask an admin to add models. Your own API keys are under Keys.</p>
+      </Empty>
+    )
   if (view === undefined || view === null) {
     if (system.status === 'error')
       return <ErrorState title="Could not read this machine" message={system.error} onRetry={() => void loadSystem()} />

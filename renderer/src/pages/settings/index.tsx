@@ -1,6 +1,6 @@
 import { useState, type FormEvent } from 'react'
 import * as api from '../../api.js'
-import { ErrorState, Loading } from '../../components/States.js'
+import { Empty, ErrorState, Loading } from '../../components/States.js'
 import { useAction } from '../../components/useAction.js'
 import { starts } from '../../routes.js'
 import { useStore } from '../../store/index.js'
@@ -8,6 +8,7 @@ import { loadSettings, loadSystem } from '../../store/loaders.js'
 import { dataOf } from '../../store/remote.js'
 import { selectIsAdmin } from '../../store/selectors.js'
 import '../models/models.css'
+import './settings.css'
 
 export const loader = starts(loadSettings, loadSystem)
 
@@ -20,7 +21,12 @@ export function Component() {
   const { busy, error, run } = useAction()
   const view = dataOf(settings)
 
-  if (!admin) return <ErrorState title="Only admins change settings" message="Ask an admin of this Cortex." />
+  if (!admin)
+    return (
+      <Empty title="Only admins can change settings">
+        <p>Ask an admin of this Cortex. Your own API keys are under Keys.</p>
+      </Empty>
+    )
   if (view === undefined || view === null) {
     if (settings.status === 'error')
       return <ErrorState title="Could not load the settings" message={settings.error} onRetry={() => void loadSettings()} />
@@ -37,7 +43,7 @@ export function Component() {
   }
   const cortex = system?.cortex ?? null
   return (
-    <section aria-labelledby="settings-title">
+    <section aria-labelledby="settings-title" className="settings">
       <h1 id="settings-title">Settings</h1>
       <form className="panel" onSubmit={submit} aria-labelledby="hf-title">
         <h2 id="hf-title">Hugging Face token</h2>
@@ -45,7 +51,12 @@ export function Component() {
           For gated and private models: vLLM containers get it as <code>HF_TOKEN</code>. It is write-only — never shown, logged or
           put in container labels.
         </p>
-        <p data-testid="hf-state">{view.hfToken.set ? 'A token is set.' : 'No token is set.'}</p>
+        <p>
+          <span className={`badge ${view.hfToken.set ? 'badge-running' : ''}`} data-testid="hf-state">
+            {view.hfToken.set ? 'Set' : 'Not set'}
+          </span>{' '}
+          {view.hfToken.set ? 'A token is saved; its value is never shown.' : 'No token is saved.'}
+        </p>
         <div className="form-row">
           <label className="field">
             <span>{view.hfToken.set ? 'Replace the token' : 'Token'}</span>

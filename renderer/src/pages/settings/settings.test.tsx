@@ -2,7 +2,7 @@ import { render, screen, waitFor } from '@testing-library/react'
 import userEvent from '@testing-library/user-event'
 import { describe, expect, it } from 'vitest'
 import { useStore } from '../../store/index.js'
-import { signInAs, stubFetch } from '../../test/fakes.js'
+import { errorBody, signInAs, stubFetch } from '../../test/fakes.js'
 import { Component as Settings } from './index.js'
 
 describe('settings', () => {
@@ -15,10 +15,10 @@ describe('settings', () => {
     useStore.setState({ settings: { status: 'ready', data: { hfToken: { set: false }, hfCache: null } } })
     const { calls } = stubFetch({ 'PUT /admin/api/settings': { body: { hfToken: { set: true }, hfCache: null } } })
     render(<Settings />)
-    expect(screen.getByTestId('hf-state').textContent).toBe('No token is set.')
+    expect(screen.getByTestId('hf-state').textContent).toBe('Not set')
     await userEvent.type(screen.getByTestId('hf-token'), 'hf_secret')
     await userEvent.click(screen.getByTestId('hf-save'))
-    await waitFor(() => expect(screen.getByTestId('hf-state').textContent).toBe('A token is set.'))
+    await waitFor(() => expect(screen.getByTestId('hf-state').textContent).toBe('Set'))
     expect(calls[0]!.body).toEqual({ hfToken: 'hf_secret' })
     expect((screen.getByTestId('hf-token') as HTMLInputElement).value).toBe('')
     expect(document.body.textContent).not.toContain('hf_secret')
@@ -32,6 +32,27 @@ describe('settings', () => {
     first.unmount()
     signInAs('member')
     render(<Settings />)
-    expect(screen.getByTestId('state-error').textContent).toMatch(/Only admins/)
+    expect(screen.getByTestId('state-empty').textContent).toMatch(/Only admins can change settings/)
+  })
+
+  it('clears a token that is set, and shows a refused save with the form kept', async () => {
+    signInAs('admin')
+    useStore.setState({ settings: { status: 'ready', data: { hfToken: { set: true }, hfCache: '/srv/hf' } } })
+    const { calls } = stubFetch({
+      'PUT /admin/api/settings': (req) =>
+        (req.body as { hfToken: string | null }).hfToken === null
+          ? { body: { hfToken: { set: false }, hfCache: '/srv/hf' } }
+          : { status: 400, body: errorBody('a Hugging Face token starts with hf_') },
+    })
+    render(<Settings />)
+    expect(screen.getByText('/srv/hf')).toBeTruthy()
+    await userEvent.type(screen.getByTestId('hf-token'), 'nope')
+    await userEvent.click(screen.getByTestId('hf-save'))
+    expect((await screen.findByRole('alert')).textContent).toBe('a Hugging Face token starts with hf_')
+    expect(screen.getByTestId('hf-state').textContent).toBe('Set')
+    await userEvent.click(screen.getByTestId('hf-clear'))
+    await waitFor(() => expect(screen.getByTestId('hf-state').textContent).toBe('Not set'))
+    expect(calls.at(-1)!.body).toEqual({ hfToken: null })
+    expect(screen.queryByTestId('hf-clear')).toBeNull()
   })
 })
