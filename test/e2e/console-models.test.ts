@@ -67,6 +67,18 @@ describe.skipIf(missing !== null)(`console models in Chromium${missing ? ` — s
 
     await page.getByTestId('stop').click()
     await expect.poll(() => detail.getAttribute('data-state'), { timeout: 30_000 }).toBe('stopped')
+
+    await page.getByTestId('edit').click()
+    await page.getByTestId('edit-args').fill('-c 256')
+    await screenshot(page, 'model-edit')
+    expect(await axeViolations(page)).toEqual([])
+    await page.getByTestId('edit-save').click()
+    await page.getByTestId('edit-form').waitFor({ state: 'detached' })
+    expect(await detail.textContent()).toContain('-c 256')
+    const saved = (await (await world.admin('GET', '/admin/api/models')).json()) as {
+      data: Array<{ name: string; args: string[] }>
+    }
+    expect(saved.data.find((m) => m.name === 'api-tiny')?.args).toEqual(['-c', '256'])
     expect(unexpected(errors)).toEqual([])
   })
 

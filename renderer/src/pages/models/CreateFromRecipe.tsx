@@ -1,4 +1,4 @@
-import { useEffect, useState, type FormEvent } from 'react'
+import { useEffect, useRef, useState, type FormEvent } from 'react'
 import { Link, useNavigate } from 'react-router'
 import type { ModelCreateBody, RecipeView } from '../../../../gateway/contract/index.js'
 import * as api from '../../api.js'
@@ -45,6 +45,9 @@ export function CreateFromRecipe() {
   const [draft, setDraft] = useState<Draft | null>(null)
   const { busy, error, run } = useAction()
   const navigate = useNavigate()
+  const nameField = useRef<HTMLInputElement>(null)
+  // The form opens under the list: take the person (and the keyboard) to it when they pick a recipe.
+  useEffect(() => nameField.current?.focus(), [chosen?.id])
 
   // The dry-run follows the form, a moment after the last keystroke.
   const dry = useDryRun(
@@ -104,7 +107,7 @@ export function CreateFromRecipe() {
           <div className="form-row">
             <label className="field">
               <span>Name</span>
-              <input value={draft.name} onChange={set('name')} required data-testid="recipe-name" />
+              <input ref={nameField} value={draft.name} onChange={set('name')} required data-testid="recipe-name" />
             </label>
             <label className="field">
               <span>Runs as</span>

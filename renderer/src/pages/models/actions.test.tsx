@@ -129,6 +129,7 @@ describe('create from a recipe', () => {
     })
     renderAt('/models/new')
     await userEvent.click(await screen.findByTestId('recipe-qwen-7b'))
+    expect(document.activeElement).toBe(screen.getByTestId('recipe-name'))
     expect((screen.getByTestId('recipe-args') as HTMLInputElement).value).toBe('-c 8192')
     await userEvent.type(screen.getByTestId('recipe-source'), '/m/q.gguf')
     const panel = screen.getByTestId('dry-run')
