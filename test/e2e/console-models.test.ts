@@ -144,6 +144,14 @@ describe.skipIf(missing !== null)(`console models in Chromium${missing ? ` — s
     await page.goto(new URL('/models', world.cortex.url).href)
     await page.getByTestId('model-tiny').waitFor()
 
+    // Delete asks first, in place; Cancel keeps the model.
+    const apiRow = page.getByTestId('model-api-tiny')
+    await apiRow.getByTestId('delete').click()
+    await expect.poll(() => apiRow.getByRole('group', { name: 'Confirm' }).textContent()).toMatch(/Delete api-tiny\?/)
+    await screenshot(page, 'models-delete-confirm-dark-narrow')
+    await apiRow.getByRole('button', { name: 'Cancel' }).click()
+    await apiRow.getByTestId('delete').waitFor()
+
     await page.getByText('Docker images').click()
     await page.getByTestId('image-path').fill(path.join(world.home, 'no-such-image.tar'))
     await page.getByTestId('image-load').click()
