@@ -112,7 +112,10 @@ export function KeyForm({ admin }: { admin: boolean }) {
             <code data-testid="created-key-value">{created.key}</code>
             <CopyButton text={created.key} />
           </div>
-          <p className="muted small">The key “{created.name}” is shown this once: copy it now. Cortex keeps only its hash.</p>
+          <p className="small rule" role="status">
+            <span className="once">Copy “{created.name}” now: you will not see it again.</span>{' '}
+            <span className="muted">Cortex keeps only its hash; a lost key is revoked and replaced.</span>
+          </p>
         </>
       )}
       <div className="form-row">

@@ -18,6 +18,8 @@ function limits(k: ApiKeyView): string {
   return parts.length > 0 ? parts.join(', ') : 'none'
 }
 
+const day = (iso: string) => new Date(iso).toLocaleDateString(undefined, { dateStyle: 'medium' })
+
 function KeyRow({ k }: { k: ApiKeyView }) {
   const { busy, error, run } = useAction()
   return (
@@ -28,16 +30,20 @@ function KeyRow({ k }: { k: ApiKeyView }) {
           <div className="mono small muted">{k.prefix}</div>
         </td>
         <td>
-          <span className={`badge badge-${k.state === 'active' ? 'running' : 'stopped'}`}>{k.state}</span>
+          <span className={`badge badge-${k.state === 'active' ? 'running' : k.state}`}>{k.state}</span>
         </td>
         <td>{k.models === null ? 'every model' : k.models.join(', ')}</td>
         <td className="small">{k.scopes.join(', ')}</td>
-        <td className="small">{limits(k)}</td>
+        <td className="small nums">{limits(k)}</td>
+        <td className="small mono">{k.ips === null ? 'anywhere' : k.ips.join(', ')}</td>
         <td className="small">
           {k.org ?? '—'}
           {k.user && <div className="muted">{k.user}</div>}
         </td>
-        <td className="small">{k.expiresAt === null ? 'never' : new Date(k.expiresAt).toLocaleDateString()}</td>
+        <td className="small nums">
+          {day(k.createdAt)}
+          <div className="muted">{k.expiresAt === null ? 'never expires' : `expires ${day(k.expiresAt)}`}</div>
+        </td>
         <td className="actions">
           {k.state === 'active' && (
             <ConfirmButton
@@ -58,7 +64,7 @@ function KeyRow({ k }: { k: ApiKeyView }) {
       </tr>
       {error && (
         <tr>
-          <td colSpan={8}>
+          <td colSpan={9}>
             <p className="form-error" role="alert">
               {error}
             </p>
@@ -89,8 +95,9 @@ export function KeyList() {
             <th scope="col">Models</th>
             <th scope="col">May</th>
             <th scope="col">Limits</th>
+            <th scope="col">Client addresses</th>
             <th scope="col">Owner</th>
-            <th scope="col">Expires</th>
+            <th scope="col">Created</th>
             <th scope="col">
               <span className="visually-hidden">Actions</span>
             </th>

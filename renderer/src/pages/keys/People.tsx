@@ -20,8 +20,12 @@ export function People() {
   const orgAction = useAction()
   const userAction = useAction()
 
+  const [orgProblem, setOrgProblem] = useState<string | null>(null)
   const addOrg = (e: FormEvent) => {
     e.preventDefault()
+    const wrong = orgName.trim() === '' ? 'Give the organization a name, e.g. the team that will use it.' : null
+    setOrgProblem(wrong)
+    if (wrong !== null) return
     void orgAction.run('org', async () => {
       await api.createOrg({ name: orgName.trim() })
       setOrgName('')
@@ -66,16 +70,20 @@ export function People() {
             ))}
           </ul>
         )}
-        <form className="form-row inline-form" onSubmit={addOrg}>
+        <form className="form-row inline-form" onSubmit={addOrg} noValidate>
           <label className="field">
             <span>New organization</span>
-            <input value={orgName} onChange={(e) => setOrgName(e.target.value)} required maxLength={64} data-testid="org-name" />
+            <input value={orgName} onChange={(e) => setOrgName(e.target.value)} maxLength={64} data-testid="org-name" />
           </label>
           <button type="submit" disabled={orgAction.busy !== null} data-testid="org-create">
             Add
           </button>
         </form>
-        {orgAction.error && <p className="form-error">{orgAction.error}</p>}
+        {(orgProblem ?? orgAction.error) && (
+          <p className="form-error" role="alert" data-testid="org-error">
+            {orgProblem ?? orgAction.error}
+          </p>
+        )}
       </section>
       <section className="panel" aria-labelledby="users-title">
         <h2 id="users-title">Users</h2>
@@ -90,24 +98,26 @@ export function People() {
             People sign in with a name and password; admins manage everything, members use models and their own keys.
           </Empty>
         ) : (
-          <table className="grid" data-testid="users">
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Organization</th>
-                <th scope="col">Role</th>
-              </tr>
-            </thead>
-            <tbody>
-              {userList.map((u) => (
-                <tr key={u.id}>
-                  <td>{u.name}</td>
-                  <td>{u.org}</td>
-                  <td>{u.role}</td>
+          <div className="table-scroll">
+            <table className="grid" data-testid="users">
+              <thead>
+                <tr>
+                  <th scope="col">Name</th>
+                  <th scope="col">Organization</th>
+                  <th scope="col">Role</th>
                 </tr>
-              ))}
-            </tbody>
-          </table>
+              </thead>
+              <tbody>
+                {userList.map((u) => (
+                  <tr key={u.id}>
+                    <td>{u.name}</td>
+                    <td>{u.org}</td>
+                    <td>{u.role}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
         )}
         <form onSubmit={addUser} noValidate>
           <div className="form-row">
@@ -180,52 +190,63 @@ function Sessions() {
           <Loading />
         )
       ) : (
-        <table className="grid" data-testid="sessions">
-          <thead>
-            <tr>
-              <th scope="col">User</th>
-              <th scope="col">From</th>
-              <th scope="col">Last seen</th>
-              <th scope="col">
-                <span className="visually-hidden">Actions</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {list.map((s) => (
-              <tr key={s.id} data-testid={`session-${s.user.name}${s.current ? '-current' : ''}`}>
-                <td>
-                  {s.user.name} <span className="muted small">{s.user.role}</span>
-                  {s.current && <span className="tag">this browser</span>}
-                </td>
-                <td className="small">
-                  {s.address ?? '—'}
-                  <div className="muted">{s.userAgent?.slice(0, 80) ?? ''}</div>
-                </td>
-                <td className="small">{formatAgo(s.lastSeenAt, now)}</td>
-                <td className="actions">
-                  {!s.current && (
-                    <button
-                      type="button"
-                      disabled={busy !== null}
-                      onClick={() =>
-                        void run(s.id, async () => {
-                          await api.revokeSession(s.id)
-                          await loadSessions()
-                        })
-                      }
-                      data-testid="session-revoke"
-                    >
-                      Sign out
-                    </button>
-                  )}
-                </td>
+        <div className="table-scroll">
+          <table className="grid" data-testid="sessions">
+            <thead>
+              <tr>
+                <th scope="col">User</th>
+                <th scope="col">From</th>
+                <th scope="col">Signed in</th>
+                <th scope="col">Last seen</th>
+                <th scope="col">
+                  <span className="visually-hidden">Actions</span>
+                </th>
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {list.map((s) => (
+                <tr key={s.id} data-testid={`session-${s.user.name}${s.current ? '-current' : ''}`}>
+                  <td>
+                    {s.user.name} <span className="muted small">{s.user.role}</span>
+                    {s.current && <span className="tag">this browser</span>}
+                  </td>
+                  <td className="small">
+                    {s.address ?? '—'}
+                    <div className="muted user-agent" title={s.userAgent ?? undefined}>
+                      {s.userAgent ?? 'no user agent'}
+                    </div>
+                  </td>
+                  <td className="small nums">{formatAgo(s.createdAt, now)}</td>
+                  <td className="small nums">{formatAgo(s.lastSeenAt, now)}</td>
+                  <td className="actions">
+                    {!s.current && (
+                      <button
+                        type="button"
+                        disabled={busy !== null}
+                        onClick={() =>
+                          void run(s.id, async () => {
+                            await api.revokeSession(s.id)
+                            await loadSessions()
+                          })
+                        }
+                        aria-label={`Sign out ${s.user.name} (${s.address ?? 'unknown address'})`}
+                        data-testid="session-revoke"
+                      >
+                        Sign out
+                      </button>
+                    )}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
       )}
-      {error && <p className="form-error">{error}</p>}
+      {error && (
+        <p className="form-error" role="alert">
+          {error}
+        </p>
+      )}
     </section>
   )
 }

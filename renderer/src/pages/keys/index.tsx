@@ -2,11 +2,10 @@ import { NavLink, Route, Routes } from 'react-router'
 import { useStore } from '../../store/index.js'
 import { loadKeys, loadModels, loadOrgs, loadSessions, loadUsers } from '../../store/loaders.js'
 import { selectIsAdmin } from '../../store/selectors.js'
-import '../models/models.css'
-import '../firstrun/firstrun.css'
 import { KeyForm } from './KeyForm.js'
 import { KeyList } from './KeyList.js'
 import { People } from './People.js'
+import './keys.css'
 
 /** Members see only their own keys (the gateway scopes it); the rest is for admins, whose requests would be 403. */
 export const loader = () => {
@@ -24,7 +23,7 @@ export const loader = () => {
 export function Component() {
   const admin = useStore(selectIsAdmin)
   return (
-    <section aria-labelledby="keys-title">
+    <section className="keys-page" aria-labelledby="keys-title">
       <div className="page-head">
         <h1 id="keys-title">{admin ? 'Keys and people' : 'Your API keys'}</h1>
       </div>
