@@ -106,10 +106,34 @@ describe.skipIf(missing !== null)(`console first run in Chromium${missing ? ` â€
     await page.getByTestId('hf-state').waitFor()
     expect(await page.content()).not.toContain(secret)
     expect(await page.getByTestId('data-dir').textContent()).toBe(world.dataDir)
+    const { cortex } = (await (await world.admin('GET', '/admin/api/system')).json()) as SystemResponse
+    expect(await page.getByTestId('cortex-version').textContent()).toBe(cortex!.version)
+    expect(await page.getByTestId('llama-version').textContent()).toBe(cortex!.llamaServer.version)
     await screenshot(page, 'settings')
     expect(await axeViolations(page)).toEqual([])
     await page.getByTestId('hf-clear').click()
     await expect.poll(() => page.getByTestId('hf-state').textContent()).toBe('Not set')
     expect(unexpected(errors)).toEqual([])
+  })
+
+  it('a member who reaches settings or first run gets a plain state, and the API refuses them', async () => {
+    const password = 'firstrun e2e member password'
+    expect((await world.admin('POST', '/admin/api/orgs', { name: 'lab' })).status).toBe(201)
+    expect((await world.admin('POST', '/admin/api/users', { org: 'lab', name: 'max', role: 'member', password })).status).toBe(
+      201,
+    )
+    const { page, errors } = await world.open('/settings')
+    await page.getByTestId('signin-method-password').click()
+    await page.getByTestId('signin-name').fill('max')
+    await page.getByTestId('signin-password').fill(password)
+    await page.getByTestId('signin-submit').click()
+    expect(await page.getByTestId('state-empty').textContent()).toMatch(/Only admins can change settings/)
+    expect(await page.getByTestId('hf-token').count()).toBe(0)
+    expect(await page.evaluate(async () => (await fetch('/admin/api/settings')).status)).toBe(403)
+    await page.goto(`${world.cortex.url}/first-run`)
+    expect(await page.getByTestId('state-empty').textContent()).toMatch(/Only admins set Cortex up/)
+    expect(await axeViolations(page)).toEqual([])
+    // The one refusal asked for: the settings read above.
+    expect(unexpected(errors).filter((e) => !/status of 403/.test(e))).toEqual([])
   })
 })

@@ -100,13 +100,15 @@ export function Component() {
               {cortex?.dataDir ?? '—'}
             </dd>
           </div>
+          <div>
+            <dt>llama-server version</dt>
+            <dd data-testid="llama-version">
+              {cortex === null ? '—' : cortex.llamaServer.found ? (cortex.llamaServer.version ?? 'unknown') : 'not found'}
+            </dd>
+          </div>
           <div className="wide">
             <dt>llama-server</dt>
-            <dd className="mono">
-              {cortex?.llamaServer.found
-                ? `${cortex.llamaServer.path} (${cortex.llamaServer.version ?? 'version unknown'})`
-                : 'not found'}
-            </dd>
+            <dd className="mono">{cortex?.llamaServer.path ?? '—'}</dd>
           </div>
           <div className="wide">
             <dt>Hugging Face cache</dt>

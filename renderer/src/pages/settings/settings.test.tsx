@@ -37,7 +37,24 @@ describe('settings', () => {
 
   it('clears a token that is set, and shows a refused save with the form kept', async () => {
     signInAs('admin')
-    useStore.setState({ settings: { status: 'ready', data: { hfToken: { set: true }, hfCache: '/srv/hf' } } })
+    useStore.setState({
+      settings: { status: 'ready', data: { hfToken: { set: true }, hfCache: '/srv/hf' } },
+      system: {
+        status: 'ready',
+        data: {
+          cortex: {
+            version: '0.2.0',
+            dataDir: '/var/lib/cortex',
+            llamaServer: { found: true, path: '/usr/bin/llama-server', version: '7123 (a1b2c3d)', howToGet: '' },
+            docker: { available: true, message: null },
+          },
+          snapshot: { cpu: { model: 'x', cores: 2, physicalCores: 1 }, memoryTotalBytes: 1, gpus: [] },
+          host: null,
+          at: 0,
+          error: null,
+        },
+      },
+    })
     const { calls } = stubFetch({
       'PUT /admin/api/settings': (req) =>
         (req.body as { hfToken: string | null }).hfToken === null
@@ -46,6 +63,9 @@ describe('settings', () => {
     })
     render(<Settings />)
     expect(screen.getByText('/srv/hf')).toBeTruthy()
+    expect(screen.getByTestId('cortex-version').textContent).toBe('0.2.0')
+    expect(screen.getByTestId('data-dir').textContent).toBe('/var/lib/cortex')
+    expect(screen.getByTestId('llama-version').textContent).toBe('7123 (a1b2c3d)')
     await userEvent.type(screen.getByTestId('hf-token'), 'nope')
     await userEvent.click(screen.getByTestId('hf-save'))
     expect((await screen.findByRole('alert')).textContent).toBe('a Hugging Face token starts with hf_')
