@@ -39,6 +39,23 @@ describe('model figures', () => {
     await waitFor(() => expect(cell.textContent).toBe('1 GiBest. 2 GiB'))
   })
 
+  it('says when an idle model stops, and that a pinned one does not', () => {
+    signInAs('admin')
+    stubFetch({})
+    const lastUsedAt = Date.now() - 10 * 60_000
+    useStore.setState({
+      modelsStatus: 'ready',
+      models: {
+        a: modelView('a', { state: 'running', lastUsedAt }, { ttlMs: 30 * 60_000 }),
+        p: modelView('p', { state: 'running', lastUsedAt, pinned: true }, { ttlMs: 30 * 60_000, pinned: true }),
+      },
+    })
+    renderAt('/models')
+    expect(screen.getByTestId('model-a').textContent).toMatch(/10 min agostops in 20 min/)
+    expect(screen.getByTestId('model-p').textContent).toMatch(/10 min agopinned/)
+    expect(screen.getByTestId('model-p').textContent).not.toMatch(/stops in/)
+  })
+
   it('a starting model shows the time so far against how long its last start took', () => {
     signInAs('admin')
     stubFetch({})
