@@ -78,6 +78,7 @@ describe.skipIf(missing !== null)(`console first run in Chromium${missing ? ` â€
     const { page } = await gpuWorld.openAsAdmin('/first-run')
     await page.getByTestId('check-gpus').waitFor()
     expect(await page.getByTestId('check-gpus').textContent()).toMatch(/1 NVIDIA GPU.*NVIDIA H100 80GB HBM3 â€” 79\.6 GiB/)
+    await screenshot(page, 'first-run-gpu')
   })
 
   it('reads well narrow and dark', async () => {

@@ -41,10 +41,10 @@ const dryRun = (args: string[]): DryRunView => ({
   warnings: ['Docker is not running'],
 })
 
-function renderAddModel() {
+function renderAddModel(found = { docker: false, llamaServer: true }) {
   const router = createMemoryRouter(
     [
-      { path: '/first-run', element: <AddModel docker={false} llamaServer /> },
+      { path: '/first-run', element: <AddModel {...found} /> },
       { path: '/models', element: <p data-testid="models-screen">models</p> },
     ],
     { initialEntries: ['/first-run'] },
@@ -130,6 +130,19 @@ describe('add the first model from a GGUF path', () => {
     await userEvent.click(screen.getByTestId('model-add'))
     expect((await screen.findByRole('alert')).textContent).toMatch(/exists already/)
     expect(router.state.location.pathname).toBe('/first-run')
+  })
+
+  it('forgets what it read once the path changes, and runs the file in Docker where only Docker is there', async () => {
+    signInAs('admin')
+    stubFetch({ 'POST /admin/api/gguf/inspect': { body: inspected }, 'POST /admin/api/dry-run': { body: dryRun([]) } })
+    renderAddModel({ docker: true, llamaServer: false })
+    await userEvent.type(screen.getByTestId('gguf-path'), GGUF)
+    await userEvent.click(screen.getByTestId('gguf-inspect'))
+    await screen.findByTestId('gguf-facts')
+    expect((screen.getByTestId('model-runtime') as HTMLSelectElement).value).toBe('docker')
+    await userEvent.type(screen.getByTestId('gguf-path'), 'x')
+    expect(screen.queryByTestId('gguf-facts')).toBeNull()
+    expect(screen.queryByTestId('model-add')).toBeNull()
   })
 
   it('links to the recipes on the Models screen', () => {

@@ -77,7 +77,12 @@ export function AddModel({ docker, llamaServer }: { docker: boolean; llamaServer
           <span>GGUF file</span>
           <input
             value={path}
-            onChange={(e) => setPath(e.target.value)}
+            onChange={(e) => {
+              // What was read belongs to the old path: adding must not take that file under the new one.
+              setPath(e.target.value)
+              setInspected(null)
+              setInspectError(null)
+            }}
             placeholder="/home/you/models/qwen2.5-7b-instruct-q4_k_m.gguf"
             required
             className="mono"

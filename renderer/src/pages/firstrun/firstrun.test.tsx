@@ -4,7 +4,7 @@ import { createMemoryRouter, RouterProvider } from 'react-router'
 import { describe, expect, it } from 'vitest'
 import type { SystemView } from '../../api.js'
 import { useStore } from '../../store/index.js'
-import { signInAs, stubFetch } from '../../test/fakes.js'
+import { errorBody, signInAs, stubFetch } from '../../test/fakes.js'
 import { Component as FirstRun } from './index.js'
 import { snippets } from './snippets.js'
 
@@ -120,6 +120,17 @@ describe('first run', () => {
     expect(screen.getByTestId('snippet-code').textContent).toContain('Bearer sk-cortex-new')
     await userEvent.click(screen.getByTestId('snippet-claude'))
     expect(screen.getByTestId('snippet-code').textContent).toContain('ANTHROPIC_AUTH_TOKEN=sk-cortex-new')
+  })
+
+  it("shows a refused key's message and keeps the form", async () => {
+    signInAs('admin')
+    useStore.setState({ system: { status: 'ready', data: system() } })
+    stubFetch({ 'POST /admin/api/keys': { status: 409, body: errorBody('a key named "my-first-key" exists already') } })
+    renderFirstRun()
+    await userEvent.click(screen.getByTestId('create-key'))
+    expect((await screen.findByRole('alert')).textContent).toMatch(/exists already/)
+    expect(screen.getByTestId('create-key')).toBeTruthy()
+    expect(screen.queryByTestId('new-key')).toBeNull()
   })
 })
 

@@ -100,7 +100,7 @@ export function Component() {
               {cortex?.dataDir ?? '—'}
             </dd>
           </div>
-          <div>
+          <div className="wide">
             <dt>llama-server version</dt>
             <dd data-testid="llama-version">
               {cortex === null ? '—' : cortex.llamaServer.found ? (cortex.llamaServer.version ?? 'unknown') : 'not found'}
