@@ -1,12 +1,12 @@
 import type { ApiKeyView } from '../../../../gateway/contract/index.js'
 import * as api from '../../api.js'
 import { ConfirmButton } from '../../components/Confirm.js'
-import { Empty, ErrorState, Loading } from '../../components/States.js'
+import { Empty } from '../../components/States.js'
 import { useAction } from '../../components/useAction.js'
 import { useStore } from '../../store/index.js'
 import { loadKeys } from '../../store/loaders.js'
-import { dataOf } from '../../store/remote.js'
 import { formatCount } from '../../units.js'
+import { Listing } from './Listing.js'
 
 function limits(k: ApiKeyView): string {
   const parts = [
@@ -75,40 +75,42 @@ function KeyRow({ k }: { k: ApiKeyView }) {
   )
 }
 
-/** Every key the caller may see (a member: their own), newest state live after each change. */
+/** Every key the caller may see (a member: their own), reloaded after each change. */
 export function KeyList() {
   const keys = useStore((s) => s.keys)
-  const list = dataOf(keys)
-  if (list === null) {
-    if (keys.status === 'error')
-      return <ErrorState title="Could not load the keys" message={keys.error} onRetry={() => void loadKeys()} />
-    return <Loading label="Loading keys…" />
-  }
-  if (list.length === 0) return <Empty title="No keys yet — create one to point your tools at /v1" />
   return (
-    <div className="table-scroll">
-      <table className="grid" data-testid="keys-table">
-        <thead>
-          <tr>
-            <th scope="col">Key</th>
-            <th scope="col">State</th>
-            <th scope="col">Models</th>
-            <th scope="col">May</th>
-            <th scope="col">Limits</th>
-            <th scope="col">Client addresses</th>
-            <th scope="col">Owner</th>
-            <th scope="col">Created</th>
-            <th scope="col">
-              <span className="visually-hidden">Actions</span>
-            </th>
-          </tr>
-        </thead>
-        <tbody>
-          {list.map((k) => (
-            <KeyRow key={k.id} k={k} />
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <Listing
+      remote={keys}
+      feature="Keys"
+      retry={() => void loadKeys()}
+      empty={<Empty title="No keys yet — create one to point your tools at /v1" />}
+    >
+      {(list) => (
+        <div className="table-scroll">
+          <table className="grid" data-testid="keys-table">
+            <thead>
+              <tr>
+                <th scope="col">Key</th>
+                <th scope="col">State</th>
+                <th scope="col">Models</th>
+                <th scope="col">May</th>
+                <th scope="col">Limits</th>
+                <th scope="col">Client addresses</th>
+                <th scope="col">Owner</th>
+                <th scope="col">Created</th>
+                <th scope="col">
+                  <span className="visually-hidden">Actions</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {list.map((k) => (
+                <KeyRow key={k.id} k={k} />
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </Listing>
   )
 }

@@ -1,0 +1,85 @@
+import * as api from '../../api.js'
+import { Empty } from '../../components/States.js'
+import { useAction } from '../../components/useAction.js'
+import { useNow } from '../../components/useNow.js'
+import { useStore } from '../../store/index.js'
+import { loadSessions } from '../../store/loaders.js'
+import { formatAgo } from '../../units.js'
+import { Listing } from './Listing.js'
+
+/** Who is signed in to the console, from where; signing one out ends that browser's session at once. */
+export function Sessions() {
+  const sessions = useStore((s) => s.sessions)
+  const now = useNow(30_000)
+  const { busy, error, run } = useAction()
+  return (
+    <section className="panel" aria-labelledby="sessions-title">
+      <h2 id="sessions-title">Signed-in sessions</h2>
+      <Listing
+        remote={sessions}
+        feature="Sessions"
+        retry={() => void loadSessions()}
+        empty={<Empty title="No one is signed in with a session">The admin token and API keys sign no session.</Empty>}
+      >
+        {(list) => (
+          <div className="table-scroll">
+            <table className="grid" data-testid="sessions">
+              <thead>
+                <tr>
+                  <th scope="col">User</th>
+                  <th scope="col">From</th>
+                  <th scope="col">Signed in</th>
+                  <th scope="col">Last seen</th>
+                  <th scope="col">
+                    <span className="visually-hidden">Actions</span>
+                  </th>
+                </tr>
+              </thead>
+              <tbody>
+                {list.map((s) => (
+                  <tr key={s.id} data-testid={`session-${s.user.name}${s.current ? '-current' : ''}`}>
+                    <td>
+                      {s.user.name} <span className="muted small">{s.user.role}</span>
+                      {s.current && <span className="tag">this browser</span>}
+                    </td>
+                    <td className="small">
+                      {s.address ?? 'unknown address'}
+                      <div className="muted user-agent" title={s.userAgent ?? undefined}>
+                        {s.userAgent ?? 'no user agent'}
+                      </div>
+                    </td>
+                    <td className="small nums">{formatAgo(s.createdAt, now)}</td>
+                    <td className="small nums">{formatAgo(s.lastSeenAt, now)}</td>
+                    <td className="actions">
+                      {!s.current && (
+                        <button
+                          type="button"
+                          disabled={busy !== null}
+                          onClick={() =>
+                            void run(s.id, async () => {
+                              await api.revokeSession(s.id)
+                              await loadSessions()
+                            })
+                          }
+                          aria-label={`Sign out ${s.user.name} (${s.address ?? 'unknown address'})`}
+                          data-testid="session-revoke"
+                        >
+                          Sign out
+                        </button>
+                      )}
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+      </Listing>
+      {error && (
+        <p className="form-error" role="alert">
+          {error}
+        </p>
+      )}
+    </section>
+  )
+}
