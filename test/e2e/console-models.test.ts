@@ -61,7 +61,8 @@ describe.skipIf(missing !== null)(`console models in Chromium${missing ? ` — s
     await page.context().grantPermissions(['clipboard-read', 'clipboard-write'])
     await page.getByTestId('copy').click()
     await expect.poll(() => page.getByTestId('copy').textContent()).toBe('Copied')
-    expect(await page.evaluate(() => navigator.clipboard.readText())).toMatch(/listening/)
+    // A string: the suite's tsconfig has no DOM types.
+    expect(await page.evaluate<string>('navigator.clipboard.readText()')).toMatch(/listening/)
     await screenshot(page, 'model-detail-logs')
     expect(await axeViolations(page)).toEqual([])
 
