@@ -1,4 +1,4 @@
-import { useState } from 'react'
+import { useState, type KeyboardEvent } from 'react'
 import { Link } from 'react-router'
 import * as api from '../../api.js'
 import { CopyButton } from '../../components/CopyButton.js'
@@ -14,6 +14,15 @@ export function Connect({ model }: { model: string | null }) {
   const { busy, error, run } = useAction()
   const all = snippets(origin, key, model)
   const shown = all.find((s) => s.id === tab) ?? all[0]!
+  // The tab pattern: one tab stop for the list, arrows move between clients.
+  const moveTab = (e: KeyboardEvent) => {
+    const step = { ArrowRight: 1, ArrowLeft: -1 }[e.key]
+    if (step === undefined) return
+    e.preventDefault()
+    const next = all[(all.indexOf(shown) + step + all.length) % all.length]!
+    setTab(next.id)
+    document.getElementById(`snippet-tab-${next.id}`)?.focus()
+  }
 
   return (
     <section className="panel" aria-labelledby="connect-title">
@@ -54,13 +63,16 @@ export function Connect({ model }: { model: string | null }) {
           {error}
         </p>
       )}
-      <div className="segmented" role="tablist" aria-label="Client">
+      <div className="segmented" role="tablist" aria-label="Client" onKeyDown={moveTab}>
         {all.map((s) => (
           <button
             key={s.id}
+            id={`snippet-tab-${s.id}`}
             type="button"
             role="tab"
             aria-selected={s.id === shown.id}
+            aria-controls="snippet-panel"
+            tabIndex={s.id === shown.id ? 0 : -1}
             className={s.id === shown.id ? 'active' : ''}
             onClick={() => setTab(s.id)}
             data-testid={`snippet-${s.id}`}
@@ -69,7 +81,7 @@ export function Connect({ model }: { model: string | null }) {
           </button>
         ))}
       </div>
-      <div className="snippet" role="tabpanel" aria-label={shown.label}>
+      <div className="snippet" role="tabpanel" id="snippet-panel" aria-labelledby={`snippet-tab-${shown.id}`}>
         <pre className="mono" tabIndex={0} data-testid="snippet-code">
           {shown.code}
         </pre>

@@ -120,6 +120,12 @@ describe('first run', () => {
     expect(screen.getByTestId('snippet-code').textContent).toContain('Bearer sk-cortex-new')
     await userEvent.click(screen.getByTestId('snippet-claude'))
     expect(screen.getByTestId('snippet-code').textContent).toContain('ANTHROPIC_AUTH_TOKEN=sk-cortex-new')
+    // Arrows move between the clients, wrapping around, with the focus on the tab shown.
+    await userEvent.keyboard('{ArrowRight}')
+    expect(document.activeElement).toBe(screen.getByTestId('snippet-curl'))
+    expect(screen.getByTestId('snippet-code').textContent).toMatch(/^curl /)
+    await userEvent.keyboard('{ArrowLeft}')
+    expect(screen.getByTestId('snippet-claude').getAttribute('aria-selected')).toBe('true')
   })
 
   it("shows a refused key's message and keeps the form", async () => {
