@@ -166,6 +166,14 @@ describe('create from a recipe', () => {
     })
   })
 
+  it('a member is told that only admins add models, and no recipe is asked for', () => {
+    signInAs('member')
+    const { calls } = stubFetch({})
+    renderAt('/models/new')
+    expect(screen.getByTestId('state-empty').textContent).toMatch(/Only admins add models/)
+    expect(calls).toEqual([])
+  })
+
   it('says when there are no recipes, and when they cannot be loaded', async () => {
     signInAs('admin')
     stubFetch({ 'GET /admin/api/recipes': { status: 500, body: errorBody('the recipes folder cannot be read') } })
