@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { axeViolations, browserMissing, screenshot } from '../support/browser.js'
+import { axeViolations, browserMissing, pageErrors, screenshot } from '../support/browser.js'
 import { startConsoleWorld, tinyModelConfig, unexpected, type ConsoleWorld } from '../support/console-e2e.js'
 
 /** Issue 11's keys, organizations, users and sessions in Chromium against a real `cortex serve`. */
@@ -42,6 +42,8 @@ describe.skipIf(missing !== null)(`console keys in Chromium${missing ? ` — ski
     await row.waitFor()
     expect(await page.getByTestId('created-key').count()).toBe(0)
     expect(await page.content()).not.toContain(key)
+    expect(await row.textContent()).toContain(key.slice(0, 12))
+    await screenshot(page, 'keys-list')
     await row.getByTestId('revoke').click()
     await row.getByTestId('revoke-confirm').click()
     await expect.poll(() => row.getAttribute('data-state')).toBe('revoked')
@@ -88,5 +90,37 @@ describe.skipIf(missing !== null)(`console keys in Chromium${missing ? ` — ski
     await member.page.reload()
     await member.page.getByTestId('sign-in').waitFor()
     expect(unexpected(admin.errors)).toEqual([])
+  })
+
+  it('reads in dark mode in a narrow window: keys with their limits and ranges, and the people page', async () => {
+    const made = await world.admin('POST', '/admin/api/keys', {
+      name: 'batch-jobs',
+      models: ['tiny'],
+      rpm: 120,
+      tpm: 50_000,
+      dailyTokens: 2_000_000,
+      ips: ['10.0.0.0/8', '::1'],
+      tags: ['batch'],
+      org: 'acme',
+      expires: '30d',
+    })
+    expect(made.status).toBe(201)
+    const { code } = (await (await world.admin('POST', '/admin/api/auth/codes')).json()) as { code: string }
+    const context = await world.browser.newContext({ colorScheme: 'dark', viewport: { width: 800, height: 900 } })
+    const page = await context.newPage()
+    const errors = pageErrors(page)
+    await page.goto(new URL(`/?code=${encodeURIComponent(code)}`, world.cortex.url).href)
+    await page.getByTestId('user').waitFor()
+    await page.goto(new URL('/keys', world.cortex.url).href)
+    const row = page.getByTestId('key-batch-jobs')
+    await expect.poll(() => row.textContent()).toMatch(/120 req\/min.*10\.0\.0\.0\/8.*acme/)
+    await screenshot(page, 'keys-list-dark-narrow')
+    expect(await axeViolations(page)).toEqual([])
+    await page.getByTestId('tab-people').click()
+    await page.getByTestId('users').waitFor()
+    await screenshot(page, 'keys-people-dark-narrow')
+    expect(await axeViolations(page)).toEqual([])
+    expect(unexpected(errors)).toEqual([])
+    await context.close()
   })
 })
