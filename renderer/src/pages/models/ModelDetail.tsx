@@ -1,10 +1,11 @@
 import { useState } from 'react'
 import { Link, useNavigate, useParams } from 'react-router'
 import type { ScheduleWindow } from '../../../../gateway/contract/index.js'
-import { Empty, Loading } from '../../components/States.js'
+import { Empty, ErrorState, Loading } from '../../components/States.js'
 import { useAction } from '../../components/useAction.js'
 import { useNow } from '../../components/useNow.js'
 import { useStore } from '../../store/index.js'
+import { loadModels } from '../../store/loaders.js'
 import { isFullModel, selectIsAdmin, selectModelGpuBytes } from '../../store/selectors.js'
 import { formatAgo, formatCount, formatDuration } from '../../units.js'
 import { EditForm } from './EditForm.js'
@@ -22,6 +23,7 @@ export function ModelDetail() {
   const { id = '' } = useParams()
   const model = useStore((s) => s.models[id])
   const status = useStore((s) => s.modelsStatus)
+  const error = useStore((s) => s.modelsError)
   const gpuBytes = useStore((s) => selectModelGpuBytes(s, id))
   const admin = useStore(selectIsAdmin)
   const estimate = useEstimate(model, admin)
@@ -32,6 +34,8 @@ export function ModelDetail() {
 
   if (model === undefined) {
     if (status === 'loading') return <Loading label="Loading the model…" />
+    if (status === 'error')
+      return <ErrorState title="Could not load the models" message={error ?? ''} onRetry={() => void loadModels()} />
     return (
       <Empty title="No such model">
         <Link to="/models">Back to the models</Link>

@@ -151,10 +151,14 @@ describe('model detail', () => {
     )
   })
 
-  it('an unknown id says so, with the way back', () => {
+  it('an unknown id says so, with the way back; a list that could not load says why', () => {
     signInAs('admin')
     useStore.setState({ modelsStatus: 'ready', models: {} })
-    renderAt('/models/nope')
+    const first = renderAt('/models/nope')
     expect(screen.getByTestId('state-empty').textContent).toMatch(/No such model/)
+    first.unmount()
+    useStore.setState({ modelsStatus: 'error', modelsError: 'Cortex did not answer' })
+    renderAt('/models/nope')
+    expect(screen.getByTestId('state-error').textContent).toMatch(/Cortex did not answer/)
   })
 })
