@@ -8,14 +8,14 @@ import { loadKeys } from '../../store/loaders.js'
 import { formatCount } from '../../units.js'
 import { Listing } from './Listing.js'
 
-function limits(k: ApiKeyView): string {
+function limits(k: ApiKeyView): string[] {
   const parts = [
     k.limits.rpm !== null && `${formatCount(k.limits.rpm)} req/min`,
     k.limits.tpm !== null && `${formatCount(k.limits.tpm)} tok/min`,
     k.limits.dailyTokens !== null && `${formatCount(k.limits.dailyTokens)} tok/day`,
     k.limits.concurrency !== null && `${k.limits.concurrency} at once`,
-  ].filter(Boolean)
-  return parts.length > 0 ? parts.join(', ') : 'none'
+  ].filter((p): p is string => typeof p === 'string')
+  return parts.length > 0 ? parts : ['no limits']
 }
 
 const day = (iso: string) => new Date(iso).toLocaleDateString(undefined, { dateStyle: 'medium' })
@@ -26,23 +26,31 @@ function KeyRow({ k }: { k: ApiKeyView }) {
     <>
       <tr data-testid={`key-${k.name}`} data-state={k.state}>
         <td>
-          <strong>{k.name}</strong>
-          <div className="mono small muted">{k.prefix}</div>
-        </td>
-        <td>
+          <strong className="key-name">{k.name}</strong>{' '}
           <span className={`badge badge-${k.state === 'active' ? 'running' : k.state}`}>{k.state}</span>
+          <div className="mono small muted">{k.prefix}</div>
+          <div className="small">
+            {k.org ?? 'no organization'}
+            {k.user && `, ${k.user}`}
+          </div>
+          <div className="small muted nums">
+            made {day(k.createdAt)}, {k.expiresAt === null ? 'never expires' : `expires ${day(k.expiresAt)}`}
+          </div>
         </td>
-        <td>{k.models === null ? 'every model' : k.models.join(', ')}</td>
-        <td className="small">{k.scopes.join(', ')}</td>
-        <td className="small nums">{limits(k)}</td>
-        <td className="small mono">{k.ips === null ? 'anywhere' : k.ips.join(', ')}</td>
         <td className="small">
-          {k.org ?? '—'}
-          {k.user && <div className="muted">{k.user}</div>}
+          <div>{k.models === null ? 'every model' : k.models.join(', ')}</div>
+          <div className="muted">{k.scopes.join(', ')}</div>
+          <div className="mono">{k.ips === null ? 'from anywhere' : k.ips.join(', ')}</div>
+          {k.tags.map((t) => (
+            <span key={t} className="tag">
+              {t}
+            </span>
+          ))}
         </td>
-        <td className="small nums">
-          {day(k.createdAt)}
-          <div className="muted">{k.expiresAt === null ? 'never expires' : `expires ${day(k.expiresAt)}`}</div>
+        <td className="small nums limits">
+          {limits(k).map((l) => (
+            <div key={l}>{l}</div>
+          ))}
         </td>
         <td className="actions">
           {k.state === 'active' && (
@@ -64,7 +72,7 @@ function KeyRow({ k }: { k: ApiKeyView }) {
       </tr>
       {error && (
         <tr>
-          <td colSpan={9}>
+          <td colSpan={4}>
             <p className="form-error" role="alert">
               {error}
             </p>
@@ -90,14 +98,9 @@ export function KeyList() {
           <table className="grid" data-testid="keys-table">
             <thead>
               <tr>
-                <th scope="col">Key</th>
-                <th scope="col">State</th>
-                <th scope="col">Models</th>
-                <th scope="col">May</th>
+                <th scope="col">Key, state, owner</th>
+                <th scope="col">Models, uses, addresses</th>
                 <th scope="col">Limits</th>
-                <th scope="col">Client addresses</th>
-                <th scope="col">Owner</th>
-                <th scope="col">Created</th>
                 <th scope="col">
                   <span className="visually-hidden">Actions</span>
                 </th>

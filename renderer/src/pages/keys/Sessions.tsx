@@ -12,6 +12,8 @@ export function Sessions() {
   const sessions = useStore((s) => s.sessions)
   const now = useNow(30_000)
   const { busy, error, run } = useAction()
+  // The clock ticks every 30 s, so a figure in seconds would be wrong most of the time.
+  const ago = (at: number) => (now - at < 60_000 ? 'just now' : formatAgo(at, now))
   return (
     <section className="panel" aria-labelledby="sessions-title">
       <h2 id="sessions-title">Signed-in sessions</h2>
@@ -28,8 +30,7 @@ export function Sessions() {
                 <tr>
                   <th scope="col">User</th>
                   <th scope="col">From</th>
-                  <th scope="col">Signed in</th>
-                  <th scope="col">Last seen</th>
+                  <th scope="col">When</th>
                   <th scope="col">
                     <span className="visually-hidden">Actions</span>
                   </th>
@@ -48,8 +49,10 @@ export function Sessions() {
                         {s.userAgent ?? 'no user agent'}
                       </div>
                     </td>
-                    <td className="small nums">{formatAgo(s.createdAt, now)}</td>
-                    <td className="small nums">{formatAgo(s.lastSeenAt, now)}</td>
+                    <td className="small nums when">
+                      <div>signed in {ago(s.createdAt)}</div>
+                      <div className="muted">seen {ago(s.lastSeenAt)}</div>
+                    </td>
                     <td className="actions">
                       {!s.current && (
                         <button

@@ -132,7 +132,7 @@ describe('organizations, users and sessions', () => {
     renderPeople()
     const mine = screen.getByTestId('session-admin-current')
     expect(mine.textContent).toMatch(/this browser/)
-    expect(mine.textContent).toMatch(/1 h ago/)
+    expect(mine.textContent).toMatch(/signed in 1 h ago.*seen 2 min/)
     expect(within(mine).queryByRole('button')).toBeNull()
     expect(screen.getByTestId('session-ann').textContent).toMatch(/127\.0\.0\.1.*Firefox/)
     await userEvent.click(screen.getByRole('button', { name: 'Sign out ann (127.0.0.1)' }))
