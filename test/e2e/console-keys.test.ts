@@ -77,6 +77,10 @@ describe.skipIf(missing !== null)(`console keys in Chromium${missing ? ` — ski
     await member.page.getByTestId('key-form-create').click()
     expect(await member.page.getByTestId('created-key-value').textContent()).toMatch(/^sk-cortex-/)
     expect(await member.page.getByTestId('tab-people').count()).toBe(0)
+    expect(await member.page.getByLabel('Organization').count()).toBe(0)
+    await member.page.getByTestId('key-ann-cli').waitFor()
+    await screenshot(member.page, 'keys-member')
+    expect(await axeViolations(member.page)).toEqual([])
     expect(await member.page.evaluate(async () => (await fetch('/admin/api/orgs')).status)).toBe(403)
     // The member sees their own key only: not the admin's revoked one.
     expect(await member.page.getByTestId('key-continue-laptop').count()).toBe(0)

@@ -131,7 +131,7 @@ function Users() {
                     <td>{u.name}</td>
                     <td>{u.org}</td>
                     <td>{u.role}</td>
-                    <td className="small nums">{day(u.createdAt)}</td>
+                    <td className="nums">{day(u.createdAt)}</td>
                   </tr>
                 ))}
               </tbody>
