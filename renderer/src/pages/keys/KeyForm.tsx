@@ -20,6 +20,7 @@ const list = (text: string) =>
     .map((s) => s.trim())
     .filter(Boolean)
 const CIDR = /^[0-9a-fA-F:.]+(\/\d{1,3})?$/
+const TAG = /^[A-Za-z0-9._:-]{1,64}$/
 
 /** What is wrong with the form, before anything is sent; null when it may go. */
 function problem(f: Form): string | null {
@@ -35,6 +36,9 @@ function problem(f: Form): string | null {
   }
   const bad = list(f.ips).find((ip) => !CIDR.test(ip))
   if (bad !== undefined) return `"${bad}" is not an address or range such as 10.0.0.0/8.`
+  const tag = list(f.tags).find((t) => !TAG.test(t))
+  if (tag !== undefined) return `Tag "${tag}": letters, digits and . _ : - only, up to 64 characters.`
+  if (list(f.tags).length > 32) return 'At most 32 tags.'
   if (f.expires.trim() !== '' && !/^\d+(\.\d+)?(ms|s|m|h|d)?$/.test(f.expires.trim()))
     return 'Expires in: a duration such as 30d or 12h.'
   return null
