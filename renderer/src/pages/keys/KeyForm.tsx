@@ -22,25 +22,31 @@ const list = (text: string) =>
 const CIDR = /^[0-9a-fA-F:.]+(\/\d{1,3})?$/
 const TAG = /^[A-Za-z0-9._:-]{1,64}$/
 
-/** What is wrong with the form, before anything is sent; null when it may go. */
-function problem(f: Form): string | null {
-  if (f.name.trim() === '') return 'Give the key a name, e.g. the tool that will use it.'
-  if (f.scopes.length === 0) return 'Choose at least one thing the key may do.'
-  for (const [label, value] of [
-    ['Requests per minute', f.rpm],
-    ['Tokens per minute', f.tpm],
-    ['Tokens per day', f.dailyTokens],
+interface Problem {
+  field: keyof Form
+  message: string
+}
+
+/** What is wrong with the form and where, before anything is sent; null when it may go. */
+function problem(f: Form): Problem | null {
+  if (f.name.trim() === '') return { field: 'name', message: 'Give the key a name, e.g. the tool that will use it.' }
+  if (f.scopes.length === 0) return { field: 'scopes', message: 'Choose at least one thing the key may do.' }
+  for (const [field, label] of [
+    ['rpm', 'Requests per minute'],
+    ['tpm', 'Tokens per minute'],
+    ['dailyTokens', 'Tokens per day'],
   ] as const) {
-    if (value.trim() !== '' && !/^[1-9]\d*$/.test(value.trim()))
-      return `${label}: a whole number of at least 1, or empty for no limit.`
+    const value = f[field].trim()
+    if (value !== '' && !/^[1-9]\d*$/.test(value))
+      return { field, message: `${label}: a whole number of at least 1, or empty for no limit.` }
   }
   const bad = list(f.ips).find((ip) => !CIDR.test(ip))
-  if (bad !== undefined) return `"${bad}" is not an address or range such as 10.0.0.0/8.`
+  if (bad !== undefined) return { field: 'ips', message: `"${bad}" is not an address or range such as 10.0.0.0/8.` }
   const tag = list(f.tags).find((t) => !TAG.test(t))
-  if (tag !== undefined) return `Tag "${tag}": letters, digits and . _ : - only, up to 64 characters.`
-  if (list(f.tags).length > 32) return 'At most 32 tags.'
+  if (tag !== undefined) return { field: 'tags', message: `Tag "${tag}": letters, digits and . _ : - only, up to 64 characters.` }
+  if (list(f.tags).length > 32) return { field: 'tags', message: 'At most 32 tags.' }
   if (f.expires.trim() !== '' && !/^\d+(\.\d+)?(ms|s|m|h|d)?$/.test(f.expires.trim()))
-    return 'Expires in: a duration such as 30d or 12h.'
+    return { field: 'expires', message: 'Expires in: a duration such as 30d or 12h.' }
   return null
 }
 
@@ -74,11 +80,13 @@ const EMPTY: Form = {
 export function KeyForm({ admin }: { admin: boolean }) {
   const [form, setForm] = useState<Form>(EMPTY)
   const [created, setCreated] = useState<{ name: string; key: string } | null>(null)
-  const [shownProblem, setShownProblem] = useState<string | null>(null)
+  const [shownProblem, setShownProblem] = useState<Problem | null>(null)
   const models = useStore(useShallow((s) => selectModelIds(s).map((id) => s.models[id]!.name)))
   const orgs = useStore((s) => dataOf(s.orgs)) ?? []
   const { busy, error, run } = useAction()
   const set = (key: keyof Form) => (e: { target: { value: string } }) => setForm({ ...form, [key]: e.target.value })
+  const flag = (field: keyof Form) =>
+    shownProblem?.field === field ? { 'aria-invalid': true, 'aria-describedby': 'key-form-error' } : {}
   const toggle = <T,>(values: T[], value: T) => (values.includes(value) ? values.filter((v) => v !== value) : [...values, value])
 
   const submit = (e: FormEvent) => {
@@ -128,6 +136,7 @@ export function KeyForm({ admin }: { admin: boolean }) {
           <input
             value={form.name}
             onChange={set('name')}
+            {...flag('name')}
             maxLength={64}
             placeholder="continue-laptop"
             data-testid="key-form-name"
@@ -135,7 +144,7 @@ export function KeyForm({ admin }: { admin: boolean }) {
         </label>
         <label className="field">
           <span>Expires in</span>
-          <input value={form.expires} onChange={set('expires')} placeholder="never (or 30d, 12h)" />
+          <input value={form.expires} onChange={set('expires')} {...flag('expires')} placeholder="never (or 30d, 12h)" />
         </label>
         {admin && (
           <label className="field">
@@ -187,30 +196,42 @@ export function KeyForm({ admin }: { admin: boolean }) {
       <div className="form-row">
         <label className="field">
           <span>Requests per minute</span>
-          <input inputMode="numeric" value={form.rpm} onChange={set('rpm')} placeholder="no limit" />
+          <input inputMode="numeric" value={form.rpm} onChange={set('rpm')} {...flag('rpm')} placeholder="no limit" />
         </label>
         <label className="field">
           <span>Tokens per minute</span>
-          <input inputMode="numeric" value={form.tpm} onChange={set('tpm')} placeholder="no limit" />
+          <input inputMode="numeric" value={form.tpm} onChange={set('tpm')} {...flag('tpm')} placeholder="no limit" />
         </label>
         <label className="field">
           <span>Tokens per day</span>
-          <input inputMode="numeric" value={form.dailyTokens} onChange={set('dailyTokens')} placeholder="no limit" />
+          <input
+            inputMode="numeric"
+            value={form.dailyTokens}
+            onChange={set('dailyTokens')}
+            {...flag('dailyTokens')}
+            placeholder="no limit"
+          />
         </label>
       </div>
       <div className="form-row">
         <label className="field">
           <span>Client addresses</span>
-          <input value={form.ips} onChange={set('ips')} placeholder="anywhere (or 10.0.0.0/8, ::1)" className="mono" />
+          <input
+            value={form.ips}
+            onChange={set('ips')}
+            {...flag('ips')}
+            placeholder="anywhere (or 10.0.0.0/8, ::1)"
+            className="mono"
+          />
         </label>
         <label className="field">
           <span>Tags (for routes)</span>
-          <input value={form.tags} onChange={set('tags')} placeholder="batch, n8n" />
+          <input value={form.tags} onChange={set('tags')} {...flag('tags')} placeholder="batch, n8n" />
         </label>
       </div>
       {(shownProblem ?? error) && (
-        <p className="form-error" role="alert" data-testid="key-form-error">
-          {shownProblem ?? error}
+        <p className="form-error" role="alert" id="key-form-error" data-testid="key-form-error">
+          {shownProblem?.message ?? error}
         </p>
       )}
       <button type="submit" className="primary" disabled={busy !== null} data-testid="key-form-create">
