@@ -7,7 +7,6 @@ import { useStore } from '../../store/index.js'
 import { loadSettings, loadSystem } from '../../store/loaders.js'
 import { dataOf } from '../../store/remote.js'
 import { selectIsAdmin } from '../../store/selectors.js'
-import '../models/models.css'
 import './settings.css'
 
 export const loader = starts(loadSettings, loadSystem)
