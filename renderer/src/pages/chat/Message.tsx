@@ -1,10 +1,16 @@
 import type { ChatMessageView } from '../../../../gateway/contract/index.js'
 import { CopyButton } from '../../components/CopyButton.js'
 import { formatCount, formatDuration, formatRate } from '../../units.js'
+import { Markdown } from './Markdown.js'
+import { splitReasoning } from './thread.js'
 
-/** One message. Text is shown as text: nothing a model writes is markup here, so nothing it writes can run. */
+/**
+ * One message. A person's text is shown as written; an answer as Markdown made of React elements (Markdown.tsx), so
+ * nothing a model writes is HTML here and nothing it writes can run. Its reasoning folds away.
+ */
 export function Message({ m, live }: { m: ChatMessageView; live?: boolean }) {
   const f = m.figures
+  const { reasoning, text } = m.role === 'assistant' ? splitReasoning(m) : { reasoning: null, text: m.content }
   return (
     <article
       className={`message message-${m.role}`}
@@ -14,18 +20,24 @@ export function Message({ m, live }: { m: ChatMessageView; live?: boolean }) {
     >
       <div className="message-head">
         <strong>{m.role === 'user' ? 'You' : (m.model ?? 'Answer')}</strong>
-        {m.content !== '' && <CopyButton text={m.content} />}
+        {text !== '' && <CopyButton text={text} />}
       </div>
-      {m.reasoning && (
-        <details className="reasoning">
-          <summary>Reasoning</summary>
-          <p className="message-text">{m.reasoning}</p>
+      {reasoning !== null && (
+        <details className="reasoning" data-testid="reasoning">
+          <summary>{live && text === '' ? 'Reasoning…' : 'Reasoning'}</summary>
+          <p className="message-text">{reasoning}</p>
         </details>
       )}
-      <p className="message-text" data-testid="message-text">
-        {m.content}
-        {live && <span className="cursor" aria-hidden="true" />}
-      </p>
+      {m.role === 'user' ? (
+        <p className="message-text" data-testid="message-text">
+          {text}
+        </p>
+      ) : (
+        <div className="message-answer" data-testid="message-text">
+          <Markdown text={text} />
+          {live && <span className="cursor" aria-hidden="true" />}
+        </div>
+      )}
       {m.state === 'cut_off' && <p className="muted small">Stopped: what had arrived is kept.</p>}
       {m.state === 'failed' && (
         <p className="form-error small" role="alert">

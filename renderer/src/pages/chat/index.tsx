@@ -11,6 +11,7 @@ import { loadModels } from '../../store/loaders.js'
 import { selectModelIds } from '../../store/selectors.js'
 import { Conversation } from './Conversation.js'
 import './chat.css'
+import './markdown.css'
 
 export const loader = starts(loadModels)
 
