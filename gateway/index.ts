@@ -126,7 +126,8 @@ export async function createCore(config: CortexConfig, options: CoreOptions = {}
       logger,
       cortex: { dataDir: config.dataDir, llamaServer: config.engines.llamaServer, docker: () => dockerRuntime.status() },
     })
-    const metrics = createMetrics({ engines, system })
+    const cache = store.cache
+    const metrics = createMetrics({ engines, system, cache })
     const limiter = await createLimiter(config, store, logger)
     limits = limiter
     const recipes = createRecipeService({ importDir: path.join(config.dataDir, 'recipes'), logger })
@@ -143,7 +144,7 @@ export async function createCore(config: CortexConfig, options: CoreOptions = {}
     // The playground's answers take the /v1 request path in process: the same registry, limits, routes and usage sink.
     const chats = createChatService({
       repo: store.chats,
-      proxy: { registry: engines, usage, options: defaultProxyOptions, limiter, routes, orgName, now },
+      proxy: { registry: engines, usage, options: defaultProxyOptions, limiter, routes, orgName, now, cache },
       serving,
       logger,
     })
@@ -153,6 +154,7 @@ export async function createCore(config: CortexConfig, options: CoreOptions = {}
       routes,
       now,
       orgName,
+      cache,
       registry: engines,
       usage,
       keys: store.keys,
@@ -258,6 +260,9 @@ const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost|\[::1\])$/
 export interface StartOptions extends CoreOptions {
   flags: CliFlags
   env: NodeJS.ProcessEnv
+  /** A configuration already loaded (the desktop app reads the data directory first and sets the port and
+   *  `engines.stopOnExit` from its own settings); else it is loaded from `flags` and `env`. */
+  config?: CortexConfig
 }
 
 export interface RunningServer {
@@ -269,7 +274,7 @@ export interface RunningServer {
 
 /** Loads the configuration, builds the core and listens: what `cortex serve` and the desktop app run. */
 export async function startServer(options: StartOptions): Promise<RunningServer> {
-  const config = loadConfig({ flags: options.flags, env: options.env })
+  const config = options.config ?? loadConfig({ flags: options.flags, env: options.env })
   const { host, port, allowRemote } = config.server
   if (!LOOPBACK.test(host) && !config.auth.required && !allowRemote) {
     throw new Error(
