@@ -1,0 +1,135 @@
+import { describe, expect, it } from 'vitest'
+import { modelView } from '../../gateway/contract/admin.test-support.js'
+import { formatElapsed, trayIconState, trayMenu, type TrayInput, type TrayItem } from './tray-menu.js'
+
+const NOW = 1_700_000_000_000
+const input = (over: Partial<TrayInput> = {}): TrayInput => ({
+  mode: 'embed',
+  url: 'http://127.0.0.1:31313',
+  models: [],
+  gpuBytes: null,
+  paused: false,
+  now: NOW,
+  ...over,
+})
+const labels = (items: TrayItem[]) => items.map((i) => (i.type === 'separator' ? '---' : i.label))
+const modelEntries = (items: TrayItem[]) => items.filter((i) => i.id?.startsWith('model:'))
+
+const qwen = modelView({ id: 'm1', name: 'qwen' }, { state: 'running' })
+const llama = modelView({ id: 'm2', name: 'llama' })
+
+describe('trayMenu', () => {
+  it('lists the models by name with their state and GPU memory; clicking one switches to it', () => {
+    const items = trayMenu(input({ models: [qwen, llama], gpuBytes: new Map([['m1', 4.25 * 2 ** 30]]) }))
+    expect(modelEntries(items)).toEqual([
+      { id: 'model:m2', label: 'llama — stopped', type: 'checkbox', checked: false, action: { type: 'switch', id: 'm2' } },
+      {
+        id: 'model:m1',
+        label: 'qwen — running · 4.3 GiB',
+        type: 'checkbox',
+        checked: true,
+        action: { type: 'switch', id: 'm1' },
+      },
+    ])
+  })
+
+  it('shows the load phase and elapsed time of a model starting or loading', () => {
+    const loading = modelView({ id: 'm3', name: 'big' }, { state: 'loading', startingSince: NOW - 95_000 })
+    const starting = modelView({ id: 'm4', name: 'cold' }, { state: 'starting', startingSince: NOW - 3_000 })
+    expect(labels(modelEntries(trayMenu(input({ models: [loading, starting] }))))).toEqual([
+      'big — loading 1:35',
+      'cold — starting 0:03',
+    ])
+  })
+
+  it('names the cause of a failed start, and marks pinned models', () => {
+    const failed = modelView(
+      { id: 'm5', name: 'broken' },
+      { state: 'failed', diagnosis: { cause: 'out_of_memory', message: 'needs more', exitCode: 1, logTail: [] } },
+    )
+    const pinned = modelView({ id: 'm6', name: 'kept', pinned: true }, { state: 'running' })
+    expect(labels(modelEntries(trayMenu(input({ models: [failed, pinned] }))))).toEqual([
+      'broken — failed: out_of_memory',
+      'kept — running · pinned',
+    ])
+  })
+
+  it('offers start, stop and pin per model, enabled by state', () => {
+    const items = trayMenu(input({ models: [qwen, llama] }))
+    const manage = items.find((i) => i.label === 'Start, Stop, Pin')!
+    expect(manage.submenu!.map((m) => m.label)).toEqual(['llama', 'qwen'])
+    const [forLlama, forQwen] = manage.submenu!.map((m) => m.submenu!)
+    expect(forLlama!.map((i) => [i.label, i.enabled ?? true, i.action])).toEqual([
+      ['Start', true, { type: 'start', id: 'm2' }],
+      ['Stop', false, { type: 'stop', id: 'm2' }],
+      ['Pinned (never stopped for idleness, eviction or a switch)', true, { type: 'pin', id: 'm2', pinned: true }],
+    ])
+    expect(forQwen!.map((i) => i.enabled ?? true)).toEqual([false, true, true])
+  })
+
+  it('in embed mode: the gateway it runs, the actions, and Quit Cortex', () => {
+    expect(labels(trayMenu(input({ models: [llama] })))).toEqual([
+      'Cortex — gateway on 127.0.0.1:31313',
+      '---',
+      'Models (click one to switch to it)',
+      'llama — stopped',
+      'Start, Stop, Pin',
+      '---',
+      'Open Console',
+      'Copy API Base URL (http://127.0.0.1:31313/v1)',
+      'New API Key (copied to the clipboard)',
+      'Pause Serving /v1',
+      '---',
+      'Quit Cortex',
+    ])
+  })
+
+  it('in attach mode says so, and Quit says the server keeps running', () => {
+    const items = trayMenu(input({ mode: 'attach', url: 'http://127.0.0.1:4000' }))
+    expect(items[0]!.label).toBe('Cortex — attached to cortex serve on 127.0.0.1:4000')
+    expect(items.at(-1)).toEqual({ label: 'Quit (cortex serve keeps running)', action: { type: 'quit' } })
+  })
+
+  it('while paused says so and offers Resume', () => {
+    const items = trayMenu(input({ paused: true }))
+    expect(items[1]).toEqual({ label: 'Serving /v1 is paused', enabled: false })
+    expect(items.find((i) => i.action?.type === 'pause')).toEqual({
+      label: 'Resume Serving /v1',
+      action: { type: 'pause', paused: false },
+    })
+  })
+
+  it('with no models points to the console, and while disconnected shows no stale states', () => {
+    expect(labels(trayMenu(input()))).toContain('No models yet — add one in the console')
+    const offline = trayMenu(input({ models: null }))
+    expect(labels(offline)).toContain('Not connected to the gateway — retrying…')
+    expect(modelEntries(offline)).toEqual([])
+  })
+})
+
+describe('trayIconState', () => {
+  const m = (state: 'stopped' | 'running' | 'loading' | 'starting' | 'failed' | 'stopping') =>
+    modelView({ id: state, name: state }, { state })
+  it.each([
+    [[], 'idle'],
+    [null, 'idle'],
+    [[m('stopped')], 'idle'],
+    [[m('stopped'), m('running')], 'running'],
+    [[m('stopping')], 'running'],
+    [[m('running'), m('failed')], 'failed'],
+    [[m('failed'), m('loading')], 'loading'],
+    [[m('starting')], 'loading'],
+  ] as const)('%j → %s', (models, state) => {
+    expect(trayIconState(models === null ? null : [...models])).toBe(state)
+  })
+})
+
+describe('formatElapsed', () => {
+  it.each([
+    [0, '0:00'],
+    [7_900, '0:07'],
+    [155_000, '2:35'],
+    [3_729_000, '1:02:09'],
+    [-5, '0:00'],
+  ])('%d ms → %s', (ms, text) => expect(formatElapsed(ms)).toBe(text))
+})
