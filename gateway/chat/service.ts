@@ -146,9 +146,9 @@ export function createChatService(deps: ChatServiceDeps): ChatService {
       const model = body.model ?? chat.model
       let request: Pick<RunRequest, 'userMessage' | 'answerParentId' | 'body'>
       if (body.content !== undefined) {
-        if (body.parentId !== undefined && !byId.has(body.parentId))
+        if (typeof body.parentId === 'string' && !byId.has(body.parentId))
           throw new CortexError('not_found', `no message "${body.parentId}" in this conversation`, { param: 'parentId' })
-        const parentId = body.parentId ?? newestId(messages)
+        const parentId = body.parentId === undefined ? newestId(messages) : body.parentId
         const history = parentId === null ? [] : pathTo(messages, parentId)
         const payload = requestBody(chat, model, history, body.content)
         request = {
@@ -157,7 +157,7 @@ export function createChatService(deps: ChatServiceDeps): ChatService {
           body: Buffer.from(JSON.stringify(payload)),
         }
       } else {
-        const parent = body.parentId === undefined ? undefined : byId.get(body.parentId)
+        const parent = typeof body.parentId === 'string' ? byId.get(body.parentId) : undefined
         if (parent?.role !== 'user') {
           throw new CortexError(
             'invalid_request',

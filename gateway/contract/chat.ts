@@ -39,7 +39,8 @@ export type ChatPatchBody = Static<typeof ChatPatchBody>
 export const ChatSendBody = Type.Object(
   {
     content: Type.Optional(Type.String({ minLength: 1, maxLength: 1_000_000 })),
-    parentId: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+    /** null: a first message (an edit of the conversation's first message is a sibling of it). */
+    parentId: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 64 }), Type.Null()])),
     /** This answer's model; default the conversation's. */
     model: Type.Optional(ModelName),
   },

@@ -191,6 +191,13 @@ describe('the chat playground API', () => {
     const tree = (await detail(chat.id)).messages
     expect(tree.filter((m) => m.parentId === a1).map((m) => m.content)).toEqual(['second', 'second, edited'])
     expect(tree.filter((m) => m.parentId === q2.id).map((m) => m.model)).toEqual(['tiny', 'other'])
+    // An edit of the first message: parentId null makes a second first message, which sees nothing before it.
+    await send(chat.id, { content: 'first, edited', parentId: null })
+    expect(JSON.parse(upstream.received[4]!.body.toString())).toMatchObject({ messages: [{ content: 'first, edited' }] })
+    expect((await detail(chat.id)).messages.filter((m) => m.parentId === null).map((m) => m.content)).toEqual([
+      'first',
+      'first, edited',
+    ])
     const refused = await call(admin, 'POST', `/chats/${chat.id}/messages`, { parentId: a1 })
     expect(refused.status).toBe(400)
     expect(((await refused.json()) as { error: { param: string } }).error.param).toBe('parentId')
