@@ -1,6 +1,8 @@
+import { existsSync } from 'node:fs'
+import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { modelView } from '../../gateway/contract/admin.test-support.js'
-import { formatElapsed, trayIconState, trayMenu, type TrayInput, type TrayItem } from './tray-menu.js'
+import { formatElapsed, trayIconFile, trayIconState, trayMenu, type TrayInput, type TrayItem } from './tray-menu.js'
 
 const NOW = 1_700_000_000_000
 const input = (over: Partial<TrayInput> = {}): TrayInput => ({
@@ -132,4 +134,23 @@ describe('formatElapsed', () => {
     [3_729_000, '1:02:09'],
     [-5, '0:00'],
   ])('%d ms → %s', (ms, text) => expect(formatElapsed(ms)).toBe(text))
+})
+
+describe('trayIconFile', () => {
+  it('takes template images on macOS and the taskbar-matching glyph elsewhere, each with its @2x in resources/', () => {
+    expect(trayIconFile('loading', 'darwin', true)).toBe('tray/loadingTemplate.png')
+    expect(trayIconFile('failed', 'win32', true)).toBe('tray/failed-dark.png')
+    expect(trayIconFile('idle', 'linux', false)).toBe('tray/idle-light.png')
+    for (const state of ['idle', 'loading', 'running', 'failed'] as const) {
+      for (const [platform, dark] of [
+        ['darwin', false],
+        ['win32', true],
+        ['linux', false],
+      ] as const) {
+        const file = path.resolve('resources', trayIconFile(state, platform, dark))
+        expect(existsSync(file), file).toBe(true)
+        expect(existsSync(file.replace(/\.png$/, '@2x.png')), file).toBe(true)
+      }
+    }
+  })
 })

@@ -138,3 +138,13 @@ export function formatElapsed(ms: number): string {
 export function formatGiB(bytes: number): string {
   return `${(bytes / 2 ** 30).toFixed(1)} GiB`
 }
+
+/**
+ * The tray image for a state, relative to the resources folder: macOS takes a template image (black and alpha, tinted
+ * by the menu bar for light and dark); elsewhere a light glyph on a dark taskbar and a dark one on a light taskbar.
+ * Electron picks the `@2x` file beside it on high-density screens.
+ */
+export function trayIconFile(state: TrayIconState, platform: NodeJS.Platform, darkTaskbar: boolean): string {
+  if (platform === 'darwin') return `tray/${state}Template.png`
+  return `tray/${state}-${darkTaskbar ? 'dark' : 'light'}.png`
+}

@@ -6,7 +6,7 @@ import type { Lease } from '../engines/types.js'
 import { configuredContext } from '../router/context.js'
 import { route, type ModelTable, type RequestFacts } from '../router/route.js'
 import { affinityKey } from './affinity.js'
-import { readRequest, type RequestFields } from './body.js'
+import { readRequest, reservedOutput, type RequestFields } from './body.js'
 import { Flight } from './flight.js'
 import type { Endpoint, Exchange, ProxyContext } from './types.js'
 
@@ -133,7 +133,7 @@ export async function admit(
     // Checked before the model's queue, so a key over its concurrency never takes a queue place from another.
     if (key !== null && hasLimits(key)) {
       const context = key.limits.tpm !== null || key.limits.dailyTokens !== null ? ctx.registry.contextLength(def.name) : null
-      flight.ticket = await ctx.limiter.admit(key, reservation(fields.output, ex.body.length, context))
+      flight.ticket = await ctx.limiter.admit(key, reservation(reservedOutput(fields, endpoint), ex.body.length, context))
       for (const [name, value] of Object.entries(flight.ticket.headers)) ex.setHeader(name, value)
     }
     // Only a model with several replicas has a choice to make: the others skip the hashing.

@@ -1,5 +1,6 @@
 import type { OutputAsk } from '../auth/limits.js'
 import { CortexError } from '../contract/errors.js'
+import type { Endpoint } from './types.js'
 
 /** Byte offsets `[start, end)` of a JSON value inside a buffer. */
 export interface Span {
@@ -26,6 +27,8 @@ export interface RequestFields {
   streamOptions: unknown
   /** The largest output the request lets the engine produce, and how many choices. */
   output: OutputAsk
+  /** How many prompts the body holds: a `/v1/completions` batch (`"prompt": ["a", "b"]`) is answered once per prompt. */
+  prompts: number
   /** Present and not null. */
   has: { messages: boolean; prompt: boolean; input: boolean }
   scan: ObjectScan
@@ -198,6 +201,35 @@ function outputAsk(raw: Buffer, m: Map<string, Span>): OutputAsk {
   return { cap: uncapped ? null : cap, n: n as number }
 }
 
+/**
+ * The prompts in a `prompt` value: a list of strings or of token lists is a batch, one answer each (OpenAI's
+ * completions API, llama-server and vLLM alike); a string or one list of token ids is one prompt.
+ */
+function promptCount(buf: Buffer, span: Span | undefined): number {
+  if (span === undefined || buf[span.start] !== 0x5b) return 1
+  let i = skipWhitespace(buf, span.start + 1)
+  if (buf[i] !== QUOTE && buf[i] !== 0x5b) return 1
+  let count = 0
+  while (i < span.end) {
+    const end = valueEnd(buf, i)
+    if (end < 0) break
+    count++
+    i = skipWhitespace(buf, end)
+    if (buf[i] !== 0x2c) break
+    i = skipWhitespace(buf, i + 1)
+  }
+  return Math.max(count, 1)
+}
+
+/**
+ * The output a request's tpm reservation counts: none for an endpoint that generates nothing (embeddings, token
+ * counts), else its cap times `n`, for each prompt of a batch — what the engine will produce, however it is asked.
+ */
+export function reservedOutput(fields: RequestFields, endpoint: Pick<Endpoint, 'generates'>): OutputAsk {
+  if (endpoint.generates === false) return { cap: 0, n: 1 }
+  return { cap: fields.output.cap, n: fields.output.n * fields.prompts }
+}
+
 /** Reads the routing fields of an inference body without parsing the whole of it. Throws invalid_json / invalid_request. */
 export function readRequest(raw: Buffer): RequestFields {
   const scan = scanObject(raw, REQUEST_KEYS)
@@ -229,6 +261,7 @@ export function readRequest(raw: Buffer): RequestFields {
   return {
     ...values,
     output,
+    prompts: promptCount(raw, m.get('prompt')),
     has: {
       messages: present(raw, m.get('messages')),
       prompt: present(raw, m.get('prompt')),

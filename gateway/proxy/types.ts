@@ -39,6 +39,8 @@ export interface Endpoint {
   requires?: 'messages' | 'prompt' | 'input'
   /** The endpoint streams OpenAI chunks that honour `stream_options.include_usage`. */
   requestUsage: boolean
+  /** False for an endpoint that generates no tokens (embeddings, token counts): tpm reserves its prompt alone. */
+  generates?: false
   /** Query parameters the upstream API defines for this path; every other one stays with the gateway. */
   query?: ReadonlySet<string>
 }
