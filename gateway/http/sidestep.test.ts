@@ -85,15 +85,25 @@ describe('scope by path', () => {
     expect(upstream.received.map((r) => r.url)).toEqual(['/v1/embeddings'])
   })
 
-  it.each(['/v1/embeddings;x', '/v1/embeddings%3Bx', '/v1/chat%2fcompletions', '/v1/../v1/embeddings', '/v1/x%5C..%5Cy'])(
-    'refuses %s, which no API defines, before any upstream sees it',
-    async (path) => {
-      const res = await post(path, CHAT_ONLY, chat)
-      expect(res.status, res.body).toBeGreaterThanOrEqual(400)
-      expect(res.status).toBeLessThan(500)
-      expect(upstream.received).toHaveLength(0)
-    },
-  )
+  it.each([
+    '/v1/embeddings;x',
+    '/v1/embeddings%3Bx',
+    '/v1/chat%2fcompletions',
+    '/v1/../v1/embeddings',
+    '/v1/x%5C..%5Cy',
+    '/v1/embeddings#x',
+    '/v1/embeddings%20',
+    '/v1/embeddings%C3%A9',
+    '/v1/embeddings%09',
+    '/v1/Embeddings',
+    '/v1/CHAT/completions',
+    '/v1/messages/Count_Tokens',
+  ])('refuses %s, which no API defines, before any upstream sees it', async (path) => {
+    const res = await post(path, CHAT_ONLY, chat)
+    expect(res.status, res.body).toBeGreaterThanOrEqual(400)
+    expect(res.status).toBeLessThan(500)
+    expect(upstream.received).toHaveLength(0)
+  })
 })
 
 describe('query strings', () => {
@@ -158,8 +168,25 @@ describe('the tpm reservation reads what the engine will read', () => {
     expect(upstream.received).toHaveLength(0)
   })
 
-  it('admits a request whose cap fits', async () => {
-    const res = await post('/v1/chat/completions', TPM, { ...chat, max_tokens: 200 })
+  it.each([
+    ['/v1/completions', { model: 'qwen', prompt: Array(10).fill('hi'), max_tokens: 200 }],
+    ['/v1/completions', { model: 'qwen', prompt: [[1, 2], [3], [4], [5], [6], [7]], max_tokens: 200 }],
+  ])('refuses a batch of prompts on %s, each answered up to its cap: %j', async (path, body) => {
+    const res = await post(path, TPM, body)
+    expect(res.status, res.body).toBe(429)
+    expect(upstream.received).toHaveLength(0)
+  })
+
+  it.each([
+    ['/v1/chat/completions', { ...chat, max_tokens: 200 }],
+    ['/v1/completions', { model: 'qwen', prompt: [1, 2, 3, 4, 5], max_tokens: 200 }],
+    ['/v1/completions', { model: 'qwen', prompt: ['a', 'b'], max_tokens: 200 }],
+    // Nothing is generated: the reservation is the prompt alone, whatever the context.
+    ['/v1/embeddings', embed],
+    ['/v1/messages/count_tokens', { model: 'qwen', messages: [{ role: 'user', content: 'hi' }] }],
+  ])('admits %s %j, whose output fits', async (path, body) => {
+    const res = await post(path, TPM, body)
     expect(res.status, res.body).toBe(200)
+    expect(upstream.received).toHaveLength(1)
   })
 })

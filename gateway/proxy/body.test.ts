@@ -20,6 +20,10 @@ function errorOf(text: string): CortexError {
 
 const CAPS = ['max_tokens', 'max_completion_tokens', 'max_output_tokens'] as const
 
+/** A list of strings or of token lists is a batch of prompts; anything else is one. */
+const batch = (prompt: unknown) =>
+  Array.isArray(prompt) && (typeof prompt[0] === 'string' || Array.isArray(prompt[0])) ? prompt.length : 1
+
 /** The routing fields as JSON.parse sees them, or the field a request is refused for. */
 function expected(obj: Record<string, unknown>) {
   const caps = CAPS.map((name) => [name, obj[name]] as const).filter(([, v]) => v != null)
@@ -32,6 +36,7 @@ function expected(obj: Record<string, unknown>) {
     stream: obj.stream,
     streamOptions: obj.stream_options,
     output: { cap, n: 1 },
+    prompts: batch(obj.prompt),
     has: { messages: obj.messages != null, prompt: obj.prompt != null, input: obj.input != null },
   }
 }
@@ -64,6 +69,11 @@ describe('readRequest', () => {
     ],
     ['{"model":{"nested":["x"]},"stream":"true"}', { model: { nested: ['x'] }, stream: 'true' }],
     ['{}', { model: undefined }],
+    ['{"model":"m","prompt":["a","b\\"c",""]}', { prompts: 3 }],
+    ['{"model":"m","prompt":[[1,2],[3], [4, 5]]}', { prompts: 3 }],
+    ['{"model":"m","prompt":[1,2,3]}', { prompts: 1 }],
+    ['{"model":"m","prompt":[]}', { prompts: 1 }],
+    ['{"model":"m","prompt":"[\\"a\\",\\"b\\"]"}', { prompts: 1 }],
   ])('reads %s', (text, fields) => {
     expect(actual(text)).toMatchObject(fields)
     expect(actual(text)).toEqual(expected(JSON.parse(text)))

@@ -240,7 +240,7 @@ export function readRequest(raw: Buffer): RequestFields {
     })
   }
   const m = scan.members
-  let values: Omit<RequestFields, 'output' | 'has' | 'scan'>
+  let values: Omit<RequestFields, 'output' | 'prompts' | 'has' | 'scan'>
   try {
     values = {
       model: memberValue(raw, m.get('model')),

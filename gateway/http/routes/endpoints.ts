@@ -8,22 +8,30 @@ import type { Endpoint } from '../../proxy/types.js'
 const KNOWN: readonly Endpoint[] = [
   { path: '/chat/completions', dialect: openai, requires: 'messages', requestUsage: true },
   { path: '/completions', dialect: openai, requires: 'prompt', requestUsage: true },
-  { path: '/embeddings', dialect: openai, requires: 'input', requestUsage: false },
+  { path: '/embeddings', dialect: openai, requires: 'input', requestUsage: false, generates: false },
   { path: '/responses', dialect: openai, requires: 'input', requestUsage: false },
   // The Anthropic SDK's beta client adds `?beta=true`.
   { path: '/messages', dialect: anthropic, requires: 'messages', requestUsage: false, query: new Set(['beta']) },
-  { path: '/messages/count_tokens', dialect: anthropic, requires: 'messages', requestUsage: false, query: new Set(['beta']) },
+  {
+    path: '/messages/count_tokens',
+    dialect: anthropic,
+    requires: 'messages',
+    requestUsage: false,
+    generates: false,
+    query: new Set(['beta']),
+  },
 ]
 const BY_PATH = new Map(KNOWN.map((e) => [e.path, e]))
 
-/** Characters that mean something else to some upstream: an encoded slash, backslash, `;` parameters, control bytes. */
-function unsafe(segment: string): boolean {
-  for (let i = 0; i < segment.length; i++) {
-    const c = segment.charCodeAt(i)
-    if (c < 0x20 || c === 0x7f || c === 0x2f || c === 0x5c || c === 0x3b) return true
-  }
-  return false
-}
+/**
+ * What a decoded path segment may hold: RFC 3986's `pchar` without `;` (path parameters, which some servers strip) —
+ * letters, digits, `-._~:@!$&'()*+,=`. Anything else (an encoded slash, a backslash, `#`, spaces, control bytes,
+ * non-ASCII) means something else to some upstream, or cannot be sent unencoded, and no API's path holds it.
+ */
+const SEGMENT = /^[A-Za-z0-9\-._~:@!$&'()*+,=]+$/
+
+/** Known endpoint paths by their lower-case spelling: `/v1/Embeddings` is refused rather than forwarded as inference. */
+const BY_LOWER = new Map(KNOWN.map((e) => [e.path.toLowerCase(), e.path]))
 
 /** A request's path after `/v1`, decoded and in one spelling, and its query string as sent. */
 export interface V1Path {
@@ -36,7 +44,8 @@ export interface V1Path {
 /**
  * The one spelling of a /v1 path that scope, route and upstream all use: `/v1/%65mbeddings/` and `/v1//embeddings`
  * are `/embeddings`. Segments that could change what an upstream serves (`..`, `.`, an encoded slash, `;` path
- * parameters, backslashes, control bytes) are refused rather than guessed at: no API defines them.
+ * parameters, backslashes, `#`, control bytes; see SEGMENT) and another case of a known path (`/Embeddings`, which a
+ * case-insensitive upstream would serve under the `inference` scope) are refused rather than guessed at.
  */
 export function normalizeV1Path(url: string): V1Path | CortexError {
   const q = url.indexOf('?')
@@ -51,12 +60,17 @@ export function normalizeV1Path(url: string): V1Path | CortexError {
     } catch {
       return new CortexError('invalid_request', 'the path has a malformed %-escape', { param: 'path' })
     }
-    if (segment === '.' || segment === '..' || unsafe(segment)) {
+    if (segment === '.' || segment === '..' || !SEGMENT.test(segment)) {
       return new CortexError('not_found', `no route for /v1${raw.slice(3, 203)}: the path has a segment no API defines`)
     }
     segments.push(segment)
   }
-  return { path: `/${segments.join('/')}`, search }
+  const path = `/${segments.join('/')}`
+  const known = BY_LOWER.get(path.toLowerCase())
+  if (known !== undefined && known !== path) {
+    return new CortexError('not_found', `no route for /v1${raw.slice(3, 203)}: paths are case-sensitive; send /v1${known}`)
+  }
+  return { path, search }
 }
 
 /** The endpoint a normalized path names; any other path is forwarded as the OpenAI dialect, without usage tricks. */
