@@ -59,9 +59,17 @@ export const IPC_CHANNELS = [
   'desktop:save-settings',
 ] as const satisfies readonly IpcChannel[]
 
-/** What the preload exposes as `window.api`: one function per channel. */
-export interface DesktopBridge {
-  connection(): Promise<IpcResult<ConnectionInfo>>
-  settings(): Promise<IpcResult<SettingsView>>
-  saveSettings(settings: DesktopSettings): Promise<IpcResult<SettingsView>>
-}
+/** The preload's function for each channel. */
+export const BRIDGE_FUNCTIONS = {
+  'desktop:connection': 'connection',
+  'desktop:settings': 'settings',
+  'desktop:save-settings': 'saveSettings',
+} as const satisfies Record<IpcChannel, string>
+
+type BridgeFunction<C extends IpcChannel> =
+  IpcRequest<C> extends undefined
+    ? () => Promise<IpcResult<IpcAnswer<C>>>
+    : (request: IpcRequest<C>) => Promise<IpcResult<IpcAnswer<C>>>
+
+/** What the preload exposes as `window.api`: one function per channel, nothing else. */
+export type DesktopBridge = { [C in IpcChannel as (typeof BRIDGE_FUNCTIONS)[C]]: BridgeFunction<C> }
