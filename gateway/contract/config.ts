@@ -51,8 +51,13 @@ export const ScheduleWindowConfig = Type.Object(
 
 export const ModelConfig = Type.Object(
   {
-    name: Type.String({ minLength: 1, pattern: '^[A-Za-z0-9][A-Za-z0-9._:/-]*$', description: 'what clients send as "model"' }),
-    aliases: Type.Optional(Type.Array(Type.String({ minLength: 1, pattern: '^[A-Za-z0-9][A-Za-z0-9._:/-]*$' }))),
+    name: Type.String({
+      minLength: 1,
+      maxLength: 128,
+      pattern: '^[A-Za-z0-9][A-Za-z0-9._:/-]*$',
+      description: 'what clients send as "model"',
+    }),
+    aliases: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9][A-Za-z0-9._:/-]*$' }))),
     engine: EngineKind,
     runtime: RuntimeKind,
     source: Type.Optional(Type.String({ minLength: 1, description: 'GGUF path (llamacpp), HF repo id or local dir (vllm)' })),

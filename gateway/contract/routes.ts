@@ -1,6 +1,6 @@
 import Type, { type Static } from 'typebox'
 
-const Name = Type.String({ minLength: 1, pattern: '^[A-Za-z0-9][A-Za-z0-9._:/-]*$' })
+const Name = Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9][A-Za-z0-9._:/-]*$' })
 const Tokens = Type.Integer({ minimum: 0 })
 
 /** Which callers a target serves: any listed key, key tag, organization or header value matches (one list is enough). */

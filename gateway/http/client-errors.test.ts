@@ -133,6 +133,27 @@ describe('admin JSON bodies', () => {
     expect(answer.json().error?.message).toBe('name: expected at most 64 characters (got 65)')
   })
 
+  it.each([
+    [
+      'a model',
+      '/admin/api/models',
+      (name: string) => ({ name, engine: 'openai', runtime: 'remote', baseUrl: 'http://127.0.0.1:9/v1' }),
+    ],
+    [
+      'an alias',
+      '/admin/api/models',
+      (name: string) => ({ name: 'ok', aliases: [name], engine: 'openai', runtime: 'remote', baseUrl: 'http://127.0.0.1:9/v1' }),
+    ],
+  ])('%s named with 129 characters or 1 MB is refused naming the bound, not echoed', async (_what, path, body) => {
+    for (const length of [129, 1_000_000]) {
+      const text = JSON.stringify(body('m'.repeat(length)))
+      const answer = await rawSend(port, request(`POST ${path} HTTP/1.1`, [admin, ...jsonBody(text), close], text))
+      expect(answer.status, answer.body).toBe(400)
+      expect(answer.json().error?.message).toMatch(new RegExp(`expected at most 128 characters \\(got ${length}\\)`))
+      expect(answer.body.length).toBeLessThan(1000)
+    }
+  })
+
   it('a YAML alias bomb on the recipe import is a 400 naming the alias limit, and the server goes on', async () => {
     const lines = ['a: &a ["x","x","x","x","x","x","x","x","x","x"]']
     for (let i = 1; i < 9; i++)
