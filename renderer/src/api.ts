@@ -7,6 +7,8 @@ import type {
   ApiKeyView,
   ChatCreateBody,
   ChatDetail,
+  ChatPatchBody,
+  ChatSearchHit,
   ChatSendBody,
   ChatView,
   ChatMessageView,
@@ -183,6 +185,10 @@ export const listChats = () => request<ChatView[]>('GET', '/chats')
 export const createChat = (body: ChatCreateBody) => request<ChatView>('POST', '/chats', body)
 export const getChat = (id: string) => request<ChatDetail>('GET', `/chats/${enc(id)}`)
 export const deleteChat = (id: string) => request<void>('DELETE', `/chats/${enc(id)}`)
+export const patchChat = (id: string, body: ChatPatchBody) => request<ChatView>('PATCH', `/chats/${enc(id)}`, body)
+export const searchChats = (q: string) => request<ChatSearchHit[]>('GET', `/chats/search?q=${encodeURIComponent(q)}`)
+/** A plain link: the browser downloads the file with the session cookie (a GET needs no CSRF token). */
+export const chatExportUrl = (id: string, format: 'md' | 'json') => `${API}/chats/${enc(id)}/export?format=${format}`
 export const stopChatMessage = (id: string, messageId: string) =>
   request<ChatMessageView>('POST', `/chats/${enc(id)}/messages/${enc(messageId)}/stop`)
 

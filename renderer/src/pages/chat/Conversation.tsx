@@ -4,20 +4,37 @@ import * as api from '../../api.js'
 import { ErrorState, Loading } from '../../components/States.js'
 import { useStore } from '../../store/index.js'
 import { formatCount } from '../../units.js'
-import { chatEvents } from './chatStream.js'
-import { Message } from './Message.js'
-import { contextUsed, newestBranch } from './thread.js'
+import { ChatHead } from './ChatHead.js'
+import { ModelStarting } from './ModelStarting.js'
+import { ParamsEditor } from './Params.js'
+import { Thread } from './Thread.js'
+import { branchTo, contextUsed, sendEstimate } from './thread.js'
+import { useAnswers, withLive } from './useAnswers.js'
 
 const message = (err: unknown) => (err instanceof Error ? err.message : String(err))
 
-/** One conversation: its newest branch, the answer streaming in, the figures under each answer, stop and send. */
-export function Conversation({ id, onChanged }: { id: string; onChanged: () => void }) {
+/**
+ * One conversation: the branch shown (the newest, or the one picked), answers streaming in with the figures under
+ * each, regenerate, edit, compare with a second model, the parameters, stop and send.
+ */
+export function Conversation({
+  id,
+  models,
+  onChanged,
+  onDeleted,
+}: {
+  id: string
+  models: string[]
+  onChanged: () => void
+  onDeleted: () => void
+}) {
   const [chat, setChat] = useState<ChatDetail | null>(null)
   const [loadError, setLoadError] = useState<string | null>(null)
-  const [live, setLive] = useState<ChatMessageView | null>(null)
+  const [leaf, setLeaf] = useState<string | null>(null)
   const [draft, setDraft] = useState('')
-  const [sendError, setSendError] = useState<string | null>(null)
-  const [sending, setSending] = useState(false)
+  const [editingParams, setEditingParams] = useState(false)
+  const [compareWith, setCompareWith] = useState('')
+  const answers = useAnswers(id, setChat)
   const end = useRef<HTMLDivElement>(null)
   const contextLength = useStore((s) =>
     chat ? (Object.values(s.models).find((m) => m.name === chat.model)?.status.contextLength ?? null) : null,
@@ -32,92 +49,100 @@ export function Conversation({ id, onChanged }: { id: string; onChanged: () => v
       (err: unknown) => setLoadError(message(err)),
     )
   useEffect(() => {
-    setChat(null)
     void reload()
     // Reload when the conversation changes only.
   }, [id])
+  const all = chat === null ? [] : withLive(chat.messages, answers.live)
+  const newest = all.at(-1)
   useEffect(() => {
     end.current?.scrollIntoView?.({ block: 'end' })
-  }, [chat, live?.content])
+  }, [newest?.id, newest?.content])
 
   if (loadError !== null)
     return <ErrorState title="Could not open the conversation" message={loadError} onRetry={() => void reload()} />
   if (chat === null) return <Loading label="Opening the conversation…" />
 
-  const branch = newestBranch(chat.messages)
-  const shown = live === null ? branch : [...branch.filter((m) => m.id !== live.id), live]
+  const branch = branchTo(all, leaf)
   const used = contextUsed(branch)
-
-  const send = async (e: FormEvent) => {
-    e.preventDefault()
-    const content = draft.trim()
-    if (content === '' || sending) return
-    setSending(true)
-    setSendError(null)
-    try {
-      const res = await api.sendChatMessage(id, { content })
-      setDraft('')
-      for await (const event of chatEvents(res.body!)) {
-        if (event.type === 'started') {
-          setChat((c) => (c && event.user ? { ...c, messages: [...c.messages, event.user] } : c))
-          setLive(event.answer)
-        } else if (event.type === 'delta') {
-          setLive(
-            (m) =>
-              m && {
-                ...m,
-                content: m.content + (event.content ?? ''),
-                reasoning: event.reasoning ? (m.reasoning ?? '') + event.reasoning : m.reasoning,
-              },
-          )
-        } else {
-          setChat((c) => c && { ...c, messages: [...c.messages.filter((m) => m.id !== event.message.id), event.message] })
-          setLive(null)
-        }
-      }
-      // The server names a new conversation from its first message, and keeps the answer as saved.
+  const compare: [string, string] | null = compareWith === '' ? null : [chat.model, compareWith]
+  const need = sendEstimate(branch, draft, chat.params)
+  const tooBig = contextLength !== null && draft.trim() !== '' && need > contextLength
+  const streaming = Object.keys(answers.live).length > 0
+  // After a send the newest message is the branch to show; the server names a new conversation from its first one.
+  const after = (p: Promise<void>) =>
+    void p.then(() => {
       void reload()
       onChanged()
-    } catch (err) {
-      setSendError(message(err))
-    } finally {
-      setSending(false)
-      setLive(null)
-    }
+    })
+
+  const send = (e: FormEvent) => {
+    e.preventDefault()
+    const content = draft.trim()
+    if (content === '' || answers.busy) return
+    setDraft('')
+    setLeaf(null)
+    after(answers.send({ content, parentId: branch.at(-1)?.id ?? null }, compare?.[1] ?? null))
   }
-  const stop = () => {
-    if (live) void api.stopChatMessage(id, live.id).catch((err: unknown) => setSendError(message(err)))
+  const edit = (question: ChatMessageView, content: string) => {
+    setLeaf(null)
+    after(answers.send({ content, parentId: question.parentId }, compare?.[1] ?? null))
+  }
+  const regenerate = (questionId: string, model?: string) => {
+    setLeaf(null)
+    after(answers.regenerate(questionId, model))
   }
 
   return (
     <section className="conversation" aria-label={chat.title}>
-      <div className="conversation-head">
-        <h2>{chat.title}</h2>
-        <span className="muted small">{chat.model}</span>
-        {contextLength !== null && used !== null && (
-          <span className="context" title="How much of the model's context the conversation fills" data-testid="context-use">
-            <progress max={contextLength} value={Math.min(used, contextLength)} aria-label="Context used" />
-            <span className="small muted">
-              {formatCount(used)} of {formatCount(contextLength)} tokens
-            </span>
-          </span>
-        )}
-      </div>
-      <div className="messages" aria-live="polite">
-        {shown.length === 0 && (
+      <ChatHead
+        chat={chat}
+        used={used}
+        contextLength={contextLength}
+        onRenamed={(title) => {
+          setChat({ ...chat, title })
+          onChanged()
+        }}
+        onDeleted={onDeleted}
+        onParams={() => setEditingParams((v) => !v)}
+      />
+      {editingParams && (
+        <ParamsEditor
+          params={chat.params}
+          onClose={() => setEditingParams(false)}
+          onSave={async (params) => setChat({ ...chat, ...(await api.patchChat(chat.id, { params })) })}
+        />
+      )}
+      {[chat.model, ...(compare ? [compare[1]] : [])].map((name) => (
+        <ModelStarting key={name} name={name} waiting={answers.busy && !streaming} />
+      ))}
+      <div className={`messages${compare ? ' comparing' : ''}`} aria-live="polite">
+        {branch.length === 0 && (
           <p className="muted">Send a message to start. Answers stream here, with the gateway’s own figures.</p>
         )}
-        {shown.map((m) => (
-          <Message key={m.id} m={m} live={live?.id === m.id} />
-        ))}
+        <Thread
+          all={all}
+          branch={branch}
+          live={answers.live}
+          compare={compare}
+          busy={answers.busy}
+          actions={{ pick: setLeaf, edit, regenerate }}
+        />
         <div ref={end} />
       </div>
-      {sendError && (
+      {answers.error && (
         <p className="form-error" role="alert" data-testid="send-error">
-          {sendError}
+          {answers.error}
         </p>
       )}
-      <form className="composer" onSubmit={(e) => void send(e)}>
+      {tooBig && (
+        <p className="notice small" role="status" data-testid="context-warning">
+          This send needs about {formatCount(need)} tokens
+          {chat.params.max_tokens !== undefined && ` (with max tokens ${formatCount(chat.params.max_tokens)})`}, more than the{' '}
+          {formatCount(contextLength)} tokens {chat.model} holds: the gateway will refuse it. Start a new conversation, shorten
+          the message or lower max tokens.
+        </p>
+      )}
+      <form className="composer" onSubmit={send}>
         <label className="visually-hidden" htmlFor="composer-text">
           Message
         </label>
@@ -135,15 +160,30 @@ export function Conversation({ id, onChanged }: { id: string; onChanged: () => v
           placeholder="Message (Enter sends, Shift+Enter for a new line)"
           data-testid="composer"
         />
-        {live ? (
-          <button type="button" onClick={stop} data-testid="stop-answer">
-            Stop
-          </button>
-        ) : (
-          <button type="submit" className="primary" disabled={sending || draft.trim() === ''} data-testid="send">
-            {sending ? 'Sending…' : 'Send'}
-          </button>
-        )}
+        <span className="composer-side">
+          <label className="field small">
+            <span>Compare with</span>
+            <select value={compareWith} onChange={(e) => setCompareWith(e.target.value)} data-testid="compare-model">
+              <option value="">(no second model)</option>
+              {models
+                .filter((m) => m !== chat.model)
+                .map((m) => (
+                  <option key={m} value={m}>
+                    {m}
+                  </option>
+                ))}
+            </select>
+          </label>
+          {streaming ? (
+            <button type="button" onClick={answers.stop} data-testid="stop-answer">
+              Stop
+            </button>
+          ) : (
+            <button type="submit" className="primary" disabled={answers.busy || draft.trim() === ''} data-testid="send">
+              {answers.busy ? 'Sending…' : 'Send'}
+            </button>
+          )}
+        </span>
       </form>
     </section>
   )

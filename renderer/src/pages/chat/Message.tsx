@@ -1,3 +1,4 @@
+import type { ReactNode } from 'react'
 import type { ChatMessageView } from '../../../../gateway/contract/index.js'
 import { CopyButton } from '../../components/CopyButton.js'
 import { formatCount, formatDuration, formatRate } from '../../units.js'
@@ -8,7 +9,7 @@ import { splitReasoning } from './thread.js'
  * One message. A person's text is shown as written; an answer as Markdown made of React elements (Markdown.tsx), so
  * nothing a model writes is HTML here and nothing it writes can run. Its reasoning folds away.
  */
-export function Message({ m, live }: { m: ChatMessageView; live?: boolean }) {
+export function Message({ m, live, actions }: { m: ChatMessageView; live?: boolean; actions?: ReactNode }) {
   const f = m.figures
   const { reasoning, text } = m.role === 'assistant' ? splitReasoning(m) : { reasoning: null, text: m.content }
   return (
@@ -20,7 +21,10 @@ export function Message({ m, live }: { m: ChatMessageView; live?: boolean }) {
     >
       <div className="message-head">
         <strong>{m.role === 'user' ? 'You' : (m.model ?? 'Answer')}</strong>
-        {text !== '' && <CopyButton text={text} />}
+        <span className="message-actions">
+          {actions}
+          {text !== '' && <CopyButton text={text} />}
+        </span>
       </div>
       {reasoning !== null && (
         <details className="reasoning" data-testid="reasoning">
@@ -38,7 +42,11 @@ export function Message({ m, live }: { m: ChatMessageView; live?: boolean }) {
           {live && <span className="cursor" aria-hidden="true" />}
         </div>
       )}
-      {m.state === 'cut_off' && <p className="muted small">Stopped: what had arrived is kept.</p>}
+      {m.state === 'cut_off' && (
+        <p className="muted small" data-testid="cut-off">
+          Cut off: stopped before the end, what had arrived is kept.
+        </p>
+      )}
       {m.state === 'failed' && (
         <p className="form-error small" role="alert">
           {m.error}

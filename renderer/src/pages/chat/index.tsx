@@ -8,23 +8,27 @@ import { useAction } from '../../components/useAction.js'
 import { starts } from '../../routes.js'
 import { useStore } from '../../store/index.js'
 import { loadModels } from '../../store/loaders.js'
-import { selectModelIds } from '../../store/selectors.js'
+import { selectIsAdmin, selectModelIds } from '../../store/selectors.js'
 import { Conversation } from './Conversation.js'
+import { ModelStarting } from './ModelStarting.js'
+import { Search } from './Search.js'
 import './chat.css'
 import './markdown.css'
 
 export const loader = starts(loadModels)
 
-/** The playground: conversations kept on the server (per user), a model picker, and the conversation itself. */
+/** The playground: conversations kept on the server (per user), a model picker, search, and the conversation itself. */
 export function Component() {
   const { id } = useParams()
   const [chats, setChats] = useState<ChatView[] | null>(null)
   const [error, setError] = useState<string | null>(null)
   const ids = useStore(useShallow(selectModelIds))
   const all = useStore((s) => s.models)
-  const models = ids.map((mid) => ({ name: all[mid]!.name, state: all[mid]!.status.state }))
+  const isAdmin = useStore(selectIsAdmin)
+  const models = ids.map((mid) => ({ id: mid, name: all[mid]!.name, state: all[mid]!.status.state }))
   const [model, setModel] = useState('')
   const create = useAction()
+  const starting = useAction()
   const navigate = useNavigate()
 
   const reload = () =>
@@ -38,6 +42,13 @@ export function Component() {
   useEffect(() => void reload(), [])
   const picked = model || models[0]?.name || ''
 
+  // An admin who picks a stopped model starts it now, so it is loading while they write; anyone's send starts it too.
+  const pick = (name: string) => {
+    setModel(name)
+    const m = models.find((x) => x.name === name)
+    if (isAdmin && m !== undefined && (m.state === 'stopped' || m.state === 'failed'))
+      void starting.run('start', () => api.startModel(m.id))
+  }
   const start = (e: FormEvent) => {
     e.preventDefault()
     void create.run('new', async () => {
@@ -53,7 +64,7 @@ export function Component() {
         <form onSubmit={start} className="new-chat">
           <label className="field">
             <span>Model</span>
-            <select value={picked} onChange={(e) => setModel(e.target.value)} data-testid="chat-model">
+            <select value={picked} onChange={(e) => pick(e.target.value)} data-testid="chat-model">
               {models.map((m) => (
                 <option key={m.name} value={m.name}>
                   {m.name} ({m.state})
@@ -61,13 +72,16 @@ export function Component() {
               ))}
             </select>
           </label>
+          {picked !== '' && <ModelStarting name={picked} waiting={false} />}
           <button type="submit" className="primary" disabled={picked === '' || create.busy !== null} data-testid="new-chat">
             New chat
           </button>
           {models.length === 0 && <p className="muted small">No models yet.</p>}
-          {create.error && <p className="form-error small">{create.error}</p>}
+          {(create.error ?? starting.error) && <p className="form-error small">{create.error ?? starting.error}</p>}
         </form>
+        <Search />
         {error && <ErrorState message={error} onRetry={() => void reload()} />}
+        {chats?.length === 0 && <p className="muted small">No conversations yet.</p>}
         <ul>
           {(chats ?? []).map((c) => (
             <li key={c.id}>
@@ -80,7 +94,16 @@ export function Component() {
         </ul>
       </aside>
       {id ? (
-        <Conversation key={id} id={id} onChanged={() => void reload()} />
+        <Conversation
+          key={id}
+          id={id}
+          models={models.map((m) => m.name)}
+          onChanged={() => void reload()}
+          onDeleted={() => {
+            void reload()
+            void navigate('/chat')
+          }}
+        />
       ) : (
         <section className="conversation empty-conversation">
           <p className="muted">Pick a conversation, or start one with a model. A stopped model starts when you send.</p>

@@ -1,11 +1,49 @@
 import type { ChatMessageView } from '../../../../gateway/contract/index.js'
 
-/** The branch shown: from the newest message back to the first through its parents, oldest first. */
-export function newestBranch(messages: readonly ChatMessageView[]): ChatMessageView[] {
+/** The branch ending at `leaf` (null or unknown: the newest message), oldest first, through each message's parent. */
+export function branchTo(messages: readonly ChatMessageView[], leaf: string | null): ChatMessageView[] {
   const byId = new Map(messages.map((m) => [m.id, m]))
   const path: ChatMessageView[] = []
-  for (let m = messages.at(-1); m !== undefined; m = m.parentId === null ? undefined : byId.get(m.parentId)) path.push(m)
+  const start = (leaf === null ? undefined : byId.get(leaf)) ?? messages.at(-1)
+  for (let m = start; m !== undefined; m = m.parentId === null ? undefined : byId.get(m.parentId)) path.push(m)
   return path.reverse()
+}
+
+/** The newest message at or below `id`: where switching to the branch `id` starts lands. */
+export function newestUnder(messages: readonly ChatMessageView[], id: string): string {
+  const parent = new Map(messages.map((m) => [m.id, m.parentId]))
+  for (let i = messages.length - 1; i >= 0; i--) {
+    for (let at: string | null | undefined = messages[i]!.id; at != null; at = parent.get(at))
+      if (at === id) return messages[i]!.id
+  }
+  return id
+}
+
+/** The messages beside `m`: the same parent and role (the edits of a question, the answers to one), oldest first. */
+export function siblingsOf(messages: readonly ChatMessageView[], m: ChatMessageView): ChatMessageView[] {
+  return messages.filter((x) => x.parentId === m.parentId && x.role === m.role)
+}
+
+/** The newest answer each model gave to `question`, in the order of `models` (compare shows them side by side). */
+export function answersBy(messages: readonly ChatMessageView[], question: string, models: readonly string[]) {
+  const answers = messages.filter((m) => m.parentId === question && m.role === 'assistant')
+  return models.map((model) => answers.findLast((a) => a.model === model) ?? null)
+}
+
+/**
+ * About how many tokens the next send needs, as the gateway estimates it before it refuses one (request bytes ÷ 4,
+ * plus max_tokens): the system prompt, the branch and the new message.
+ */
+export function sendEstimate(
+  branch: readonly ChatMessageView[],
+  draft: string,
+  params: { system?: string; max_tokens?: number },
+): number {
+  const bytes = (s: string) => new TextEncoder().encode(s).length
+  // Each message's JSON around its text ({"role":"assistant","content":""},) is about 40 bytes.
+  const texts = [params.system ?? '', ...branch.map((m) => m.content), draft]
+  const prompt = Math.ceil(texts.reduce((n, t) => n + bytes(t) + 40, 120) / 4)
+  return prompt + (params.max_tokens ?? 0)
 }
 
 /** Tokens the conversation holds now: the last answer's prompt plus what it wrote (its usage row's figures). */
