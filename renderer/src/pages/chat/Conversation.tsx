@@ -52,6 +52,14 @@ export function Conversation({
     void reload()
     // Reload when the conversation changes only.
   }, [id])
+  // An answer streaming at the server that this page is not reading (sent from another tab, or before a reload) is
+  // read again each second until it is over: it goes on there whether or not anyone watches.
+  const elsewhere = chat?.messages.some((m) => m.state === 'streaming' && answers.live[m.id] === undefined) ?? false
+  useEffect(() => {
+    if (!elsewhere) return
+    const timer = setTimeout(() => void reload(), 1000)
+    return () => clearTimeout(timer)
+  }, [chat, elsewhere])
   const all = chat === null ? [] : withLive(chat.messages, answers.live)
   const newest = all.at(-1)
   useEffect(() => {

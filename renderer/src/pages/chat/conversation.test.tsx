@@ -141,6 +141,32 @@ describe('conversation tools', () => {
     )
   })
 
+  it('reads again an answer still streaming at the server (sent before a reload) until it is over', async () => {
+    signInAs('admin')
+    const question = { ...answer('', 0, 0), id: 'u1', parentId: null, role: 'user' as const, figures: null }
+    let reads = 0
+    stubFetch({
+      'GET /admin/api/chats': { body: [] },
+      'GET /admin/api/chats/c1': () => {
+        reads++
+        const done = reads > 1
+        return {
+          body: detail({
+            messages: [question, { ...answer(done ? 'all of it' : 'part', 5, 3), state: done ? 'complete' : 'streaming' }],
+          }),
+        }
+      },
+    })
+    renderAt('/chat/c1')
+    const a = await screen.findByTestId('message-assistant')
+    expect(a.getAttribute('data-state')).toBe('streaming')
+    await waitFor(() => expect(screen.getByTestId('message-assistant').getAttribute('data-state')).toBe('complete'), {
+      timeout: 3000,
+    })
+    expect(screen.getByTestId('message-assistant').textContent).toContain('all of it')
+    expect(reads).toBe(2)
+  })
+
   it('starts a stopped model an admin picks and shows its load progress; a refused start says why', async () => {
     signInAs('admin')
     useStore.setState({
