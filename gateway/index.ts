@@ -23,6 +23,8 @@ import { startMetricsServer, type MetricsServer } from './metrics/server.js'
 import { createRecipeService } from './services/recipes.js'
 import { modelNeed } from './models/need.js'
 import { createModelService, type ModelService } from './services/models.js'
+import { createRedisCache } from './proxy/cache-redis.js'
+import type { CacheStore } from './proxy/cache-store.js'
 import { defaultProxyOptions } from './proxy/types.js'
 import { routeTable } from './router/route.js'
 import { createServing } from './services/serving.js'
@@ -77,6 +79,7 @@ export async function createCore(config: CortexConfig, options: CoreOptions = {}
   const store = openStore(config.dataDir, { logger })
   let docker: DockerRuntime | undefined
   let limits: Limiter | undefined
+  let caches: CacheStore | undefined
   try {
     const adminToken = loadAdminToken({
       dataDir: config.dataDir,
@@ -126,7 +129,9 @@ export async function createCore(config: CortexConfig, options: CoreOptions = {}
       logger,
       cortex: { dataDir: config.dataDir, llamaServer: config.engines.llamaServer, docker: () => dockerRuntime.status() },
     })
-    const cache = store.cache
+    // A cache in Redis is shared by the gateways that use it; else it lives in this data directory's database.
+    const cache = config.cache.redis === null ? store.cache : await createRedisCache({ url: config.cache.redis, logger })
+    caches = cache
     const metrics = createMetrics({ engines, system, cache })
     const limiter = await createLimiter(config, store, logger)
     limits = limiter
@@ -195,6 +200,7 @@ export async function createCore(config: CortexConfig, options: CoreOptions = {}
         }
         await dockerRuntime.close()
         await limiter.close()
+        await cache.close()
         store.close()
         await new Promise<void>((resolve) => logger.flush(() => resolve()))
       })())
@@ -222,6 +228,7 @@ export async function createCore(config: CortexConfig, options: CoreOptions = {}
   } catch (err) {
     await docker?.close()
     await limits?.close()
+    await caches?.close()
     store.close()
     throw err
   }

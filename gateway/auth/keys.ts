@@ -60,6 +60,7 @@ export function parseKeySpec(body: KeyCreateBody, accounts: { orgs: OrgRepo; use
     },
     ips: body.ips === undefined ? null : unique(body.ips.map(parseCidr)),
     tags: unique(body.tags ?? []),
+    ...(body.cache === false && { cache: false as const }),
     expiresAt: body.expires === undefined ? null : now + parseExpiry(body.expires),
     ...(body.key !== undefined && { secret: checkSecret(body.key) }),
   }
@@ -92,6 +93,7 @@ export function keyView(record: ApiKeyRecord, names: { org: string | null; user:
     limits: record.limits,
     ips: record.ips,
     tags: record.tags,
+    ...(record.cache === false && { cache: false as const }),
     createdAt: new Date(record.createdAt).toISOString(),
     expiresAt: iso(record.expiresAt),
     revokedAt: iso(record.revokedAt),

@@ -221,7 +221,7 @@ function keys(hash: string, day: number) {
 }
 
 /** A Redis URL without its password, for messages. */
-function redactUrl(url: string): string {
+export function redactUrl(url: string): string {
   try {
     const u = new URL(url)
     if (u.password) u.password = '***'

@@ -20,6 +20,7 @@ const CREATE_OPTIONS = {
   expires: { type: 'string' },
   ip: { type: 'string', multiple: true },
   tags: { type: 'string', multiple: true },
+  'no-cache': { type: 'boolean' },
   org: { type: 'string' },
   user: { type: 'string' },
   key: { type: 'string' },
@@ -89,6 +90,7 @@ function createBody(values: CreateValues): KeyCreateBody {
   if (values.scopes !== undefined) body.scopes = commaList(values.scopes) as Scope[]
   if (values.ip !== undefined) body.ips = commaList(values.ip)
   if (values.tags !== undefined) body.tags = commaList(values.tags)
+  if (values['no-cache'] === true) body.cache = false
   const limits = { rpm: values.rpm, tpm: values.tpm, concurrency: values.concurrency, dailyTokens: values['daily-tokens'] }
   for (const [field, text] of Object.entries(limits)) {
     if (text !== undefined) body[field as keyof typeof limits] = wholeNumber(text, FLAGS[field] ?? `--${field}`)

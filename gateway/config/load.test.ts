@@ -65,6 +65,7 @@ describe('loadConfig defaults', () => {
       },
       auth: { required: true, allowLoopbackWithoutKey: false },
       limits: { redis: null },
+      cache: { redis: null },
       metrics: { port: null },
       logging: { prompts: false, level: 'info', format: 'auto' },
       engines: { stopOnExit: true, llamaServer: null },
@@ -381,7 +382,7 @@ describe('loadConfig errors', () => {
 
   it('lists the allowed keys of a model', () => {
     expect(problems(llama('    contextSize: 8192\n'))).toEqual([
-      'cortex.yaml:6 models[0].contextSize: unknown key "contextSize" (allowed: name, aliases, engine, runtime, source, args, env, replicas, ttl, pinned, swapGroup, schedule, preload, drainTimeout, maxConcurrent, queue, startTimeout, gpus, image, network, baseUrl, apiKey, apiKeyEnv, upstreamModel)',
+      'cortex.yaml:6 models[0].contextSize: unknown key "contextSize" (allowed: name, aliases, engine, runtime, source, args, env, replicas, ttl, pinned, swapGroup, schedule, preload, drainTimeout, maxConcurrent, queue, startTimeout, gpus, image, network, baseUrl, apiKey, apiKeyEnv, upstreamModel, cache)',
     ])
   })
 

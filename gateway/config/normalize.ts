@@ -1,5 +1,14 @@
 import path from 'node:path'
-import type { ConfigFile, ModelConfig, RouteConfig, RouteDefinition, ScheduleWindow } from '../contract/index.js'
+import {
+  CACHE_DEFAULTS,
+  type CacheConfig,
+  type CachePolicy,
+  type ConfigFile,
+  type ModelConfig,
+  type RouteConfig,
+  type RouteDefinition,
+  type ScheduleWindow,
+} from '../contract/index.js'
 import { parseByteSize, parseDuration } from './duration.js'
 import type { CortexConfig, ModelSpec } from './types.js'
 
@@ -57,6 +66,8 @@ export function buildConfig(file: ConfigFile, overrides: Overrides, ctx: Normali
     },
     auth: { required: file.auth?.required ?? true, allowLoopbackWithoutKey: file.auth?.allowLoopbackWithoutKey ?? false },
     limits: { redis: file.limits?.redis ?? null },
+    // Gateways that share limits share their caches too, unless the file says otherwise (null: SQLite).
+    cache: { redis: file.cache?.redis === undefined ? (file.limits?.redis ?? null) : file.cache.redis },
     metrics: { port: file.metrics?.port ?? null },
     logging: {
       prompts: file.logging?.prompts ?? false,
@@ -85,7 +96,17 @@ function toRouteDefinition(r: RouteConfig, models: ReadonlyArray<Pick<ModelConfi
     aliases: r.aliases ?? [],
     targets: r.targets.map((t) => ({ ...t, model: nameOf(t.model) })),
     fallback: r.fallback === undefined ? null : nameOf(r.fallback),
+    ...(r.cache !== undefined && { cache: toCachePolicy(r.cache) }),
     origin: 'config',
+  }
+}
+
+/** A model's or route's `cache:` with its defaults, durations in ms and sizes in bytes. */
+export function toCachePolicy(c: CacheConfig): CachePolicy {
+  return {
+    ttlMs: c.ttl === undefined ? CACHE_DEFAULTS.ttlMs : parseDuration(c.ttl),
+    maxBytes: c.maxBytes === undefined ? CACHE_DEFAULTS.maxBytes : parseByteSize(c.maxBytes),
+    shared: c.shared ?? CACHE_DEFAULTS.shared,
   }
 }
 
@@ -122,6 +143,7 @@ export function toModelSpec(m: ModelConfig, ctx: NormalizeContext): ModelSpec {
     baseUrls: m.baseUrl === undefined ? [] : typeof m.baseUrl === 'string' ? [m.baseUrl] : m.baseUrl,
     ...(apiKey !== undefined && { apiKey }),
     ...(m.upstreamModel !== undefined && { upstreamModel: m.upstreamModel }),
+    ...(m.cache !== undefined && { cache: toCachePolicy(m.cache) }),
     origin: 'config',
   }
 }

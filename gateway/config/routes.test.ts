@@ -126,4 +126,26 @@ ${extra}`
       'cortex.yaml:6 models[0].preload: only with a schedule: it applies when a window opens or ends',
     ])
   })
+
+  it('normalizes caches on models and routes with their defaults, and keeps them where limits are kept', () => {
+    const config = load(`limits: { redis: redis://127.0.0.1:6379 }
+models:
+  - { name: llama-8k, engine: llamacpp, runtime: process, source: a.gguf, cache: { ttl: 10m, maxBytes: 1MiB } }
+routes:
+  - { name: chat, targets: [{ model: llama-8k }], cache: { shared: true } }
+`)
+    expect(config.models[0]!.cache).toEqual({ ttlMs: 600_000, maxBytes: 1024 * 1024, shared: false })
+    expect(config.routes[0]!.cache).toEqual({ ttlMs: 3_600_000, maxBytes: 256 * 1024 * 1024, shared: true })
+    expect(config.cache).toEqual({ redis: 'redis://127.0.0.1:6379' })
+    expect(load(`cache: { redis: null }\nlimits: { redis: redis://h:1 }\n${MODELS}`).cache).toEqual({ redis: null })
+    expect(load(MODELS).models[0]!.cache).toBeUndefined()
+  })
+
+  it('refuses a cache setting it does not know, naming the field', () => {
+    const [problem] = problems(`models:
+  - { name: a, engine: llamacpp, runtime: process, source: a.gguf, cache: { ttl: 10m, size: 5 } }
+`)
+    expect(problem).toMatch(/models\[0\]\.cache/)
+    expect(problem).toMatch(/size/)
+  })
 })

@@ -17,6 +17,7 @@ describe('configJsonSchema', () => {
       'metrics',
       'logging',
       'engines',
+      'cache',
       'models',
       'routes',
     ])

@@ -29,6 +29,8 @@ export interface CortexConfig {
   auth: { required: boolean; allowLoopbackWithoutKey: boolean }
   /** redis: a Redis URL whose counters gateway processes that know the same keys share; null = limits in memory. */
   limits: { redis: string | null }
+  /** redis: where the completion caches are kept (default limits.redis); null = SQLite in the data directory. */
+  cache: { redis: string | null }
   metrics: { port: number | null }
   logging: { prompts: boolean; level: string; format: 'auto' | 'json' | 'pretty' }
   /** llamaServer: from the file, else CORTEX_LLAMA_SERVER, else null (the process driver then looks on PATH). */

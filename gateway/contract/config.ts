@@ -1,18 +1,9 @@
 import Type, { type Static } from 'typebox'
+import { CacheConfig, CacheStoreConfig } from './cache.js'
 import { RouteConfig } from './routes.js'
+import { ByteSize, Duration } from './units.js'
 
-/** `500ms`, `30s`, `30m`, `2h`, `30d`; a bare number is seconds; `0` is never. */
-export const Duration = Type.Union([Type.Number({ minimum: 0 }), Type.String({ pattern: '^\\d+(\\.\\d+)?(ms|s|m|h|d)?$' })], {
-  description: 'a duration: 500ms, 30s, 30m, 2h, 30d; a bare number is seconds; 0 is never',
-})
-
-/** `64MiB`, `512KB`, `1GiB`; a bare number is bytes. */
-export const ByteSize = Type.Union(
-  [Type.Integer({ minimum: 1 }), Type.String({ pattern: '^\\d+(\\.\\d+)?\\s*([KMGT]i?B|B)?$' })],
-  {
-    description: 'a size: 64MiB, 512KB, 1GiB; a bare number is bytes',
-  },
-)
+export { ByteSize, Duration } from './units.js'
 
 export const EngineKind = Type.Union([Type.Literal('llamacpp'), Type.Literal('vllm'), Type.Literal('openai')])
 export const RuntimeKind = Type.Union([Type.Literal('process'), Type.Literal('docker'), Type.Literal('remote')])
@@ -97,6 +88,7 @@ export const ModelConfig = Type.Object(
     apiKey: Type.Optional(Type.String({ minLength: 1 })),
     apiKeyEnv: Type.Optional(Type.String({ minLength: 1 })),
     upstreamModel: Type.Optional(Type.String({ minLength: 1 })),
+    cache: Type.Optional(CacheConfig),
   },
   { additionalProperties: false },
 )
@@ -175,6 +167,7 @@ export const ConfigFile = Type.Object(
         { additionalProperties: false },
       ),
     ),
+    cache: Type.Optional(CacheStoreConfig),
     models: Type.Optional(Type.Array(ModelConfig)),
     routes: Type.Optional(Type.Array(RouteConfig)),
   },

@@ -40,6 +40,8 @@ export const ApiKeyView = Type.Object({
   ips: Type.Union([Type.Array(Type.String()), Type.Null()]),
   /** Labels routes match on (`clients.tags`), e.g. batch, n8n. */
   tags: Type.Array(Type.String()),
+  /** false: the key's requests are never answered from, or kept in, a completion cache. Absent: they may be. */
+  cache: Type.Optional(Type.Literal(false)),
   /** ISO 8601 times. */
   createdAt: Type.String(),
   expiresAt: Type.Union([Type.String(), Type.Null()]),
@@ -65,6 +67,8 @@ export const KeyCreateBody = Type.Object(
     tags: Type.Optional(
       Type.Array(Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9._:-]+$' }), { maxItems: 32 }),
     ),
+    /** false opts the key out of completion caches (`cortex keys create --no-cache`). */
+    cache: Type.Optional(Type.Boolean()),
     /** An organization's name or id. */
     org: Type.Optional(Type.String({ minLength: 1 })),
     /** A user's name or id: the key belongs to the user and takes the user's organization. */
@@ -99,6 +103,8 @@ export interface ApiKeyRecord {
   ips: string[] | null
   /** Labels routes match on; [] = none. */
   tags: string[]
+  /** false: opted out of completion caches; absent = may use them. */
+  cache?: false
   createdAt: number
   expiresAt: number | null
   revokedAt: number | null

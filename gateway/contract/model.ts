@@ -1,3 +1,4 @@
+import type { CachePolicy } from './cache.js'
 import type { ScheduleWindow } from './schedule.js'
 import type { Static } from 'typebox'
 import type { EngineKind, RuntimeKind } from './config.js'
@@ -43,6 +44,8 @@ export interface ModelDefinition {
   /** remote runtime: resolved key (from apiKey or the apiKeyEnv variable). Never logged. */
   apiKey?: string
   upstreamModel?: string
+  /** The completion cache; none when unset. */
+  cache?: CachePolicy
   /** 'config' = declared in the config file (read-only on the admin API); 'api' = created at runtime. */
   origin: 'config' | 'api'
 }

@@ -1,4 +1,5 @@
 import Type, { type Static } from 'typebox'
+import { CacheConfig, type CachePolicy } from './cache.js'
 
 const Name = Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9][A-Za-z0-9._:/-]*$' })
 const Tokens = Type.Integer({ minimum: 0 })
@@ -47,6 +48,8 @@ export const RouteConfig = Type.Object(
     targets: Type.Array(RouteTarget, { minItems: 1 }),
     /** Taken when no target's rules match (its context must still hold the request). */
     fallback: Type.Optional(Type.String({ minLength: 1 })),
+    /** The route's completion cache; its targets' own caches serve only requests that name them. */
+    cache: Type.Optional(CacheConfig),
   },
   { additionalProperties: false },
 )
@@ -58,5 +61,6 @@ export interface RouteDefinition {
   aliases: string[]
   targets: Array<Omit<RouteTarget, 'model'> & { model: string }>
   fallback: string | null
+  cache?: CachePolicy
   origin: 'config' | 'api'
 }

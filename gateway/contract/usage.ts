@@ -113,6 +113,9 @@ export interface UsageRecord {
   overheadMs: number | null
   bytesIn: number
   bytesOut: number
+  /** A cacheable request answered from the completion cache (`hit`, with no tokens) or by the engine (`miss`); absent
+   *  or null when the request was not cacheable. */
+  cache?: 'hit' | 'miss' | null
 }
 
 export interface UsageSink {

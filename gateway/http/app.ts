@@ -12,6 +12,7 @@ import type { UsageSink } from '../contract/usage.js'
 import { metricsRoute, type MetricsRouteOptions } from './routes/metrics.js'
 import { defaultProxyOptions, type ProxyOptions } from '../proxy/types.js'
 import { adminRoutes, type AdminOptions } from './admin/index.js'
+import type { CacheStore } from '../proxy/cache-store.js'
 import type { RouteTable } from '../router/route.js'
 import type { Serving } from '../services/serving.js'
 import { clientErrorHandler } from './client-errors.js'
@@ -42,6 +43,8 @@ export interface AppDeps {
   routes?: RouteTable
   /** An organization's name by id, for routes' `clients.orgs` rules. */
   orgName?: (orgId: string) => string | undefined
+  /** Where completion caches are kept; no caching without it. */
+  cache?: CacheStore
   /** Pause and resume of `/v1` inference; always serving without it. */
   serving?: Pick<Serving, 'admit'>
   /** The admin API under /admin/api; not served without it. */
@@ -169,6 +172,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     routes: deps.routes,
     orgName: deps.orgName,
     now: deps.now,
+    cache: deps.cache,
   })
   if (deps.admin) app.register(adminRoutes, { prefix: '/admin/api', ...deps.admin })
   if (deps.metrics) app.register(metricsRoute, deps.metrics)

@@ -142,6 +142,7 @@ export function testConfig(server: Partial<CortexConfig['server']> = {}, prompts
     },
     auth: { required: false, allowLoopbackWithoutKey: true },
     limits: { redis: null },
+    cache: { redis: null },
     metrics: { port: null },
     logging: { prompts, level: 'info', format: 'json' },
     engines: { stopOnExit: true, llamaServer: null },

@@ -43,6 +43,8 @@ const REQUEST_HEADERS = new Set([
 const EXPOSED_HEADERS = [
   'x-request-id',
   'retry-after',
+  // Whether the completion cache answered (hit) or the engine did (miss).
+  'x-cortex-cache',
   ...['requests', 'tokens'].flatMap((kind) => ['limit', 'remaining', 'reset'].map((what) => `x-ratelimit-${what}-${kind}`)),
 ].join(', ')
 

@@ -1,4 +1,4 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import type { UsageRecord, UsageSink } from '../contract/usage.js'
 import { registerEngineMetrics, registerGpuMetrics, type EngineSource, type GpuSource } from './collectors.js'
 
@@ -7,6 +7,8 @@ export interface MetricsSources {
   engines: EngineSource
   /** GPU series come from its latest sample, which it takes at most once per interval. */
   system: GpuSource
+  /** The completion caches' bytes, read at scrape time; null when the store cannot tell. */
+  cache?: { bytes(): number | null }
 }
 
 export interface Metrics {
@@ -98,6 +100,24 @@ export function createMetrics(sources: MetricsSources): Metrics {
     labelNames: ['reason'] as const,
     registers,
   })
+  const cacheLookups = new Counter({
+    name: 'cortex_cache_requests_total',
+    help: 'Cacheable requests by the model that served or would have, and result: hit (answered from the completion cache) or miss',
+    labelNames: ['model', 'result'] as const,
+    registers,
+  })
+  const cacheStore = sources.cache
+  if (cacheStore !== undefined) {
+    new Gauge({
+      name: 'cortex_cache_bytes',
+      help: 'Bytes the completion caches keep',
+      registers,
+      collect() {
+        const bytes = cacheStore.bytes()
+        if (bytes !== null) this.set(bytes)
+      },
+    })
+  }
   const unsubscribe = registerEngineMetrics(registers, sources.engines)
   registerGpuMetrics(registers, sources.system)
 
@@ -113,6 +133,7 @@ export function createMetrics(sources: MetricsSources): Metrics {
       if (counted(row.completionTokens)) tokens.inc({ model, direction: 'completion' }, row.completionTokens)
       if (row.queueMs !== null) queueWait.observe({ model }, row.queueMs / 1000)
       if (row.overheadMs !== null) overhead.observe(row.overheadMs / 1000)
+      if (row.cache != null) cacheLookups.inc({ model, result: row.cache })
     },
     refused: (reason) => refusals.inc({ reason }),
     close: unsubscribe,

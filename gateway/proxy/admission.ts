@@ -6,6 +6,8 @@ import type { Lease } from '../engines/types.js'
 import { configuredContext } from '../router/context.js'
 import { route, type ModelTable, type RequestFacts } from '../router/route.js'
 import { affinityKey } from './affinity.js'
+import { probeCache, type CacheProbe } from './cache.js'
+import type { CachedAnswer } from './cache-store.js'
 import { readRequest, reservedOutput, type RequestFields } from './body.js'
 import { Flight } from './flight.js'
 import type { Endpoint, Exchange, ProxyContext } from './types.js'
@@ -22,6 +24,16 @@ export interface Admission {
   /** performance.now() when admission began waiting (limits, queue, cold start) and when it was done. */
   waitFrom: number
   waitUntil: number
+  /** A cacheable request the cache did not hold: the engine's answer is kept. */
+  cache: CacheProbe | null
+}
+
+/** A request answered from the completion cache: within its key's limits, and no engine asked. */
+export interface CachedAdmission {
+  fields: RequestFields
+  asked: string
+  flight: Flight
+  cached: CachedAnswer
 }
 
 function requireFields(fields: RequestFields, endpoint: Endpoint): string {
@@ -99,11 +111,12 @@ export async function admit(
   endpoint: Endpoint,
   signal: AbortSignal,
   t0: number,
-): Promise<Admission | null> {
+): Promise<Admission | CachedAdmission | null> {
   const fields = readRequest(ex.body)
   const asked = requireFields(fields, endpoint)
   const { key } = ex
-  const decision = route(requestFacts(asked, fields, ex, (ctx.now ?? Date.now)()), key, modelTable(ctx))
+  const now = (ctx.now ?? Date.now)()
+  const decision = route(requestFacts(asked, fields, ex, now), key, modelTable(ctx))
   if (decision.refusal) throw decision.refusal
   const { candidates } = decision
   let def = candidates[0]!
@@ -130,12 +143,33 @@ export async function admit(
   })
   const waitFrom = performance.now()
   try {
+    // Only a model or route with a cache pays for the lookup (a scan and a hash of the body).
+    const probe =
+      ctx.cache !== undefined && (decision.route ?? def).cache !== undefined
+        ? await probeCache(ctx.cache, {
+            body: ex.body,
+            headers: ex.headers,
+            key,
+            endpoint: endpoint.path,
+            stream: fields.stream === true,
+            route: decision.route,
+            candidates,
+            now,
+          })
+        : null
+    if (probe !== null) {
+      flight.record.cache = probe.hit === null ? 'miss' : 'hit'
+      ex.setHeader('x-cortex-cache', flight.record.cache)
+    }
     // Checked before the model's queue, so a key over its concurrency never takes a queue place from another.
     if (key !== null && hasLimits(key)) {
       const context = key.limits.tpm !== null || key.limits.dailyTokens !== null ? ctx.registry.contextLength(def.name) : null
-      flight.ticket = await ctx.limiter.admit(key, reservation(reservedOutput(fields, endpoint), ex.body.length, context))
+      // A hit counts for rpm and concurrency but reserves no tokens: it spends none.
+      const tokens = probe?.hit ? 0 : reservation(reservedOutput(fields, endpoint), ex.body.length, context)
+      flight.ticket = await ctx.limiter.admit(key, tokens)
       for (const [name, value] of Object.entries(flight.ticket.headers)) ex.setHeader(name, value)
     }
+    if (probe?.hit) return { fields, asked, flight, cached: probe.hit }
     // Only a model with several replicas has a choice to make: the others skip the hashing.
     const several = candidates.some((c) => Math.max(c.replicas, c.baseUrls.length) > 1)
     const affinity = several ? affinityKey(ex.body, fields.scan.members.get('messages'), ex.headers) : undefined
@@ -148,7 +182,7 @@ export async function admit(
     flight.record.queueMs = lease.waitedMs
     // performance.now() on both sides of the wait: waitedMs is whole milliseconds, too coarse for the overhead.
     const viaRoute = decision.route === null ? undefined : def.name
-    return { fields, asked, viaRoute, flight, lease, waitFrom, waitUntil: performance.now() }
+    return { fields, asked, viaRoute, flight, lease, waitFrom, waitUntil: performance.now(), cache: probe }
   } catch (err) {
     return refuse(flight, ex, signal, err, err instanceof CortexError ? err : null)
   }

@@ -115,7 +115,7 @@ function keyOf(buf: Buffer, start: number, end: number): string | undefined {
 }
 
 /** Walks the top-level object of `buf`; null when it is not a well-formed object. */
-export function scanObject(buf: Buffer, wanted: ReadonlySet<string>): ObjectScan | null {
+export function scanObject(buf: Buffer, wanted: Pick<ReadonlySet<string>, 'has'>): ObjectScan | null {
   const open = skipWhitespace(buf, 0)
   if (buf[open] !== 0x7b) return null
   const members = new Map<string, Span>()

@@ -1,5 +1,7 @@
 import type { Dispatcher } from 'undici'
 import { admit, refuse } from './admission.js'
+import { Capture } from './cache.js'
+import { replay } from './cache-replay.js'
 import { relay } from './relay.js'
 import { upstreamBody } from './rewrite.js'
 import type { Endpoint, Exchange, ProxyContext } from './types.js'
@@ -21,6 +23,18 @@ export async function proxy(ctx: ProxyContext, ex: Exchange, endpoint: Endpoint)
 
   const admitted = await admit(ctx, ex, endpoint, abort.signal, t0)
   if (admitted === null) return
+  if ('cached' in admitted) {
+    const { fields, asked, flight, cached } = admitted
+    const stream = fields.stream === true
+    const options = fields.streamOptions as { include_usage?: unknown } | null | undefined
+    const hideUsage = endpoint.requestUsage && stream && options?.include_usage !== true
+    try {
+      replay(ex, cached, flight, { dialect: endpoint.dialect, asked, stream, hideUsage })
+    } finally {
+      flight.ticket?.settle(null)
+    }
+    return
+  }
   const { fields, asked, flight, lease } = admitted
   // A remote's own name for the model; through a route, the target's name (an engine knows no route).
   const upstreamModel = lease.target.upstreamModel ?? admitted.viaRoute
@@ -35,7 +49,8 @@ export async function proxy(ctx: ProxyContext, ex: Exchange, endpoint: Endpoint)
       return
     }
     const renameModel = upstreamModel !== undefined && asked !== upstreamModel ? { from: upstreamModel, to: asked } : undefined
-    await relay(ex, upstream, flight, { dialect: endpoint.dialect, hideUsage, renameModel, lease, signal: abort.signal })
+    const capture = admitted.cache && new Capture(ctx.cache!, admitted.cache, upstreamModel ?? null, ctx.now ?? Date.now)
+    await relay(ex, upstream, flight, { dialect: endpoint.dialect, hideUsage, renameModel, lease, signal: abort.signal, capture })
   } finally {
     lease.release()
     // Only if the request ended some way that recorded nothing: a concurrency slot must never leak.

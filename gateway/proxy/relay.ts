@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http'
 import type { Dispatcher } from 'undici'
 import type { Lease } from '../engines/types.js'
+import type { Capture } from './cache.js'
 import type { Dialect } from './dialects/types.js'
 import type { Flight } from './flight.js'
 import { renameModelInJson } from './rewrite.js'
@@ -18,6 +19,8 @@ export interface RelayOptions {
   renameModel: { from: string; to: string } | undefined
   lease: Lease
   signal: AbortSignal
+  /** A cacheable request's answer is gathered here, and kept when it ends well. */
+  capture: Capture | null
 }
 
 /** Resolves on 'drain', or on 'close' (the client left; the abort signal ends the upstream side). */
@@ -65,6 +68,7 @@ export async function relay(ex: Exchange, upstream: Dispatcher.ResponseData, fli
     res.writeHead(upstream.statusCode, headers)
     let last: Buffer | null = null
     for await (const chunk of upstream.body as AsyncIterable<Buffer>) {
+      o.capture?.push(chunk)
       if (sse === null) {
         ends.push(chunk)
         if (hold) continue
@@ -82,7 +86,9 @@ export async function relay(ex: Exchange, upstream: Dispatcher.ResponseData, fli
     else if (hold) tail = renameModelInJson(ends.whole(), o.renameModel!.from, o.renameModel!.to)
     else tail = last ?? Buffer.alloc(0)
     flight.record.bytesOut += tail.length
-    flight.end(upstream.statusCode, sse !== null ? sse.usage : ends.usage())
+    const usage = sse !== null ? sse.usage : ends.usage()
+    flight.end(upstream.statusCode, usage)
+    o.capture?.finish(upstream.statusCode, contentType, usage)
     res.end(tail)
   } catch (err) {
     upstream.body.destroy()

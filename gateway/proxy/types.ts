@@ -4,6 +4,7 @@ import type { ApiKeyRecord } from '../contract/keys.js'
 import type { UsageSink } from '../contract/usage.js'
 import type { ModelRegistry } from '../engines/types.js'
 import type { RouteTable } from '../router/route.js'
+import type { CacheStore } from './cache-store.js'
 import type { Dialect } from './dialects/types.js'
 
 export interface ProxyOptions {
@@ -29,6 +30,8 @@ export interface ProxyContext {
   orgName?: ((orgId: string) => string | undefined) | undefined
   /** The clock schedules are read against; default Date.now. */
   now?: (() => number) | undefined
+  /** Where models' and routes' completion caches are kept; no caching without it. */
+  cache?: CacheStore | undefined
 }
 
 /** An inference endpoint, by its path after `/v1`. */

@@ -15,6 +15,7 @@ interface KeyRow {
   scopes: string
   ips: string | null
   tags: string | null
+  cache: number | null
   rpm: number | null
   tpm: number | null
   concurrency: number | null
@@ -25,7 +26,7 @@ interface KeyRow {
 }
 
 const COLUMNS = [
-  'id, name, hash, prefix, org_id, user_id, models, scopes, ips, tags',
+  'id, name, hash, prefix, org_id, user_id, models, scopes, ips, tags, cache',
   'rpm, tpm, concurrency, daily_tokens, created_at, expires_at, revoked_at',
 ].join(', ')
 
@@ -38,7 +39,7 @@ const COLUMNS = [
 export function createKeyRepo(db: Database.Database, now: () => number): KeyRepo {
   const insert = db.prepare<[KeyRow]>(`
     INSERT INTO api_keys (${COLUMNS})
-    VALUES (@id, @name, @hash, @prefix, @org_id, @user_id, @models, @scopes, @ips, @tags, @rpm, @tpm, @concurrency, @daily_tokens,
+    VALUES (@id, @name, @hash, @prefix, @org_id, @user_id, @models, @scopes, @ips, @tags, @cache, @rpm, @tpm, @concurrency, @daily_tokens,
             @created_at, @expires_at, @revoked_at)`)
   // The UNIQUE constraint on hash is its index: one indexed lookup per request.
   const byHash = db.prepare<[string], KeyRow>(`SELECT ${COLUMNS} FROM api_keys WHERE hash = ?`)
@@ -127,6 +128,7 @@ function toRow(r: ApiKeyRecord): KeyRow {
     scopes: JSON.stringify(r.scopes),
     ips: json(r.ips),
     tags: r.tags.length === 0 ? null : JSON.stringify(r.tags),
+    cache: r.cache === false ? 0 : null,
     rpm: r.limits.rpm,
     tpm: r.limits.tpm,
     concurrency: r.limits.concurrency,
@@ -150,6 +152,7 @@ function toRecord(row: KeyRow): ApiKeyRecord {
     limits: { rpm: row.rpm, tpm: row.tpm, concurrency: row.concurrency, dailyTokens: row.daily_tokens },
     ips: row.ips === null ? null : (JSON.parse(row.ips) as string[]),
     tags: row.tags === null ? [] : (JSON.parse(row.tags) as string[]),
+    ...(row.cache === 0 && { cache: false as const }),
     createdAt: row.created_at,
     expiresAt: row.expires_at,
     revokedAt: row.revoked_at,

@@ -38,9 +38,11 @@ describe('migrations', () => {
       'chat_messages',
       ...fts,
       'chats',
+      'completion_cache',
       'engine_processes',
       'models',
       'orgs',
+      'routes',
       'sessions',
       'settings',
       'usage',
@@ -164,6 +166,25 @@ describe('migrations', () => {
              INSERT INTO chat_messages (id, chat_id, role, content, state, created_at, updated_at)
              VALUES ('m1', 'c1', 'user', 'upgraded in place', 'complete', 1, 1)`)
     expect(db.prepare("SELECT rowid FROM chat_messages_fts WHERE chat_messages_fts MATCH 'upgraded'").all()).toHaveLength(1)
+    db.close()
+  })
+
+  it('v6 (completion cache, routes) upgrades a v5 database in place, keeping its keys and usage rows', () => {
+    const db = new Database(dbFile)
+    migrate(db, { dataDir: dir, now, list: migrations.slice(0, 5) })
+    db.exec(`INSERT INTO api_keys (id, name, hash, prefix, scopes, tags, created_at) VALUES ('key_1', 'k', 'h', 'p', '[]', '["n8n"]', 1);
+             INSERT INTO usage (ts, request_id, model, endpoint, status, stream, total_ms, bytes_in, bytes_out, user)
+             VALUES (1, 'r1', 'm', '/v1/chat/completions', 200, 1, 5, 1, 2, 'ann')`)
+    expect(migrate(db, { dataDir: dir, now })).toMatchObject({ from: 5, to: latest })
+    expect(db.prepare('SELECT request_id, user, cache FROM usage').all()).toEqual([
+      { request_id: 'r1', user: 'ann', cache: null },
+    ])
+    expect(db.prepare('SELECT id, tags, cache FROM api_keys').all()).toEqual([{ id: 'key_1', tags: '["n8n"]', cache: null }])
+    const usage =
+      db.prepare(`INSERT INTO usage (ts, request_id, model, endpoint, status, stream, total_ms, bytes_in, bytes_out, cache)
+                              VALUES (2, 'r2', 'm', '/v1/chat/completions', 200, 0, 1, 1, 1, ?)`)
+    usage.run('hit')
+    expect(() => usage.run('maybe')).toThrow('CHECK constraint failed')
     db.close()
   })
 })

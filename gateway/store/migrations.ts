@@ -183,6 +183,38 @@ export const migrations: readonly Migration[] = [
         ALTER TABLE users ADD COLUMN deleted_at INTEGER;
       `),
   },
+  {
+    version: 6,
+    // The completion cache (issue 14): answers by the hash of what decides them, kept within each model's or route's
+    // maxBytes (least recently used out first). It holds prompts' answers by design; logging.prompts is about logs.
+    // usage.cache marks hits and misses (null: not cacheable); api_keys.cache = 0 opts a key out. Routes made on the
+    // admin API live in `routes`, as models do in `models`.
+    up: (db) =>
+      db.exec(`
+        CREATE TABLE completion_cache (
+          key TEXT PRIMARY KEY,
+          scope TEXT NOT NULL,
+          kind TEXT NOT NULL CHECK (kind IN ('json', 'sse')),
+          content_type TEXT NOT NULL,
+          body BLOB NOT NULL,
+          meta TEXT NOT NULL CHECK (json_valid(meta)),
+          bytes INTEGER NOT NULL,
+          created_at INTEGER NOT NULL,
+          expires_at INTEGER,
+          used_at INTEGER NOT NULL
+        ) STRICT;
+        CREATE INDEX completion_cache_scope_used ON completion_cache (scope, used_at);
+        ALTER TABLE usage ADD COLUMN cache TEXT CHECK (cache IS NULL OR cache IN ('hit', 'miss'));
+        ALTER TABLE api_keys ADD COLUMN cache INTEGER;
+        CREATE TABLE routes (
+          id TEXT PRIMARY KEY,
+          name TEXT NOT NULL UNIQUE,
+          definition TEXT NOT NULL CHECK (json_valid(definition)),
+          created_at INTEGER NOT NULL,
+          updated_at INTEGER NOT NULL
+        ) STRICT;
+      `),
+  },
 ]
 
 export interface MigrateOptions {

@@ -3,6 +3,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import Database from 'better-sqlite3'
 import { pino, type Logger } from 'pino'
+import { createSqliteCache } from './cache.js'
 import { createChatRepo } from './chats.js'
 import { acquireLock } from './lock.js'
 import { migrate } from './migrations.js'
@@ -42,6 +43,7 @@ export function openStore(dataDir: string, opts: OpenStoreOptions = {}): Store {
     let closed = false
     return {
       instanceId: instanceId(settings),
+      cache: createSqliteCache(db, logger),
       chats,
       models: createModelRepo(db, now),
       pids: createPidRepo(db),

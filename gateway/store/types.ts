@@ -4,6 +4,7 @@ import type { DeletableUserRepo, KeyRepo, OrgRepo } from '../auth/types.js'
 import type { ModelDefinition, UsageReport, UsageReportQuery } from '../contract/index.js'
 import type { ModelSpec } from '../config/types.js'
 import type { UsageSink } from '../contract/usage.js'
+import type { CacheStore } from '../proxy/cache-store.js'
 
 export interface ModelRepo {
   /** Upserts the config file's models (origin 'config'), removes config models no longer in the file
@@ -60,6 +61,8 @@ export interface AccountsDatabase extends Accounts {
 export interface Store extends Accounts {
   /** This data directory's id, made at first open: the `ai.cortex.instance` label on its containers. */
   instanceId: string
+  /** The completion caches of models and routes, unless they are kept in Redis (store/cache.ts). */
+  cache: CacheStore
   /** The chat playground's conversations (store/chats.ts). */
   chats: ChatRepo
   models: ModelRepo

@@ -66,7 +66,7 @@ function holdWriteLock(): () => void {
 describe('UsageWriter', () => {
   it('record() commits the row before it returns, with each column', () => {
     const usage = writer()
-    usage.record(row(0))
+    usage.record({ ...row(0), cache: 'hit' })
     // Another connection sees only committed rows: the first is in the database before the second is recorded.
     const reader = new Database(dbFile, { readonly: true })
     expect(count(reader)).toBe(1)
@@ -93,12 +93,14 @@ describe('UsageWriter', () => {
         bytes_in: 300,
         bytes_out: 900,
         route: 'chat',
+        cache: 'hit',
       },
       expect.objectContaining({
         request_id: 'req-1',
         key_id: null,
         org_id: null,
         route: null,
+        cache: null,
         replica: null,
         prompt_tokens: null,
         completion_tokens: null,

@@ -29,9 +29,10 @@ export interface ClosableUsageWriter extends UsageWriter {
 export function createUsageWriter(db: Database.Database, options: UsageWriterOptions): ClosableUsageWriter {
   const { logger, retryIntervalMs = 1000, maxKept = 100_000 } = options
   const insert = db.prepare(`
-    INSERT INTO usage (ts, request_id, key_id, org_id, user, model, route, replica, endpoint, status, stream, prompt_tokens, completion_tokens, ttft_ms, total_ms, bytes_in, bytes_out)
-    VALUES (@ts, @requestId, @keyId, @orgId, @user, @model, @route, @replica, @endpoint, @status, @stream, @promptTokens, @completionTokens, @ttftMs, @totalMs, @bytesIn, @bytesOut)`)
-  const write = (row: UsageRecord) => insert.run({ ...row, user: row.user ?? null, stream: row.stream ? 1 : 0 })
+    INSERT INTO usage (ts, request_id, key_id, org_id, user, model, route, replica, endpoint, status, stream, prompt_tokens, completion_tokens, ttft_ms, total_ms, bytes_in, bytes_out, cache)
+    VALUES (@ts, @requestId, @keyId, @orgId, @user, @model, @route, @replica, @endpoint, @status, @stream, @promptTokens, @completionTokens, @ttftMs, @totalMs, @bytesIn, @bytesOut, @cache)`)
+  const write = (row: UsageRecord) =>
+    insert.run({ ...row, user: row.user ?? null, cache: row.cache ?? null, stream: row.stream ? 1 : 0 })
   const writeAll = db.transaction((rows: UsageRecord[]) => {
     for (const row of rows) write(row)
   })
