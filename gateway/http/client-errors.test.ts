@@ -118,12 +118,26 @@ describe('admin JSON bodies', () => {
   it.each([
     ['{"name":', /not valid JSON: .*JSON/],
     ["{'name':'abc'}", /not valid JSON: .*position 1/],
-    ['', /empty; send a JSON object/],
   ])('%j: 400 invalid_json with the parser’s own reason', async (body, reason) => {
     const answer = await post(body)
     expect(answer.status).toBe(400)
     expect(answer.json().error?.code).toBe('invalid_json')
     expect(answer.json().error?.message).toMatch(reason)
+  })
+
+  it.each([
+    ['POST', '/admin/api/pause', 200],
+    ['POST', '/admin/api/resume', 200],
+    ['DELETE', '/admin/api/keys/nokey', 404],
+  ])('an empty JSON body on %s %s, which takes none, is no body (%i)', async (method, path, status) => {
+    const answer = await rawSend(port, request(`${method} ${path} HTTP/1.1`, [admin, ...jsonBody(''), close]))
+    expect(answer.status, answer.body).toBe(status)
+  })
+
+  it.each(['/admin/api/keys', '/admin/api/models'])('an empty JSON body on %s, which needs one, says so', async (path) => {
+    const answer = await rawSend(port, request(`POST ${path} HTTP/1.1`, [admin, ...jsonBody(''), close]))
+    expect(answer.status).toBe(400)
+    expect(answer.json().error?.message).toMatch(/empty; send a JSON object|expected a JSON object \(got nothing\)/)
   })
 
   it('a name past its bound is refused naming the bound and the length, not the value', async () => {

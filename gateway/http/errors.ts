@@ -77,7 +77,9 @@ function decoded(segment: string): string {
 export function envelopeFor(path: string): Envelope {
   const q = path.indexOf('?')
   const segments = (q < 0 ? path : path.slice(0, q)).split('/').filter((s) => s !== '')
-  return segments.length >= 2 && decoded(segments[0]!) === 'v1' && decoded(segments[1]!) === 'messages' ? 'anthropic' : 'openai'
+  // `;` path parameters do not make another endpoint: `/v1/messages;x` is refused in the Anthropic SDK's envelope too.
+  const second = segments.length >= 2 ? decoded(segments[1]!).split(';', 1)[0] : undefined
+  return decoded(segments[0] ?? '') === 'v1' && second === 'messages' ? 'anthropic' : 'openai'
 }
 
 /** The body of an error in the envelope of the path it answers. */

@@ -12,8 +12,13 @@ function poisoned(key: string, value: unknown): boolean {
  * own message for a syntax error, and a clear refusal of `__proto__` (or `constructor.prototype`), which is valid JSON
  * that no field of the admin API is named — Fastify's default answers both "not valid JSON".
  */
-export function parseJsonBody(_req: FastifyRequest, text: string): unknown {
-  if (text.length === 0) throw new CortexError('invalid_json', 'request body is empty; send a JSON object')
+export function parseJsonBody(req: FastifyRequest, text: string): unknown {
+  // Clients that set content-type: application/json on every request (curl -H, fetch wrappers) send it on a
+  // `POST /pause` or a DELETE too: an empty body is no body there. A route that takes one refuses its absence.
+  if (text.length === 0) {
+    if (req.routeOptions.schema?.body === undefined) return undefined
+    throw new CortexError('invalid_json', 'request body is empty; send a JSON object')
+  }
   let member: string | undefined
   let value: unknown
   try {

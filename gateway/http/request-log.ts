@@ -33,8 +33,8 @@ export function logRequest(logger: Logger, req: FastifyRequest, status: number, 
   const line: Record<string, unknown> = {
     reqId: req.id,
     method: req.method,
-    // The path only: a query string may carry a key (some clients send ?api_key=…).
-    url: req.url.split('?', 1)[0],
+    // The path only: a query string or `;` path parameters may carry a key (some clients send ?api_key=…).
+    url: req.url.split(/[?;]/, 1)[0],
     status,
     ms: Math.round((performance.now() - t0) * 100) / 100,
     model: req.cortexModel,

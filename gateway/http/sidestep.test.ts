@@ -7,6 +7,7 @@ import {
   MemoryKeys,
   MemoryUsage,
   MockUpstream,
+  eventually,
   json,
   memoryLogger,
   noKeys,
@@ -24,6 +25,7 @@ const upstream = new MockUpstream()
 let app: FastifyInstance
 let port: number
 let usage: MemoryUsage
+const log = memoryLogger()
 
 beforeAll(async () => {
   await upstream.start()
@@ -38,7 +40,7 @@ beforeAll(async () => {
     config: { ...testConfig(), auth: { required: true, allowLoopbackWithoutKey: false } },
     registry,
     usage,
-    logger: memoryLogger().logger,
+    logger: log.logger,
     ...noKeys(keys),
   })
   await app.listen({ host: '127.0.0.1', port: 0 })
@@ -117,6 +119,14 @@ describe('query strings', () => {
     expect(res.status, res.body).toBe(200)
     expect(upstream.received.map((r) => r.url)).toEqual([forwarded])
   })
+  it.each(['/v1/chat/completions?api_key=sk-secret-q', '/v1/chat/completions;api_key=sk-secret-p'])(
+    'never logs a credential sent in the URL: %s',
+    async (path) => {
+      await post(path, CHAT_ONLY, chat)
+      await eventually(() => expect(log.lines.some((l) => l.msg === 'request' && l.url === '/v1/chat/completions')).toBe(true))
+      expect(JSON.stringify(log.lines)).not.toContain('sk-secret')
+    },
+  )
 })
 
 describe('repeated routing members and headers', () => {
