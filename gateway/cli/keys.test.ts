@@ -85,6 +85,19 @@ describe('cortex keys create', () => {
     expect(Math.abs(lifetime - 30 * 86_400_000)).toBeLessThan(1000)
   })
 
+  it('opts a key out of completion caches with --no-cache, kept in the database', async () => {
+    expect((await cortex(['keys', 'create', '--name', 'private', '--no-cache', '--json'])).code).toBe(0)
+    expect((await cortex(['keys', 'create', '--name', 'plain', '--json'])).code).toBe(0)
+    const db = openDatabase(dataDir)
+    expect([db.keys.get('private')?.cache, db.keys.get('plain')?.cache]).toEqual([false, undefined])
+    db.close()
+    const listed = JSON.parse((await cortex(['keys', 'list', '--json'])).stdout) as Array<{ name: string; cache?: boolean }>
+    expect(listed.map((k) => [k.name, k.cache])).toEqual([
+      ['plain', undefined],
+      ['private', false],
+    ])
+  })
+
   it('makes a user’s key with --user (name or id), in the user’s organization', async () => {
     await cortex(['orgs', 'create', 'acme'])
     await cortex(['orgs', 'create', 'beta'])

@@ -40,6 +40,8 @@ Options for keys create:
   --daily-tokens <n>        tokens per UTC day
   --expires <duration>      e.g. 30d, 12h; default: never
   --ip <cidr,…>             client addresses allowed, e.g. 10.0.0.0/8,192.168.1.20; default: any
+  --tags <a,b>              labels routes match on (clients.tags), e.g. batch,n8n
+  --no-cache                never answer this key from a completion cache, nor keep its answers
   --org <name>              the key's organization (\`cortex orgs create\` first)
   --user <name>             the key's user (POST /admin/api/users first); the key takes the user's organization
   --key <value>             use this key (20 to 256 printable characters) instead of a generated one
