@@ -19,6 +19,8 @@ export const ErrorStatus = {
   model_not_found: 404,
   request_timeout: 408,
   model_managed_by_config: 409,
+  route_managed_by_config: 409,
+  name_taken: 409,
   body_too_large: 413,
   uri_too_long: 414,
   unsupported_media_type: 415,
