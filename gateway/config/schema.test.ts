@@ -1,6 +1,7 @@
 import Type from 'typebox'
 import { Compile } from 'typebox/compile'
 import { describe, expect, it } from 'vitest'
+import { ConfigFile } from '../contract/index.js'
 import { configJsonSchema, problemsAgainst } from './schema.js'
 
 describe('configJsonSchema', () => {
@@ -20,6 +21,23 @@ describe('configJsonSchema', () => {
       'cache',
       'models',
       'routes',
+    ])
+  })
+
+  it('documents the server deadlines and the connection cap, with their defaults', () => {
+    const server = (configJsonSchema() as { properties: { server: { properties: Record<string, { description?: string }> } } })
+      .properties.server.properties
+    expect(server.headersTimeout?.description).toMatch(/headers.*408 request_timeout.*default 10s, 0 = never/)
+    expect(server.requestTimeout?.description).toMatch(/whole request.*never the answer.*default 30s/)
+    expect(server.maxConnectionsPerClient?.description).toMatch(/503 too_many_connections.*Default 1024/)
+  })
+
+  it('still names a duration as such where a field describes it', () => {
+    const validator = Compile(ConfigFile)
+    const value = { server: { headersTimeout: 'forever', requestTimeout: -1 } }
+    expect(problemsAgainst(ConfigFile, validator, value).map((p) => p.expected)).toEqual([
+      'expected a duration like 30s, 30m, 2h (got "forever")',
+      'expected a duration like 30s, 30m, 2h (got -1)',
     ])
   })
 })

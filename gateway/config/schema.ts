@@ -144,10 +144,19 @@ const BY_PATTERN: Record<string, string> = {
   '^[A-Za-z0-9][A-Za-z0-9._:/-]*$': 'a name of letters, digits and . _ : / - that starts with a letter or digit',
 }
 
+/** A Duration or ByteSize, also where a field gives it a description of its own (`server.headersTimeout`). */
+function isShape(schema: SchemaNode, of: TSchema): boolean {
+  const shape = of as SchemaNode
+  return (
+    schema.description === shape.description ||
+    (schema.anyOf !== undefined && JSON.stringify(schema.anyOf) === JSON.stringify(shape.anyOf))
+  )
+}
+
 /** A noun phrase for what the schema accepts: `a duration like 30s, 30m, 2h`, `one of llamacpp, vllm, openai`. */
 export function describeSchema(schema: SchemaNode, key?: string): string {
-  if (schema.description === (Duration as SchemaNode).description) return 'a duration like 30s, 30m, 2h'
-  if (schema.description === (ByteSize as SchemaNode).description) return 'a size like 64MiB, 512KB, 1GiB'
+  if (isShape(schema, Duration)) return 'a duration like 30s, 30m, 2h'
+  if (isShape(schema, ByteSize)) return 'a size like 64MiB, 512KB, 1GiB'
   if (key !== undefined && key in BY_KEY) return BY_KEY[key]!
   if (schema.const !== undefined) return JSON.stringify(schema.const)
   if (schema.enum) return `one of ${schema.enum.map((v) => String(v)).join(', ')}`

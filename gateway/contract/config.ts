@@ -107,13 +107,28 @@ export const ConfigFile = Type.Object(
           ),
           bodyLimit: Type.Optional(ByteSize),
           shutdownTimeout: Type.Optional(Duration),
-          /** How long a client may take to send a request's headers (default 10s; 0 = never). */
-          headersTimeout: Type.Optional(Duration),
-          /** How long a client may take to send a whole request, headers and body (default 30s; 0 = never). The answer,
-           *  however long it streams, is not bounded by it. */
-          requestTimeout: Type.Optional(Duration),
-          /** Open connections one client address may hold (default 1024); every local client shares 127.0.0.1. */
-          maxConnectionsPerClient: Type.Optional(Type.Integer({ minimum: 1 })),
+          headersTimeout: Type.Optional(
+            Type.Union(Duration.anyOf, {
+              description:
+                "how long a client may take to send a request's headers, else 408 request_timeout and the connection " +
+                'is closed; default 10s, 0 = never',
+            }),
+          ),
+          requestTimeout: Type.Optional(
+            Type.Union(Duration.anyOf, {
+              description:
+                'how long a client may take to send a whole request, headers and body, else 408 request_timeout; never ' +
+                'the answer, however long it streams; default 30s, 0 = never',
+            }),
+          ),
+          maxConnectionsPerClient: Type.Optional(
+            Type.Integer({
+              minimum: 1,
+              description:
+                'open connections one client address may hold; the next gets 503 too_many_connections. Every local ' +
+                'program shares 127.0.0.1. Default 1024',
+            }),
+          ),
           /** Believe X-Forwarded-Proto from a TLS proxy in front (console cookies are then Secure). Default false. */
           trustProxy: Type.Optional(Type.Boolean()),
         },
