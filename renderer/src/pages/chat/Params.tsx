@@ -94,7 +94,7 @@ export function ParamsEditor({
       </label>
       {field('temperature', 'Temperature', '0–2')}
       {field('top_p', 'top_p', '0–1')}
-      {field('max_tokens', 'Max tokens', 'to the end')}
+      {field('max_tokens', 'Max tokens', 'engine default')}
       {field('seed', 'Seed', 'random')}
       <label className="field chat-params-wide">
         <span>Stop sequences (one a line, up to 4)</span>
@@ -111,7 +111,7 @@ export function ParamsEditor({
           {error.error}
         </p>
       )}
-      <span className="form-buttons chat-params-wide">
+      <span className="form-actions chat-params-wide">
         <button type="submit" className="primary" disabled={saving} data-testid="params-save">
           {saving ? 'Saving…' : 'Save'}
         </button>

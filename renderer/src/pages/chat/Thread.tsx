@@ -140,7 +140,7 @@ function EditForm({ m, onSend, onCancel }: { m: ChatMessageView; onSend: (conten
       </label>
       <textarea id={`edit-${m.id}`} value={text} onChange={(e) => setText(e.target.value)} rows={3} data-testid="edit-text" />
       <p className="muted small">Sending makes a new branch; the earlier one stays (switch with ‹ ›).</p>
-      <span className="form-buttons">
+      <span className="form-actions">
         <button type="submit" className="primary" disabled={text.trim() === ''} data-testid="edit-send">
           Send as a new branch
         </button>
