@@ -1,8 +1,7 @@
 import Type from 'typebox'
 import { Compile } from 'typebox/compile'
 import { describe, expect, it } from 'vitest'
-import { ConfigFile } from '../contract/index.js'
-import { configJsonSchema, problemsAgainst } from './schema.js'
+import { configJsonSchema, problemsAgainst, schemaProblems } from './schema.js'
 
 describe('configJsonSchema', () => {
   it('is plain JSON Schema with $schema and title, describing every top-level section', () => {
@@ -33,9 +32,8 @@ describe('configJsonSchema', () => {
   })
 
   it('still names a duration as such where a field describes it', () => {
-    const validator = Compile(ConfigFile)
     const value = { server: { headersTimeout: 'forever', requestTimeout: -1 } }
-    expect(problemsAgainst(ConfigFile, validator, value).map((p) => p.expected)).toEqual([
+    expect(schemaProblems(value).map((p) => p.expected)).toEqual([
       'expected a duration like 30s, 30m, 2h (got "forever")',
       'expected a duration like 30s, 30m, 2h (got -1)',
     ])
