@@ -8,7 +8,7 @@ import { ChatHead } from './ChatHead.js'
 import { ModelStarting } from './ModelStarting.js'
 import { ParamsEditor } from './Params.js'
 import { Thread } from './Thread.js'
-import { branchTo, contextUsed, sendEstimate } from './thread.js'
+import { answersBy, branchTo, contextUsed, sendEstimate } from './thread.js'
 import { useAnswers, withLive } from './useAnswers.js'
 
 const message = (err: unknown) => (err instanceof Error ? err.message : String(err))
@@ -89,7 +89,10 @@ export function Conversation({
     if (content === '' || answers.busy) return
     setDraft('')
     setLeaf(null)
-    after(answers.send({ content, parentId: branch.at(-1)?.id ?? null }, compare?.[1] ?? null))
+    // Comparing, the conversation goes on from the conversation's own model's answer, whichever came last.
+    const tail = branch.at(-1)
+    const own = compare && tail?.role === 'assistant' && tail.parentId ? answersBy(all, tail.parentId, compare)[0] : null
+    after(answers.send({ content, parentId: (own ?? tail)?.id ?? null }, compare?.[1] ?? null))
   }
   const edit = (question: ChatMessageView, content: string) => {
     setLeaf(null)

@@ -154,10 +154,13 @@ describe('chat', () => {
   it('sends under the branch shown, and to a second model beside it when comparing; both answers side by side', async () => {
     signInAs('admin')
     useStore.setState({ models: { tiny: modelView('tiny', { state: 'running' }), big: modelView('big') }, modelsStatus: 'ready' })
+    let asked = 0
     const sent = stubChat(branches.slice(0, 2), (body) => {
-      const user = body.content ? msg('q', body.parentId as string, 'user', body.content as string) : null
+      if (body.content) asked++
+      const q = `q${asked}`
+      const user = body.content ? msg(q, body.parentId as string, 'user', body.content as string) : null
       const model = (body.model as string | undefined) ?? 'tiny'
-      const answer = msg(`ans-${model}`, 'q', 'assistant', '', { model, state: 'streaming' })
+      const answer = msg(`ans${asked}-${model}`, q, 'assistant', '', { model, state: 'streaming' })
       return [
         { type: 'started', user, answer },
         { type: 'done', message: { ...answer, content: `from ${model}`, state: 'complete' } },
@@ -169,11 +172,15 @@ describe('chat', () => {
     await waitFor(() => expect(sent).toHaveLength(2))
     expect(sent).toEqual([
       { content: 'which is better?', parentId: 'a1' },
-      { parentId: 'q', model: 'big' },
+      { parentId: 'q1', model: 'big' },
     ])
     const pairs = await screen.findAllByTestId('compare-pair')
     await waitFor(() => expect(pairs.at(-1)!.querySelectorAll('[data-testid="message-text"]')[1]?.textContent).toBe('from big'))
     expect(pairs.at(-1)!.querySelectorAll('[data-testid="message-text"]')[0]!.textContent).toBe('from tiny')
+    // The next question goes on from the conversation's own model's answer, though the second model's came last.
+    await userEvent.type(screen.getByTestId('composer'), 'and now?{Enter}')
+    await waitFor(() => expect(sent).toHaveLength(4))
+    expect(sent[2]).toEqual({ content: 'and now?', parentId: 'ans1-tiny' })
   })
 })
 

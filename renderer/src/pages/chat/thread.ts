@@ -5,7 +5,12 @@ export function branchTo(messages: readonly ChatMessageView[], leaf: string | nu
   const byId = new Map(messages.map((m) => [m.id, m]))
   const path: ChatMessageView[] = []
   const start = (leaf === null ? undefined : byId.get(leaf)) ?? messages.at(-1)
-  for (let m = start; m !== undefined; m = m.parentId === null ? undefined : byId.get(m.parentId)) path.push(m)
+  const seen = new Set<string>()
+  // The gateway writes a parent before its child, so there is no cycle; the guard keeps a bad answer from hanging the page.
+  for (let m = start; m !== undefined && !seen.has(m.id); m = m.parentId === null ? undefined : byId.get(m.parentId)) {
+    seen.add(m.id)
+    path.push(m)
+  }
   return path.reverse()
 }
 
@@ -13,7 +18,8 @@ export function branchTo(messages: readonly ChatMessageView[], leaf: string | nu
 export function newestUnder(messages: readonly ChatMessageView[], id: string): string {
   const parent = new Map(messages.map((m) => [m.id, m.parentId]))
   for (let i = messages.length - 1; i >= 0; i--) {
-    for (let at: string | null | undefined = messages[i]!.id; at != null; at = parent.get(at))
+    let at: string | null | undefined = messages[i]!.id
+    for (let steps = 0; at != null && steps <= messages.length; steps++, at = parent.get(at))
       if (at === id) return messages[i]!.id
   }
   return id
