@@ -94,8 +94,9 @@ export function refusal(key: ApiKeyRecord, o: Overrun): CortexError {
     rpm: `${rpm} requests in the last minute (its rpm limit)`,
     tpm:
       tpm !== null && o.tokens > tpm
-        ? `this request reserves ${o.tokens} tokens (max_tokens plus the prompt at 4 bytes a token), more than its ` +
-          `tpm limit of ${tpm}; lower max_tokens or shorten the prompt`
+        ? `this request reserves ${o.tokens} tokens (the most it can generate — its output cap times n, for each ` +
+          `prompt, or without a cap the model's context — plus the prompt at 4 bytes a token), more than its tpm ` +
+          `limit of ${tpm}; send a lower max_tokens (or max_completion_tokens, max_output_tokens) or shorten the prompt`
         : `${o.use.tokens} tokens in the last minute and this request reserves ${o.tokens} (its tpm limit is ${tpm})`,
     dailyTokens: `${o.dayUsed} of its ${dailyTokens} daily tokens are used (UTC day)`,
   }

@@ -175,6 +175,7 @@ describe('the tpm reservation reads what the engine will read', () => {
     const res = await post(path, TPM, body)
     expect(res.status, res.body).toBe(status)
     expect(JSON.parse(res.body).error.code).toBe(status === 429 ? 'rate_limit_exceeded' : 'invalid_request')
+    if (status === 429) expect(JSON.parse(res.body).error.message).toMatch(/without a cap the model's context.*send a lower/)
     expect(upstream.received).toHaveLength(0)
   })
 
