@@ -21,12 +21,12 @@ import { createMetrics, metricsSink, type Metrics } from './metrics/registry.js'
 import { scrapeEngines } from './metrics/engines.js'
 import { startMetricsServer, type MetricsServer } from './metrics/server.js'
 import { createRecipeService } from './services/recipes.js'
+import { createRouteService } from './services/routes.js'
 import { modelNeed } from './models/need.js'
 import { createModelService, type ModelService } from './services/models.js'
 import { createRedisCache } from './proxy/cache-redis.js'
 import type { CacheStore } from './proxy/cache-store.js'
 import { defaultProxyOptions } from './proxy/types.js'
-import { routeTable } from './router/route.js'
 import { createServing } from './services/serving.js'
 import { createSettings } from './services/settings.js'
 import { loadAdminToken } from './store/admin-token.js'
@@ -143,7 +143,8 @@ export async function createCore(config: CortexConfig, options: CoreOptions = {}
       trustProxy: config.server.trustProxy,
     }
     const serving = createServing()
-    const routes = routeTable(config.routes)
+    const routeService = createRouteService({ repo: store.routes, fromConfig: config.routes, models: () => engines.statuses() })
+    const routes = routeService.table
     const orgName = (id: string) => store.orgs.get(id)?.name
     const usage = metricsSink(store.usage, metrics)
     // The playground's answers take the /v1 request path in process: the same registry, limits, routes and usage sink.
@@ -174,6 +175,7 @@ export async function createCore(config: CortexConfig, options: CoreOptions = {}
         images: dockerRuntime,
         settings,
         recipes,
+        routes: routeService,
         system,
         serving,
         chats,

@@ -64,3 +64,21 @@ export interface RouteDefinition {
   cache?: CachePolicy
   origin: 'config' | 'api'
 }
+
+/** `PATCH /admin/api/routes/{id}`: the fields given replace the route's (a `fallback` of null removes it). */
+export const RoutePatchBody = Type.Object(
+  {
+    name: Type.Optional(Name),
+    aliases: Type.Optional(Type.Array(Name)),
+    targets: Type.Optional(Type.Array(RouteTarget, { minItems: 1 })),
+    fallback: Type.Optional(Type.Union([Type.String({ minLength: 1 }), Type.Null()])),
+    cache: Type.Optional(Type.Union([CacheConfig, Type.Null()])),
+  },
+  { additionalProperties: false },
+)
+export type RoutePatchBody = Static<typeof RoutePatchBody>
+
+/** A route as the admin API shows it: `origin: config` ones are read-only there (409), as config models are. */
+export interface RouteView extends RouteDefinition {
+  id: string
+}

@@ -11,6 +11,7 @@ import { createKeyRepo } from './keys.js'
 import { createModelRepo } from './models.js'
 import { createOrgRepo, createUserRepo } from './orgs.js'
 import { createPidRepo } from './pids.js'
+import { createRouteRepo } from './routes.js'
 import { createSessionRepo } from './sessions.js'
 import { createSettingsRepo } from './settings.js'
 import type { Accounts, AccountsDatabase, SettingsRepo, Store } from './types.js'
@@ -46,6 +47,7 @@ export function openStore(dataDir: string, opts: OpenStoreOptions = {}): Store {
       cache: createSqliteCache(db, logger),
       chats,
       models: createModelRepo(db, now),
+      routes: createRouteRepo(db, now),
       pids: createPidRepo(db),
       sessions: createSessionRepo(db),
       settings,

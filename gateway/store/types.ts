@@ -5,6 +5,7 @@ import type { ModelDefinition, UsageReport, UsageReportQuery } from '../contract
 import type { ModelSpec } from '../config/types.js'
 import type { UsageSink } from '../contract/usage.js'
 import type { CacheStore } from '../proxy/cache-store.js'
+import type { RouteRepo } from './routes.js'
 
 export interface ModelRepo {
   /** Upserts the config file's models (origin 'config'), removes config models no longer in the file
@@ -66,6 +67,8 @@ export interface Store extends Accounts {
   /** The chat playground's conversations (store/chats.ts). */
   chats: ChatRepo
   models: ModelRepo
+  /** Routes made on the admin API (store/routes.ts). */
+  routes: RouteRepo
   pids: PidRepo
   /** Console sessions (auth/sessions.ts). */
   sessions: SessionRepo

@@ -8,6 +8,7 @@ import type { ChatService } from '../../chat/service.js'
 import type { ImageService } from '../../engines/docker/types.js'
 import type { ModelService } from '../../services/models.js'
 import type { RecipeService } from '../../services/recipes.js'
+import type { RouteService } from '../../services/routes.js'
 import type { Serving } from '../../services/serving.js'
 import type { SettingsService } from '../../services/settings.js'
 import type { SystemMonitor } from '../../system/monitor.js'
@@ -18,6 +19,7 @@ import { inspectRoutes } from './inspect.js'
 import { keyRoutes } from './keys.js'
 import { modelRoutes, stateView } from './models.js'
 import { recipeRoutes } from './recipes.js'
+import { routeRoutes } from './routes.js'
 import { servingRoutes } from './serving.js'
 import { settingsRoutes } from './settings.js'
 import { sessionRoutes, type ConsoleSessions } from './session.js'
@@ -39,6 +41,8 @@ export interface AdminOptions {
   system: SystemMonitor
   /** Pause and resume of `/v1` inference. */
   serving: Serving
+  /** Virtual models on /routes; not served without it. */
+  routes?: RouteService
   /** The chat playground's conversations (gateway/chat); not served without it. */
   chats?: ChatService
   /** Console sign-in; without it the admin API takes only the token and admin:read keys. */
@@ -77,6 +81,7 @@ export async function adminRoutes(fastify: FastifyInstance, opts: AdminOptions) 
   inspectRoutes(app, opts.models)
   keyRoutes(app, { ...opts.accounts, sessions: opts.sessions?.service, chats: opts.chats })
   usageRoutes(app, { report: opts.usage, orgs: opts.accounts.orgs })
+  if (opts.routes) routeRoutes(app, opts.routes)
   if (chats) chatRoutes(app, chats, streams)
   if (opts.sessions) sessionRoutes(app, opts.sessions, opts.sessions.publicUrl)
 
