@@ -73,7 +73,16 @@ async function servedSeries(standin: Standin): Promise<{ samples: Set<string>; f
   }
   const metrics = createMetrics({ engines, system: new FakeSystem([gpu]), cache: { bytes: () => 4096 } })
   metrics.observe(
-    usageRecord({ promptTokens: 3, completionTokens: 4, ttftMs: 10, queueMs: 1, overheadMs: 0.2, totalMs: 50, cache: 'hit' }),
+    usageRecord({
+      promptTokens: 3,
+      completionTokens: 4,
+      ttftMs: 10,
+      queueMs: 1,
+      overheadMs: 0.2,
+      totalMs: 50,
+      cache: 'hit',
+      route: 'chat',
+    }),
   )
   metrics.refused('rpm')
   const own = await metrics.registry.metrics()

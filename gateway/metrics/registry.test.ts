@@ -43,6 +43,17 @@ describe('metricsSink', () => {
     expect(seriesOf(s, 'cortex_requests_total')).toHaveLength(3)
   })
 
+  it('counts requests that named a route by route and the target that served, beside the model’s own count', async () => {
+    const { sink, scrape } = setup()
+    sink.record(usageRecord({ route: 'chat', model: 'big' }))
+    sink.record(usageRecord({ route: 'chat', model: 'tiny', status: 503 }))
+    sink.record(usageRecord({ route: null }))
+    const s = await scrape()
+    expect(valueOf(s, 'cortex_route_requests_total', { route: 'chat', model: 'big', status: '200' })).toBe(1)
+    expect(valueOf(s, 'cortex_route_requests_total', { route: 'chat', model: 'tiny', status: '503' })).toBe(1)
+    expect(seriesOf(s, 'cortex_route_requests_total')).toHaveLength(2)
+  })
+
   it('counts paths it does not know as one endpoint, "other", so clients cannot mint series', async () => {
     const { sink, scrape } = setup()
     for (const endpoint of ['/v1/abc123', '/v1/x/y', '/v1/completions']) sink.record(usageRecord({ endpoint }))

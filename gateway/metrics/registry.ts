@@ -100,6 +100,12 @@ export function createMetrics(sources: MetricsSources): Metrics {
     labelNames: ['reason'] as const,
     registers,
   })
+  const routed = new Counter({
+    name: 'cortex_route_requests_total',
+    help: 'Requests that named a route, by route, the model (target) that served and HTTP status',
+    labelNames: ['route', 'model', 'status'] as const,
+    registers,
+  })
   const cacheLookups = new Counter({
     name: 'cortex_cache_requests_total',
     help: 'Cacheable requests by the model that served or would have, and result: hit (answered from the completion cache) or miss',
@@ -133,6 +139,7 @@ export function createMetrics(sources: MetricsSources): Metrics {
       if (counted(row.completionTokens)) tokens.inc({ model, direction: 'completion' }, row.completionTokens)
       if (row.queueMs !== null) queueWait.observe({ model }, row.queueMs / 1000)
       if (row.overheadMs !== null) overhead.observe(row.overheadMs / 1000)
+      if (row.route !== null) routed.inc({ route: row.route, model, status: row.status })
       if (row.cache != null) cacheLookups.inc({ model, result: row.cache })
     },
     refused: (reason) => refusals.inc({ reason }),
