@@ -133,6 +133,7 @@ describe('conversation tools', () => {
     })
     renderAt('/chat/c1')
     expect((await screen.findByTestId('context-use')).textContent).toBe('400 of 1,024 tokens')
+    expect(screen.getByRole('option', { name: 'tiny (running, 1,024 tokens of context)' })).toBeTruthy()
     await userEvent.type(screen.getByTestId('composer'), 'short')
     expect(screen.queryByTestId('context-warning')).toBeNull()
     await userEvent.paste('x'.repeat(2000))

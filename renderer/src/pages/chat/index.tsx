@@ -9,6 +9,7 @@ import { starts } from '../../routes.js'
 import { useStore } from '../../store/index.js'
 import { loadModels } from '../../store/loaders.js'
 import { selectIsAdmin, selectModelIds } from '../../store/selectors.js'
+import { formatCount } from '../../units.js'
 import { Conversation } from './Conversation.js'
 import { ModelStarting } from './ModelStarting.js'
 import { Search } from './Search.js'
@@ -25,7 +26,12 @@ export function Component() {
   const ids = useStore(useShallow(selectModelIds))
   const all = useStore((s) => s.models)
   const isAdmin = useStore(selectIsAdmin)
-  const models = ids.map((mid) => ({ id: mid, name: all[mid]!.name, state: all[mid]!.status.state }))
+  const models = ids.map((mid) => ({
+    id: mid,
+    name: all[mid]!.name,
+    state: all[mid]!.status.state,
+    context: all[mid]!.status.contextLength,
+  }))
   const [model, setModel] = useState('')
   const create = useAction()
   const starting = useAction()
@@ -67,7 +73,8 @@ export function Component() {
             <select value={picked} onChange={(e) => pick(e.target.value)} data-testid="chat-model">
               {models.map((m) => (
                 <option key={m.name} value={m.name}>
-                  {m.name} ({m.state})
+                  {m.name} ({m.state}
+                  {m.context === null ? '' : `, ${formatCount(m.context)} tokens of context`})
                 </option>
               ))}
             </select>
