@@ -4,6 +4,7 @@ import { joinPointer, type Problem } from './issues.js'
 import { DEFAULTS } from './normalize.js'
 import { isValidModel } from './schema.js'
 import { isTimeZone } from '../engines/policies/schedule.js'
+import { tensorParallelConflict } from '../models/tensor-parallel.js'
 
 const RUNTIMES_BY_ENGINE: Record<ModelConfig['engine'], ReadonlyArray<ModelConfig['runtime']>> = {
   llamacpp: ['process', 'docker', 'remote'],
@@ -137,6 +138,8 @@ function modelProblems(model: ModelConfig, at: string, env: NodeJS.ProcessEnv): 
     const reason = MANAGED_FLAGS[flag]
     if (reason !== undefined) add(joinPointer(at, 'args', j), `"${flag}" is managed by Cortex: ${reason}; remove it`)
   })
+  const conflict = tensorParallelConflict({ engine, gpus: model.gpus ?? 'all', args: model.args ?? [] })
+  if (conflict !== null) add(`${at}/args`, conflict)
   if (model.apiKey !== undefined && model.apiKeyEnv !== undefined) {
     add(`${at}/apiKeyEnv`, 'set either "apiKey" or "apiKeyEnv", not both')
   } else if (model.apiKeyEnv !== undefined && !env[model.apiKeyEnv]) {

@@ -5,6 +5,7 @@ import { estimateLlamaCpp, type LlamaCppEstimate } from './estimate.js'
 import { EngineArgsError, parseLlamaCppArgs, parseVllmArgs } from './estimate-args.js'
 import { estimateVllm, type HfConfig, type VllmEstimate } from './estimate-vllm.js'
 import { readGguf } from './gguf.js'
+import { vllmArgs } from './tensor-parallel.js'
 
 /** One GPU's reading; which processes hold it does not matter here. */
 type GpuSample = Omit<ContractGpuSample, 'processes'>
@@ -60,7 +61,7 @@ async function llamaNeed(def: ModelDefinition, used: GpuSample[], warnings: stri
 }
 
 async function vllmNeed(def: ModelDefinition, used: GpuSample[], warnings: string[]): Promise<ModelNeed> {
-  const settings = parseVllmArgs(def.args)
+  const settings = parseVllmArgs(vllmArgs(def))
   const cards = settings.tensorParallel * settings.pipelineParallel
   if (cards > used.length) {
     warnings.push(`--tensor-parallel-size × --pipeline-parallel-size is ${cards}, but the model is given ${used.length} GPU(s)`)

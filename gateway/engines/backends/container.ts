@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import { posix } from 'node:path'
 import type { ModelDefinition } from '../../contract/index.js'
+import { vllmArgs } from '../../models/tensor-parallel.js'
 
 export interface ContainerMount {
   source: string
@@ -92,7 +93,7 @@ export function containerPlan(def: ModelDefinition, opts: ContainerPlanOptions):
         bind,
         '--port',
         PORT_PLACEHOLDER,
-        ...def.args,
+        ...vllmArgs(def),
       ],
       mounts,
       ipcHost: true,

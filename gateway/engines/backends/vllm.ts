@@ -1,4 +1,5 @@
 import type { ModelDefinition } from '../../contract/index.js'
+import { vllmArgs } from '../../models/tensor-parallel.js'
 import { expandArgs, gpuEnv, type ProcessPlan } from './plan.js'
 
 /** `vllm serve` bound to loopback on `port`; `--served-model-name` takes the name and the aliases as separate values. */
@@ -16,7 +17,7 @@ export function vllmPlan(def: ModelDefinition, port: number, binary: string): Pr
       '--served-model-name',
       def.name,
       ...def.aliases,
-      ...expandArgs(def.args, port),
+      ...expandArgs(vllmArgs(def), port),
     ],
     env: { ...def.env, ...gpuEnv(def.gpus) },
   }
