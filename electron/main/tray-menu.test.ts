@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { modelView } from '../../gateway/contract/admin.test-support.js'
+import { DEFAULT_SETTINGS } from './settings.js'
 import { formatElapsed, trayIconFile, trayIconState, trayMenu, type TrayInput, type TrayItem } from './tray-menu.js'
 
 const NOW = 1_700_000_000_000
@@ -11,6 +12,7 @@ const input = (over: Partial<TrayInput> = {}): TrayInput => ({
   models: [],
   gpuBytes: null,
   paused: false,
+  settings: DEFAULT_SETTINGS,
   now: NOW,
   ...over,
 })
@@ -81,6 +83,7 @@ describe('trayMenu', () => {
       'Copy API Base URL (http://127.0.0.1:31313/v1)',
       'New API Key (copied to the clipboard)',
       'Pause Serving /v1',
+      'Settings',
       '---',
       'Quit Cortex',
     ])
@@ -90,6 +93,30 @@ describe('trayMenu', () => {
     const items = trayMenu(input({ mode: 'attach', url: 'http://127.0.0.1:4000' }))
     expect(items[0]!.label).toBe('Cortex — attached to cortex serve on 127.0.0.1:4000')
     expect(items.at(-1)).toEqual({ label: 'Quit (cortex serve keeps running)', action: { type: 'quit' } })
+  })
+
+  it('offers the desktop settings; the quit behaviour only where the gateway is the app’s own', () => {
+    const settingsOf = (over: Partial<TrayInput>) => trayMenu(input(over)).find((i) => i.label === 'Settings')!.submenu!
+    expect(settingsOf({ settings: { ...DEFAULT_SETTINGS, startAtLogin: true } })).toEqual([
+      { label: 'Start at Login', type: 'checkbox', checked: true, action: { type: 'settings', change: { startAtLogin: false } } },
+      {
+        label: 'Start Hidden in the Tray at Login',
+        type: 'checkbox',
+        checked: false,
+        action: { type: 'settings', change: { startHidden: true } },
+      },
+      {
+        label: 'Stop Running Models on Quit (off: Docker containers keep running)',
+        type: 'checkbox',
+        checked: true,
+        action: { type: 'settings', change: { quit: 'leave-running' } },
+      },
+      { label: 'Gateway port 31313 (desktop-settings.json)', enabled: false },
+    ])
+    const attached = settingsOf({ mode: 'attach', settings: { ...DEFAULT_SETTINGS, quit: 'leave-running' } })
+    expect(attached[2]).toEqual({ label: "Quit never stops the server's models (attached)", enabled: false })
+    const leaving = settingsOf({ settings: { ...DEFAULT_SETTINGS, quit: 'leave-running' } })
+    expect(leaving[2]).toMatchObject({ checked: false, action: { type: 'settings', change: { quit: 'stop-engines' } } })
   })
 
   it('while paused says so and offers Resume', () => {

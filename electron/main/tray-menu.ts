@@ -1,5 +1,5 @@
 import type { ModelView } from '../../gateway/contract/admin.js'
-import type { DesktopMode } from '../../gateway/contract/ipc.js'
+import type { DesktopMode, DesktopSettings } from '../../gateway/contract/ipc.js'
 import type { EngineState } from '../../gateway/contract/model.js'
 
 /**
@@ -17,6 +17,7 @@ export type TrayAction =
   | { type: 'copy-base-url' }
   | { type: 'new-key' }
   | { type: 'pause'; paused: boolean }
+  | { type: 'settings'; change: Partial<DesktopSettings> }
   | { type: 'quit' }
 
 export interface TrayItem {
@@ -39,6 +40,7 @@ export interface TrayInput {
   /** GPU memory each model's engines hold, by model id, from the latest GPU sample; null without a reading. */
   gpuBytes: ReadonlyMap<string, number> | null
   paused: boolean
+  settings: DesktopSettings
   /** Epoch ms, for the elapsed time of a load. */
   now: number
 }
@@ -69,8 +71,32 @@ export function trayMenu(input: TrayInput): TrayItem[] {
     input.paused
       ? { label: 'Resume Serving /v1', action: { type: 'pause', paused: false } }
       : { label: 'Pause Serving /v1', action: { type: 'pause', paused: true } },
+    { label: 'Settings', type: 'submenu', submenu: settingsItems(input) },
     { type: 'separator' },
     { label: input.mode === 'embed' ? 'Quit Cortex' : 'Quit (cortex serve keeps running)', action: { type: 'quit' } },
+  ]
+}
+
+function settingsItems({ settings, mode }: TrayInput): TrayItem[] {
+  const toggle = (label: string, key: 'startAtLogin' | 'startHidden'): TrayItem => ({
+    label,
+    type: 'checkbox',
+    checked: settings[key],
+    action: { type: 'settings', change: { [key]: !settings[key] } },
+  })
+  const stops = settings.quit === 'stop-engines'
+  return [
+    toggle('Start at Login', 'startAtLogin'),
+    toggle('Start Hidden in the Tray at Login', 'startHidden'),
+    mode === 'embed'
+      ? {
+          label: 'Stop Running Models on Quit (off: Docker containers keep running)',
+          type: 'checkbox',
+          checked: stops,
+          action: { type: 'settings', change: { quit: stops ? 'leave-running' : 'stop-engines' } },
+        }
+      : { label: "Quit never stops the server's models (attached)", enabled: false },
+    { label: `Gateway port ${settings.port} (desktop-settings.json)`, enabled: false },
   ]
 }
 
