@@ -15,7 +15,7 @@ import { adminRoutes, type AdminOptions } from './admin/index.js'
 import type { CacheStore } from '../proxy/cache-store.js'
 import type { RouteTable } from '../router/route.js'
 import type { Serving } from '../services/serving.js'
-import { clientErrorHandler } from './client-errors.js'
+import { clientErrorHandler, refuseConnect } from './client-errors.js'
 import { connectionCap } from './connections.js'
 import { jsonBodies } from './json-body.js'
 import { errorHandler, notFound, notFoundHandler } from './errors.js'
@@ -92,12 +92,15 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       headersTimeout: config.server.headersTimeoutMs,
       requestTimeout: config.server.requestTimeoutMs,
       connectionsCheckingInterval: 1000,
+      // Node would answer a missing Host itself with a bare 400; the Host check (protect.ts) says what to send instead.
+      requireHostHeader: false,
     },
   })
   decorateV1Requests(app)
   jsonBodies(app)
   const sockets = new Set<Socket>()
   const perClient = connectionCap(config.server.maxConnectionsPerClient)
+  app.server.on('connect', refuseConnect)
   app.server.on('connection', (socket: Socket) => {
     // Node's default already, made explicit: Nagle + delayed ACK would hold small SSE frames for up to 40 ms.
     socket.setNoDelay(true)
@@ -132,6 +135,18 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.addHook('onRequest', (req, reply, done) => {
     const t0 = performance.now()
     reply.header('x-request-id', req.id)
+    if (!req.raw.url?.startsWith('/')) {
+      // The router takes `http://host/v1/embeddings` for its path, but scope and forwarding read the URL as sent.
+      reply.header('connection', 'close')
+      done(
+        new CortexError(
+          'bad_request',
+          'the request target must be a path such as /v1/chat/completions (origin-form); Cortex is not a proxy: send ' +
+            'the host in the Host header, not in the request line',
+        ),
+      )
+      return
+    }
     if (req.is404 && hasBody(req.raw.headers)) {
       // Fastify would read the whole body before its 404 handler runs; refuse first, and hang up (errors.ts).
       done(notFound(req))

@@ -84,6 +84,35 @@ describe('what the router refuses', () => {
     expect(answer.json()).toEqual({ type: 'error', error: { type: 'invalid_request_error', message: expect.any(String) } })
   })
 
+  it.each([
+    'POST http://127.0.0.1/v1/embeddings HTTP/1.1',
+    'GET http://evil.example/v1/models HTTP/1.1',
+    'GET https://127.0.0.1:1/admin/api/models HTTP/1.1',
+    'OPTIONS * HTTP/1.1',
+  ])('a request target that is not a path (%s): 400 bad_request, nothing routed', async (line) => {
+    const answer = await rawSend(port, request(line, [admin, 'content-length: 0', close]))
+    expect(answer.status).toBe(400)
+    expect(answer.json().error).toMatchObject({ code: 'bad_request', message: expect.stringContaining('origin-form') })
+  })
+
+  it.each(['GET /v1/models HTTP/1.1', 'POST /v1/messages HTTP/1.1'])(
+    '%s without a Host header is answered by the Host check in the envelope',
+    async (line) => {
+      const answer = await rawSend(port, `${line}\r\ncontent-length: 0\r\n${close}\r\n\r\n`)
+      expect(answer.status).toBe(403)
+      expect(answer.body).toContain('no Host header')
+    },
+  )
+
+  it.each(['CONNECT 127.0.0.1:22 HTTP/1.1', 'CONNECT evil.example:443 HTTP/1.1'])(
+    '%s: 400 bad_request, not a dropped socket',
+    async (line) => {
+      const answer = await rawSend(port, request(line))
+      expect(answer.status).toBe(400)
+      expect(answer.json().error).toMatchObject({ code: 'bad_request', message: expect.stringContaining('not a proxy') })
+    },
+  )
+
   it('a path segment over 100 characters: 414 uri_too_long, not echoed', async () => {
     const answer = await rawSend(port, request(`GET /admin/api/models/${'a'.repeat(150)} HTTP/1.1`, [admin, close]))
     expect(answer.status).toBe(414)

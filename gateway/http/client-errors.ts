@@ -1,5 +1,6 @@
 import { STATUS_CODES, maxHeaderSize, type ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
+import type { Duplex } from 'node:stream'
 import type { ErrorCode } from '../contract/errors.js'
 import { ErrorStatus } from '../contract/errors.js'
 import { openAiBody } from './errors.js'
@@ -31,8 +32,13 @@ function refusal(err: NodeJS.ErrnoException & { reason?: string }): [ErrorCode, 
 export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket): void {
   if (err.code === 'ECONNRESET' || socket.destroyed) return
   const inFlight = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage
-  if (socket.writable && !inFlight?.headersSent) {
-    const [code, message] = refusal(err)
+  if (inFlight?.headersSent) socket.destroy()
+  else refuseOnSocket(socket, ...refusal(err))
+}
+
+/** Writes a catalogue error in OpenAI's envelope straight onto a socket no response owns, then closes it. */
+export function refuseOnSocket(socket: Duplex, code: ErrorCode, message: string): void {
+  if (socket.writable) {
     const status = ErrorStatus[code]
     const body = JSON.stringify(openAiBody(code, message))
     socket.write(
@@ -41,4 +47,12 @@ export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket): 
     )
   }
   socket.destroy()
+}
+
+/**
+ * A CONNECT request (Node hands it to the server's 'connect' event, and without a listener drops the socket with no
+ * answer): Cortex is no proxy.
+ */
+export function refuseConnect(_req: unknown, socket: Duplex): void {
+  refuseOnSocket(socket, 'bad_request', 'CONNECT is not served: Cortex is not a proxy; send requests to its paths (/v1/…)')
 }

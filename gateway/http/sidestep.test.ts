@@ -100,6 +100,7 @@ describe('scope by path', () => {
     '/v1/Embeddings',
     '/v1/CHAT/completions',
     '/v1/messages/Count_Tokens',
+    'http://127.0.0.1/v1/embeddings',
   ])('refuses %s, which no API defines, before any upstream sees it', async (path) => {
     const res = await post(path, CHAT_ONLY, chat)
     expect(res.status, res.body).toBeGreaterThanOrEqual(400)
