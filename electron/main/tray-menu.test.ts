@@ -130,7 +130,8 @@ describe('trayMenu', () => {
 
   it('with no models points to the console, and while disconnected shows no stale states', () => {
     expect(labels(trayMenu(input()))).toContain('No models yet — add one in the console')
-    const offline = trayMenu(input({ models: null }))
+    const offline = trayMenu(input({ models: null, paused: true }))
+    expect(labels(offline)).not.toContain('Serving /v1 is paused')
     expect(labels(offline)).toContain('Not connected to the gateway — retrying…')
     expect(modelEntries(offline)).toEqual([])
   })

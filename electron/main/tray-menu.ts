@@ -61,7 +61,8 @@ export function trayMenu(input: TrayInput): TrayItem[] {
   const heading = input.mode === 'embed' ? `Cortex — gateway on ${host}` : `Cortex — attached to cortex serve on ${host}`
   return [
     { label: heading, enabled: false },
-    ...(input.paused ? [{ label: 'Serving /v1 is paused', enabled: false }] : []),
+    // Disconnected, whether serving is paused is not known: no stale line.
+    ...(input.paused && input.models !== null ? [{ label: 'Serving /v1 is paused', enabled: false }] : []),
     { type: 'separator' },
     ...modelItems(input),
     { type: 'separator' },

@@ -41,8 +41,9 @@ export function applyEvent(state: TrayModels, event: AdminEvent, now: number): T
       )
     case 'gpu_sample':
       return { ...state, gpuBytes: gpuBytesByModel(event.sample) }
-    case 'docker':
-    case 'image_pull':
+    default:
+      // Docker status, pull progress, schedule edges (the next snapshot carries them), and any event a newer
+      // gateway adds: nothing the tray shows.
       return state
   }
 }
