@@ -121,17 +121,20 @@ export class AnswerRun {
     return messageView({ ...this.answer!, content: this.content, reasoning: this.reasoning === '' ? null : this.reasoning })
   }
 
+  /** A chat's usage row belongs to its user (and their organization when the key has none). */
+  private owned(row: UsageRecord): UsageRecord {
+    const full: UsageRecord = { ...row, user: this.request.user.id, orgId: row.orgId ?? this.request.user.orgId }
+    this.usage = full
+    return full
+  }
+
   private context(): ProxyContext {
-    const { user } = this.request
     const base = this.deps.proxy
     return {
       ...base,
       usage: {
-        record: (row) => {
-          const full: UsageRecord = { ...row, user: user.id, orgId: row.orgId ?? user.orgId }
-          this.usage = full
-          base.usage.record(full)
-        },
+        record: (row) => base.usage.record(this.owned(row)),
+        recordGrouped: (row) => base.usage.recordGrouped(this.owned(row)),
       },
     }
   }

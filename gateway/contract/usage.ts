@@ -122,4 +122,8 @@ export interface UsageSink {
   /** Synchronous and durable: once it returns the row is committed (or kept to retry when the disk fails), so a
    *  caller that records before it ends the answer loses no row to a kill of the process. */
   record(row: UsageRecord): void
+  /** Durable once the promise resolves: the rows recorded in one event-loop turn are committed together, in one
+   *  transaction, at the turn's end. The request path awaits it before an answer's last byte, so a kill of the
+   *  process right after loses no row, at a fraction of a commit per row. */
+  recordGrouped(row: UsageRecord): Promise<void>
 }

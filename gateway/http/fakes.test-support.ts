@@ -94,6 +94,10 @@ export class MemoryUsage implements UsageSink {
   record(row: UsageRecord): void {
     this.rows.push(row)
   }
+  recordGrouped(row: UsageRecord): Promise<void> {
+    this.rows.push(row)
+    return Promise.resolve()
+  }
 }
 
 /** API keys by hash, for suites that test what keys allow; `add` makes a key with every scope and no limit. */

@@ -15,12 +15,29 @@ function setup() {
   const metrics = createMetrics({ engines: new FakeEngines(), system: new FakeSystem() })
   opened.push(metrics)
   const rows: UsageRecord[] = []
-  const sink = metricsSink({ record: (row) => rows.push(row) }, metrics)
+  const push = (row: UsageRecord) => void rows.push(row)
+  const sink = metricsSink({ record: push, recordGrouped: async (row) => push(row) }, metrics)
   const scrape = async () => parseExposition(await metrics.registry.metrics())
   return { metrics, sink, rows, scrape }
 }
 
 describe('metricsSink', () => {
+  it('hands a grouped row on and resolves when the inner sink has committed it', async () => {
+    const metrics = createMetrics({ engines: new FakeEngines(), system: new FakeSystem() })
+    opened.push(metrics)
+    let commit!: () => void
+    const inner = { record: () => {}, recordGrouped: () => new Promise<void>((r) => (commit = r)) }
+    let resolved = false
+    const committed = metricsSink(inner, metrics)
+      .recordGrouped(usageRecord({}))
+      .then(() => (resolved = true))
+    await Promise.resolve()
+    expect(resolved).toBe(false)
+    commit()
+    await committed
+    expect(resolved).toBe(true)
+  })
+
   it('hands every usage row on unchanged', () => {
     const { sink, rows } = setup()
     const row = usageRecord({ promptTokens: 3 })

@@ -155,5 +155,10 @@ export function metricsSink(inner: UsageSink, metrics: Pick<Metrics, 'observe'>)
       inner.record(row)
       metrics.observe(row)
     },
+    recordGrouped(row) {
+      const committed = inner.recordGrouped(row)
+      metrics.observe(row)
+      return committed
+    },
   }
 }

@@ -188,13 +188,20 @@ export async function admit(
   }
 }
 
-/** Before any response byte: a client that left gets nothing (499); otherwise the error goes to the HTTP layer. */
-export function refuse(flight: Flight, ex: Exchange, signal: AbortSignal, err: unknown, mapped: CortexError | null): null {
+/** Before any response byte: a client that left gets nothing (499); otherwise the error goes to the HTTP layer, once
+ *  its usage row is committed. */
+export async function refuse(
+  flight: Flight,
+  ex: Exchange,
+  signal: AbortSignal,
+  err: unknown,
+  mapped: CortexError | null,
+): Promise<null> {
   if (signal.aborted) {
-    flight.end(499, null)
     ex.takeOver()
+    await flight.end(499, null)
     return null
   }
-  flight.end(mapped?.status ?? 500, null)
+  await flight.end(mapped?.status ?? 500, null)
   throw mapped ?? err
 }

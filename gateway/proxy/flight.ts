@@ -2,6 +2,8 @@ import type { Ticket } from '../auth/limits.js'
 import type { UsageRecord, UsageSink } from '../contract/usage.js'
 import type { Usage } from './usage.js'
 
+const NOTHING_TO_COMMIT = Promise.resolve()
+
 /** One request's usage record, written exactly once when the request ends. */
 export class Flight {
   /** The request's hold on its key's limits, settled with its real tokens when it ends. */
@@ -14,8 +16,9 @@ export class Flight {
     readonly record: UsageRecord,
   ) {}
 
-  end(status: number, usage: Usage | null): void {
-    if (this.ended) return
+  /** Resolves once the row is committed: await it before the answer's last byte goes out. */
+  end(status: number, usage: Usage | null): Promise<void> {
+    if (this.ended) return NOTHING_TO_COMMIT
     this.ended = true
     this.record.status = status
     this.record.promptTokens = usage?.promptTokens ?? null
@@ -27,6 +30,6 @@ export class Flight {
     // reservation, since the engine may have generated without saying how much.
     const refused = this.record.overheadMs === null || (status >= 400 && status !== 499)
     this.ticket?.settle(known ? (usage.promptTokens ?? 0) + (usage.completionTokens ?? 0) : refused ? 0 : null)
-    this.sink.record(this.record)
+    return this.sink.recordGrouped(this.record)
   }
 }

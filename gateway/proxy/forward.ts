@@ -45,7 +45,7 @@ export async function proxy(ctx: ProxyContext, ex: Exchange, endpoint: Endpoint)
     try {
       upstream = await send(ctx.options, ex, lease, body, endpoint, abort.signal, fields.stream === true)
     } catch (err) {
-      refuse(flight, ex, abort.signal, err, upstreamError(err, lease))
+      await refuse(flight, ex, abort.signal, err, upstreamError(err, lease))
       return
     }
     const renameModel = upstreamModel !== undefined && asked !== upstreamModel ? { from: upstreamModel, to: asked } : undefined

@@ -87,12 +87,12 @@ export async function relay(ex: Exchange, upstream: Dispatcher.ResponseData, fli
     else tail = last ?? Buffer.alloc(0)
     flight.record.bytesOut += tail.length
     const usage = sse !== null ? sse.usage : ends.usage()
-    flight.end(upstream.statusCode, usage)
     o.capture?.finish(upstream.statusCode, contentType, usage)
+    await flight.end(upstream.statusCode, usage)
     res.end(tail)
   } catch (err) {
     upstream.body.destroy()
-    failMidway(err, ex, sse, flight, o, sse !== null ? sse.usage : ends.usage())
+    await failMidway(err, ex, sse, flight, o, sse !== null ? sse.usage : ends.usage())
   }
 }
 
@@ -100,7 +100,14 @@ export async function relay(ex: Exchange, upstream: Dispatcher.ResponseData, fli
  * After the headers went out: an SSE client gets a final error frame, any other loses the connection, so that a
  * truncated body cannot pass for a complete one. The usage row is written first, as for a complete answer.
  */
-function failMidway(err: unknown, ex: Exchange, sse: SseRelay | null, flight: Flight, o: RelayOptions, usage: Usage | null) {
+async function failMidway(
+  err: unknown,
+  ex: Exchange,
+  sse: SseRelay | null,
+  flight: Flight,
+  o: RelayOptions,
+  usage: Usage | null,
+): Promise<void> {
   if (o.signal.aborted) return flight.end(499, usage)
   const mapped = upstreamError(err, o.lease)
   if (mapped === null) ex.log.error({ err }, 'relaying the upstream response failed')
@@ -112,7 +119,7 @@ function failMidway(err: unknown, ex: Exchange, sse: SseRelay | null, flight: Fl
           mapped?.message ?? 'the gateway failed while relaying the stream; see its log',
         )
   if (frame !== null) flight.record.bytesOut += frame.length
-  flight.end(mapped?.status ?? 500, usage)
+  await flight.end(mapped?.status ?? 500, usage)
   if (frame === null) ex.res.destroy()
   else ex.res.end(frame)
 }

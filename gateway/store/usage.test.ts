@@ -183,3 +183,46 @@ describe('UsageWriter', () => {
     usage.close()
   })
 })
+
+describe('UsageWriter.recordGrouped', () => {
+  it('commits the rows of one event-loop turn together, at its end, and resolves once they are in', async () => {
+    const usage = writer()
+    const reader = new Database(dbFile, { readonly: true })
+    const committed = [0, 1, 2].map((i) => usage.recordGrouped(row(i)))
+    expect(new Set(committed).size).toBe(1)
+    expect(count(reader)).toBe(0)
+    await committed[0]
+    expect(count(reader)).toBe(3)
+    // The next turn is a commit of its own.
+    const next = usage.recordGrouped(row(3))
+    expect(next).not.toBe(committed[0])
+    await next
+    expect(db.prepare('SELECT request_id FROM usage ORDER BY id').pluck().all()).toEqual(['req-0', 'req-1', 'req-2', 'req-3'])
+    reader.close()
+    usage.close()
+  })
+
+  it('close() commits the turn in progress and resolves its promise', async () => {
+    const usage = writer()
+    const committed = usage.recordGrouped(row(0))
+    usage.close()
+    expect(count()).toBe(1)
+    await committed
+    expect(count()).toBe(1)
+  })
+
+  it('a turn whose commit fails keeps its rows, in order behind the rows kept before, and still resolves', async () => {
+    const usage = writer()
+    const release = holdWriteLock()
+    usage.record(row(0))
+    await Promise.all([usage.recordGrouped(row(1)), usage.recordGrouped(row(2))])
+    expect(count()).toBe(0)
+    expect(logs).toEqual([expect.objectContaining({ msg: 'writing usage rows failed; keeping them for the next try', kept: 1 })])
+    release()
+    await usage.recordGrouped(row(3))
+    expect(count()).toBe(0)
+    usage.flush()
+    expect(db.prepare('SELECT request_id FROM usage ORDER BY id').pluck().all()).toEqual(['req-0', 'req-1', 'req-2', 'req-3'])
+    usage.close()
+  })
+})

@@ -17,10 +17,12 @@ export interface ClosableUsageWriter extends UsageWriter {
 }
 
 /**
- * Each row is committed as it is recorded: one prepared INSERT in its own transaction. In WAL with
- * synchronous=NORMAL the commit is in the WAL file when `record` returns, so it survives a kill of the process
- * the next instant (a power cut may lose the last commits; that is the price of no fsync per row). The proxy
- * records before an answer's last byte, so no answered request goes unrecorded. Cost per row: bench/usage-write.ts.
+ * `record` commits its row before it returns: one prepared INSERT in its own transaction. `recordGrouped` (the
+ * request path) commits the rows of one event-loop turn together, in one transaction at the turn's end, and its
+ * promise resolves once they are: the proxy awaits it before an answer's last byte, so no answered request goes
+ * unrecorded, and a busy gateway pays one commit for the several answers a turn ends. In WAL with
+ * synchronous=NORMAL a commit is in the WAL file once made, so it survives a kill of the process the next instant
+ * (a power cut may lose the last commits; that is the price of no fsync). Cost per row: bench/usage-write.ts.
  *
  * A failed write (the CLI holding the write lock past busy_timeout, a full disk) keeps the row in memory, and so do
  * the rows after it until the timer has written them all, in one transaction: a failing disk costs one try per
@@ -39,6 +41,9 @@ export function createUsageWriter(db: Database.Database, options: UsageWriterOpt
 
   let kept: UsageRecord[] = []
   let closed = false
+  // Rows of this event-loop turn (recordGrouped), committed together by the turn's setImmediate.
+  let grouped: UsageRecord[] = []
+  let turn: { committed: Promise<void>; resolve: () => void } | null = null
 
   const keep = (rows: UsageRecord[], err: unknown) => {
     kept = rows.concat(kept)
@@ -50,7 +55,31 @@ export function createUsageWriter(db: Database.Database, options: UsageWriterOpt
     logger.error({ err, kept: kept.length }, 'writing usage rows failed; keeping them for the next try')
   }
 
+  /** Writes rows, or keeps them behind earlier ones that wait for a retry (order is kept). */
+  const writeOrKeep = (rows: UsageRecord[]): void => {
+    if (kept.length > 0) {
+      kept.push(...rows)
+      return
+    }
+    try {
+      if (rows.length === 1) write(rows[0]!)
+      else writeAll(rows)
+    } catch (err) {
+      keep(rows, err)
+    }
+  }
+
+  const commitTurn = (): void => {
+    const rows = grouped
+    const done = turn
+    grouped = []
+    turn = null
+    if (rows.length > 0) writeOrKeep(rows)
+    done?.resolve()
+  }
+
   const flush = (): void => {
+    commitTurn()
     if (kept.length === 0) return
     const rows = kept
     kept = []
@@ -70,15 +99,21 @@ export function createUsageWriter(db: Database.Database, options: UsageWriterOpt
         logger.warn({ requestId: row.requestId }, 'usage row recorded after the store closed; dropped')
         return
       }
-      if (kept.length > 0) {
-        kept.push(row)
-        return
+      writeOrKeep([row])
+    },
+    recordGrouped(row) {
+      if (closed) {
+        logger.warn({ requestId: row.requestId }, 'usage row recorded after the store closed; dropped')
+        return Promise.resolve()
       }
-      try {
-        write(row)
-      } catch (err) {
-        keep([row], err)
+      grouped.push(row)
+      if (turn === null) {
+        let resolve!: () => void
+        const committed = new Promise<void>((r) => (resolve = r))
+        turn = { committed, resolve }
+        setImmediate(commitTurn)
       }
+      return turn.committed
     },
     flush,
     close() {
