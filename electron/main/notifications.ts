@@ -4,8 +4,8 @@ import type { EngineState } from '../../gateway/contract/model.js'
 export interface DesktopNotification {
   title: string
   body: string
-  /** Clicking it opens the console on this model. */
-  modelId: string
+  /** The model it is about: clicking it opens the console on that model. */
+  modelId?: string
 }
 
 type StateEvent = Extract<AdminEvent, { type: 'model_state' }>
