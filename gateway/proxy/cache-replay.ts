@@ -20,7 +20,7 @@ export interface ReplayOptions {
  * only if asked), a whole answer as it was, or one turned into the other. No engine is asked, so none is woken.
  * The usage row records the hit with no tokens: a hit spends none of the key's tpm or daily tokens.
  */
-export function replay(ex: Exchange, answer: CachedAnswer, flight: Flight, o: ReplayOptions): void {
+export async function replay(ex: Exchange, answer: CachedAnswer, flight: Flight, o: ReplayOptions): Promise<void> {
   const rename = answer.upstreamModel !== null && answer.upstreamModel !== o.asked ? answer.upstreamModel : null
   let body: Buffer
   let contentType = answer.contentType
@@ -47,8 +47,8 @@ export function replay(ex: Exchange, answer: CachedAnswer, flight: Flight, o: Re
   flight.record.overheadMs = performance.now() - flight.t0
   if (o.stream) flight.record.ttftMs = flight.record.overheadMs
   flight.record.bytesOut = body.length
-  // Recorded before the answer goes out, as every answer's row is (relay.ts).
-  flight.end(200, null)
+  // Committed before the answer goes out, as every answer's row is (relay.ts).
+  await flight.end(200, null)
   ex.res.writeHead(200, headers)
   ex.res.end(body)
 }

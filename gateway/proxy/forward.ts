@@ -29,7 +29,7 @@ export async function proxy(ctx: ProxyContext, ex: Exchange, endpoint: Endpoint)
     const options = fields.streamOptions as { include_usage?: unknown } | null | undefined
     const hideUsage = endpoint.requestUsage && stream && options?.include_usage !== true
     try {
-      replay(ex, cached, flight, { dialect: endpoint.dialect, asked, stream, hideUsage })
+      await replay(ex, cached, flight, { dialect: endpoint.dialect, asked, stream, hideUsage })
     } finally {
       flight.ticket?.settle(null)
     }
