@@ -83,17 +83,23 @@ export async function connect(port: number, deps: ConnectDeps): Promise<Connecti
       mode: 'embed',
       url: own.url,
       admin,
-      close: async () => {
+      close: once(async () => {
         await admin.close()
         await core.close()
-      },
+      }),
     }
   }
 }
 
 function attach(running: AttachableServer): Connection {
   const admin = new AdminClient(running.url, running.token)
-  return { mode: 'attach', url: running.url, admin, close: () => admin.close() }
+  return { mode: 'attach', url: running.url, admin, close: once(() => admin.close()) }
+}
+
+/** Quit and a failed start may both close: the second call joins the first (undici refuses a second close). */
+function once(close: () => Promise<void>): () => Promise<void> {
+  let closing: Promise<void> | undefined
+  return () => (closing ??= close())
 }
 
 /** The real parts: this data directory's listen record and admin token, and `startServer` with the desktop's overrides. */
