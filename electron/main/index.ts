@@ -1,47 +1,200 @@
-import { app, BrowserWindow, ipcMain } from 'electron'
+// The desktop app's composition root: the one place that wires Electron to the modules beside it, which hold the
+// logic and are tested in plain Node (ARCHITECTURE.md: electron/main imports the core only through gateway/index.ts).
+import { BrowserWindow, Notification, app, clipboard, dialog, ipcMain } from 'electron'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { startDesktop, type DesktopShell } from './desktop.js'
-import { startServer } from '../../gateway/index.js'
+import { IPC_CHANNELS, type DesktopSettings } from '../../gateway/contract/ipc.js'
+import { loadConfig, type CortexConfig } from '../../gateway/index.js'
+import { ConnectCancelled, connect, gatewayDeps, type Connection, type PortDialog } from './connect.js'
+import { startController, type DesktopController } from './desktop.js'
+import { createHandlers, dispatch } from './ipc.js'
+import { applyStartAtLogin, startWindow } from './login.js'
+import { quitSequence } from './quit.js'
+import { loadSettings, saveSettings } from './settings.js'
+import { createDesktopTray } from './tray.js'
+import { electronUpdater, updatesUnavailable } from './updater.js'
+import { createUpdateFlow } from './updates.js'
+import { createConsoleWindow, preloadPath, type ConsoleWindow } from './window.js'
+import { hasTrayHost, isConsoleUrl } from './window-policy.js'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
-let window: BrowserWindow | null = null
+/** Tray images and the icon: `resources/` beside the code in a checkout, extra resources in a package. */
+const resources = app.isPackaged ? process.resourcesPath : path.resolve(here, '../../../resources')
 
-const shell: DesktopShell = {
-  requestSingleInstanceLock: () => app.requestSingleInstanceLock(),
-  focusWindow: () => {
-    if (window?.isMinimized()) window.restore()
-    window?.focus()
-  },
-  openWindow: (url) => {
-    ipcMain.handle('cortex:gateway-url', (event) => {
-      if (event.senderFrame?.url.startsWith(url) !== true) throw new Error('gateway-url: sender is not the Cortex window')
-      return url
-    })
-    window = new BrowserWindow({
-      width: 1280,
-      height: 820,
-      webPreferences: {
-        preload: path.join(here, '../preload/index.cjs'),
-        contextIsolation: true,
-        sandbox: true,
-        nodeIntegration: false,
-      },
-    })
-    void window.loadURL(url)
-  },
-  quit: () => app.quit(),
+/** What the `_electron` suite reads from the main process (native menus cannot be clicked). */
+declare global {
+  var cortexDesktop: { mode: string; url: string; controller: DesktopController } | undefined
 }
 
-app.on('second-instance', () => shell.focusWindow())
+if (!app.requestSingleInstanceLock()) {
+  app.quit()
+} else {
+  await app.whenReady()
+  await run().catch((err: unknown) => {
+    if (!(err instanceof ConnectCancelled)) dialog.showErrorBox('Cortex could not start', (err as Error).message)
+    app.exit(1)
+  })
+}
 
-await app.whenReady()
-const shutdown = await startDesktop(shell, async () => {
-  const server = await startServer({ flags: {}, env: process.env }) // same data directory as `cortex serve`
-  return { url: server.url, close: () => server.close() }
-})
-app.on('before-quit', (event) => {
-  if (!shutdown) return
-  event.preventDefault()
-  void shutdown().finally(() => app.exit(0))
-})
+async function run(): Promise<void> {
+  const userData = app.getPath('userData')
+  const loaded = await loadSettings(userData)
+  let settings: DesktopSettings = loaded.settings
+  if (loaded.problem !== null) dialog.showErrorBox('Cortex settings', loaded.problem)
+  const env = process.env
+  const config = loadConfig({ flags: {}, env })
+  // Quit decides about the engines from the setting read then (quit.ts), so the core itself never stops them.
+  const embedded: CortexConfig = { ...config, engines: { ...config.engines, stopOnExit: false } }
+  const port = env.CORTEX_PORT ? config.server.port : settings.port
+  const connection = await connect(port, gatewayDeps(embedded, env, portDialog))
+  const chosenPort = Number(new URL(connection.url).port)
+  if (connection.mode === 'embed' && chosenPort !== settings.port && !env.CORTEX_PORT)
+    settings = await saveSettings(userData, { ...settings, port: chosenPort })
+
+  const trayHost = hasTrayHost(process.platform, env)
+  const modeLabel =
+    connection.mode === 'embed' ? 'embedded gateway' : `attached to cortex serve on ${connection.url.replace(/^http:\/\//, '')}`
+  let quitting = false
+  const consoleWindow: ConsoleWindow = createConsoleWindow({
+    origin: connection.url,
+    signInUrl: async () => (await connection.admin.signInCode()).url,
+    preload: preloadPath(here),
+    icon: path.join(resources, 'icon.png'),
+    hasTrayHost: trayHost,
+    quitting: () => quitting,
+    modeLabel,
+  })
+  const applied = async (next: DesktopSettings) => {
+    settings = next
+    await applyStartAtLogin(next, loginTarget())
+    controller.refresh()
+  }
+  const tray = createDesktopTray(resources, (action) => void controller.handle(action))
+  const controller = startController(connection, {
+    setTray: (menu, icon) => tray.update(menu, icon, `Cortex — ${modeLabel} (${icon})`),
+    notify: ({ title, body, modelId }) => {
+      const n = new Notification({ title, body })
+      n.on('click', () => consoleWindow.show(modelId))
+      n.show()
+    },
+    copy: (text) => clipboard.writeText(text),
+    showConsole: (modelId) => consoleWindow.show(modelId),
+    quit: () => app.quit(),
+    settings: () => settings,
+    changeSettings: async (change) => applied(await saveSettings(userData, { ...settings, ...change })),
+    report: (title, message) => void dialog.showMessageBox({ type: 'error', title, message: title, detail: message }),
+  })
+  globalThis.cortexDesktop = { mode: connection.mode, url: connection.url, controller }
+  registerIpc(connection, consoleWindow.window, userData, () => settings, applied)
+  await applyStartAtLogin(settings, loginTarget())
+  await consoleWindow.signIn()
+  const start = startWindow(settings, process.argv, app.getLoginItemSettings().wasOpenedAtLogin, trayHost)
+  if (start === 'show') consoleWindow.show()
+  else if (start === 'minimize') consoleWindow.window.minimize()
+  app.on('second-instance', () => consoleWindow.show())
+  app.on('activate', () => consoleWindow.show())
+
+  const noUpdates = updatesUnavailable(app.isPackaged, process.resourcesPath)
+  const updates = createUpdateFlow({
+    updater: noUpdates === null ? electronUpdater() : null,
+    disabledReason: noUpdates ?? '',
+    onState: (state) => {
+      if (state.phase === 'available') void updates.download()
+      if (state.phase === 'ready')
+        new Notification({ title: `Cortex ${state.version} is ready`, body: 'It installs when you quit Cortex.' }).show()
+    },
+  })
+  void updates.check()
+
+  let quitDone = false
+  app.on('before-quit', (event) => {
+    if (quitDone) return
+    event.preventDefault()
+    if (quitting) return
+    quitting = true
+    void quitSequence({
+      mode: connection.mode,
+      behaviour: settings.quit,
+      activeModels: async () =>
+        (await connection.admin.listModels()).filter((m) => !['stopped', 'failed'].includes(m.status.state)),
+      stopModel: async (id) => void (await connection.admin.stopModel(id)),
+      closeConnection: async () => {
+        await controller.close()
+        await connection.close()
+      },
+      progress: progressWindow(),
+      stopDeadlineMs: 60_000,
+      closeDeadlineMs: 30_000,
+      progressAfterMs: 1500,
+    }).then((outcome) => {
+      if (outcome.problems.length > 0) console.error(`cortex: quit: ${outcome.problems.join('; ')}`)
+      tray.destroy()
+      quitDone = true
+      app.quit()
+    })
+  })
+}
+
+const portDialog: PortDialog = {
+  askForPort: async (taken, suggestion) => {
+    const { response } = await dialog.showMessageBox({
+      type: 'warning',
+      title: 'Port in use',
+      message: `Port ${taken} on 127.0.0.1 is in use by another program`,
+      detail: `Cortex's gateway cannot listen there. Use port ${suggestion} instead? (Clients then use http://127.0.0.1:${suggestion}/v1; the port is kept in Cortex's settings.)`,
+      buttons: [`Use port ${suggestion}`, 'Quit'],
+      defaultId: 0,
+      cancelId: 1,
+    })
+    return response === 0 ? suggestion : null
+  },
+}
+
+function loginTarget() {
+  return {
+    platform: process.platform,
+    executable: process.env.APPIMAGE ?? process.execPath,
+    items: { setLoginItemSettings: (s: Electron.Settings) => app.setLoginItemSettings(s) },
+  }
+}
+
+function registerIpc(
+  connection: Connection,
+  window: BrowserWindow,
+  userData: string,
+  running: () => DesktopSettings,
+  applied: (settings: DesktopSettings) => Promise<void>,
+): void {
+  const handlers = createHandlers({ connection: { mode: connection.mode, url: connection.url }, userData, running, applied })
+  for (const channel of IPC_CHANNELS) {
+    ipcMain.handle(channel, (event, raw: unknown) =>
+      dispatch(
+        channel,
+        event.sender === window.webContents && isConsoleUrl(event.senderFrame?.url, connection.url),
+        raw,
+        handlers,
+      ),
+    )
+  }
+}
+
+/** A small window with the quit's progress (only when stopping takes a while). */
+function progressWindow() {
+  let win: BrowserWindow | null = null
+  const page = (text: string) =>
+    `data:text/html;charset=utf-8,${encodeURIComponent(`<!doctype html><meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'"><style>body{font:14px system-ui;margin:24px;color-scheme:light dark}</style><p>${text.replace(/[<&]/g, (c) => (c === '<' ? '&lt;' : '&amp;'))}</p>`)}`
+  return {
+    show: (text: string) => {
+      win ??= new BrowserWindow({
+        width: 460,
+        height: 140,
+        resizable: false,
+        minimizable: false,
+        title: 'Quitting Cortex',
+        webPreferences: { sandbox: true, contextIsolation: true, nodeIntegration: false, javascript: false },
+      })
+      void win.loadURL(page(text))
+    },
+    close: () => win?.destroy(),
+  }
+}
