@@ -176,6 +176,8 @@ export async function createCore(config: CortexConfig, options: CoreOptions = {}
         settings,
         recipes,
         routes: routeService,
+        // The scheduler is made once the app exists; /events subscribes only when a stream opens.
+        schedules: { subscribe: (fn) => scheduler.subscribe(fn) },
         system,
         serving,
         chats,

@@ -73,6 +73,9 @@ export type AdminEvent =
   | { type: 'docker'; docker: DockerStatus }
   /** Pull progress per layer. */
   | { type: 'image_pull'; image: string; layer: string | null; status: string; current: number | null; total: number | null }
+  /** A scheduled model's window opened or shut (at each edge of its schedule): whether it is open, and when that next
+   *  changes (epoch ms; null when it never does). */
+  | { type: 'schedule'; id: string; name: string; open: boolean; nextChangeAt: number | null }
   /** Every monitor tick while someone watches (GPUs with the models using them, and CPU, memory, disks). */
   | { type: 'gpu_sample'; sample: SystemSample }
 
@@ -81,7 +84,7 @@ export type MemberEvent =
   | { type: 'snapshot'; models: ModelStateView[]; docker: DockerStatus }
   | { type: 'model_updated'; model: ModelStateView }
   | Omit<Extract<AdminEvent, { type: 'model_state' }>, 'replica' | 'diagnosis' | 'reason'>
-  | Extract<AdminEvent, { type: 'model_removed' | 'docker' }>
+  | Extract<AdminEvent, { type: 'model_removed' | 'docker' | 'schedule' }>
 
 /** `POST /admin/api/models/{id}/switch`: the model starting, and the models stopped for it. */
 export interface SwitchView {

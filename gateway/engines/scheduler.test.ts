@@ -36,6 +36,25 @@ function setup(clock: { t: number }, defs: ModelDefinition[]) {
 }
 
 describe('scheduler', () => {
+  it('announces each window’s edge once, with when it next changes', async () => {
+    const clock = { t: Date.parse('2026-03-02T01:59:00Z') }
+    const night = modelDefinition({ id: 'id-night', name: 'night', schedule: NIGHT })
+    const day = modelDefinition({ id: 'id-day', name: 'day', schedule: DAY })
+    const { s } = setup(clock, [night, day])
+    const seen: unknown[] = []
+    s.subscribe((e) => seen.push(e))
+    await s.tick()
+    // The first tick learns where the windows are; only a change from then on is an edge.
+    expect(seen).toEqual([])
+    clock.t = Date.parse('2026-03-02T02:00:00Z')
+    await s.tick()
+    await s.tick()
+    expect(seen).toEqual([
+      { type: 'schedule', id: 'id-night', name: 'night', open: true, nextChangeAt: Date.parse('2026-03-02T06:00:00Z') },
+      { type: 'schedule', id: 'id-day', name: 'day', open: false, nextChangeAt: Date.parse('2026-03-02T06:00:00Z') },
+    ])
+  })
+
   it('preloads a model when its window opens and drains it when it ends; the day model takes over at the boundary', async () => {
     const clock = { t: Date.parse('2026-03-02T01:59:00Z') }
     const night = modelDefinition({ id: 'id-night', name: 'night', schedule: NIGHT, preload: true, pinned: true })

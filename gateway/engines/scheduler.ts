@@ -1,5 +1,5 @@
 import type { Logger } from 'pino'
-import type { ModelDefinition, ModelStatus, StateReason } from '../contract/index.js'
+import type { AdminEvent, ModelDefinition, ModelStatus, StateReason } from '../contract/index.js'
 import { isOpen, nextChange } from './policies/schedule.js'
 
 /** What the scheduler drives: the engine manager's outcomes. */
@@ -19,9 +19,14 @@ export interface SchedulerOptions {
   drainPollMs?: number
 }
 
+/** A window's edge, as the events stream announces it. */
+export type ScheduleEvent = Extract<AdminEvent, { type: 'schedule' }>
+
 export interface Scheduler {
   /** Applies the schedules as of now: drains and stops models whose window is shut, then preloads opened ones. */
   tick(): Promise<void>
+  /** Each model's window opening or shutting, from the tick that sees it on; returns the unsubscribe function. */
+  subscribe(fn: (e: ScheduleEvent) => void): () => void
   close(): void
 }
 
@@ -42,6 +47,25 @@ export function createScheduler(o: SchedulerOptions): Scheduler {
   let timer: NodeJS.Timeout | undefined
   let running: Promise<void> | null = null
   let closed = false
+  const listeners = new Set<(e: ScheduleEvent) => void>()
+  /** Whether each scheduled model's window was open at the last tick: an edge is a change of it. */
+  const wasOpen = new Map<string, boolean>()
+  const announce = (defs: readonly ModelDefinition[], now: number) => {
+    for (const d of defs) {
+      const open = isOpen(d.schedule!, now)
+      const before = wasOpen.get(d.id)
+      wasOpen.set(d.id, open)
+      if (before === undefined || before === open) continue
+      const e: ScheduleEvent = { type: 'schedule', id: d.id, name: d.name, open, nextChangeAt: nextChange(d.schedule!, now) }
+      for (const fn of listeners) {
+        try {
+          fn(e)
+        } catch (err) {
+          o.logger.error({ err }, 'schedule event listener failed')
+        }
+      }
+    }
+  }
 
   const drain = async (def: ModelDefinition) => {
     const deadline = o.now() + (def.drainTimeoutMs ?? DEFAULT_DRAIN_MS)
@@ -57,6 +81,7 @@ export function createScheduler(o: SchedulerOptions): Scheduler {
   const apply = async () => {
     const now = o.now()
     const scheduled = o.models().filter((d) => d.schedule !== undefined && d.schedule.length > 0)
+    announce(scheduled, now)
     const states = new Map(o.engines.statuses().map((s) => [s.id, s.state]))
     const shut = scheduled.filter((d) => !isOpen(d.schedule!, now) && ACTIVE.has(states.get(d.id) ?? 'stopped'))
     await Promise.all(shut.map((d) => drain(d).catch((err: unknown) => o.logger.error({ err, model: d.name }, 'drain failed'))))
@@ -90,6 +115,10 @@ export function createScheduler(o: SchedulerOptions): Scheduler {
         arm()
       })
       return running
+    },
+    subscribe(fn) {
+      listeners.add(fn)
+      return () => void listeners.delete(fn)
     },
     close() {
       closed = true

@@ -6,6 +6,7 @@ import type { DeletableUserRepo, KeyRepo, OrgRepo } from '../../auth/types.js'
 import type { AdminEvent, MemberEvent, UsageReport, UsageReportQuery } from '../../contract/index.js'
 import type { ChatService } from '../../chat/service.js'
 import type { ImageService } from '../../engines/docker/types.js'
+import type { Scheduler } from '../../engines/scheduler.js'
 import type { ModelService } from '../../services/models.js'
 import type { RecipeService } from '../../services/recipes.js'
 import type { RouteService } from '../../services/routes.js'
@@ -41,6 +42,8 @@ export interface AdminOptions {
   system: SystemMonitor
   /** Pause and resume of `/v1` inference. */
   serving: Serving
+  /** Schedule edges for /events; none without it. */
+  schedules?: Pick<Scheduler, 'subscribe'>
   /** Virtual models on /routes; not served without it. */
   routes?: RouteService
   /** The chat playground's conversations (gateway/chat); not served without it. */
@@ -97,6 +100,7 @@ export async function adminRoutes(fastify: FastifyInstance, opts: AdminOptions) 
     }
     send(snapshot)
     stream.onClose(opts.models.subscribe(send))
+    if (opts.schedules) stream.onClose(opts.schedules.subscribe(send))
     if (whole)
       stream.onClose(
         opts.system.subscribe((sample) => stream.event('gpu_sample', { type: 'gpu_sample', sample } satisfies AdminEvent)),
@@ -118,6 +122,7 @@ function forMember(e: AdminEvent): MemberEvent | null {
       return { type: 'model_state', id: e.id, name: e.name, state: e.state }
     case 'model_removed':
     case 'docker':
+    case 'schedule':
       return e
     default:
       return null

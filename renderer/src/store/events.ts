@@ -6,7 +6,16 @@ import { useStore } from './index.js'
 import { applyEvent } from './slices.js'
 import { type EventSourceFactory, ReconnectingStream } from './stream.js'
 
-const TYPES = ['snapshot', 'model_state', 'model_updated', 'model_removed', 'docker', 'image_pull', 'gpu_sample'] as const
+const TYPES = [
+  'snapshot',
+  'model_state',
+  'model_updated',
+  'model_removed',
+  'schedule',
+  'docker',
+  'image_pull',
+  'gpu_sample',
+] as const
 
 let stream: ReconnectingStream | null = null
 

@@ -17,6 +17,13 @@ describe('models slice', () => {
     expect(s.docker).toEqual({ available: false, message: 'start Docker' })
   })
 
+  it('a schedule edge says whether the model is available and when that changes next, and ignores unknown models', () => {
+    let s: State = { ...initialState(), models: { n: modelView('n', { schedule: { open: false, nextChangeAt: 100 } }) } }
+    s = apply(s, { type: 'schedule', id: 'n', name: 'n', open: true, nextChangeAt: 200 })
+    expect((s.models.n as ModelView).status.schedule).toEqual({ open: true, nextChangeAt: 200 })
+    expect(apply(s, { type: 'schedule', id: 'gone', name: 'gone', open: false, nextChangeAt: null }).models).toBe(s.models)
+  })
+
   it('a state delta updates the state and the replica, and stamps when a start began', () => {
     let s: State = { ...initialState(), models: { q: modelView('q') } }
     s = apply(

@@ -136,6 +136,13 @@ export function applyEvent(state: State, event: AdminEvent, now: number): Partia
       if (!model) return {}
       return { models: { ...state.models, [event.id]: withState(model, event, now) } }
     }
+    case 'schedule': {
+      // A window's edge: the model says when it is available next without being read again.
+      const model = state.models[event.id]
+      if (!model) return {}
+      const schedule = { open: event.open, nextChangeAt: event.nextChangeAt }
+      return { models: { ...state.models, [event.id]: { ...model, status: { ...model.status, schedule } } as AnyModelView } }
+    }
     case 'docker':
       return { docker: event.docker }
     case 'image_pull':

@@ -33,6 +33,8 @@ export function ModelRow({ model, admin }: { model: AnyModelView; admin: boolean
   const { state } = model.status
   const full = isFullModel(model)
   const left = ttlLeft(model, now)
+  // A member's view carries no definition, and so no schedule.
+  const schedule = full ? model.status.schedule : undefined
   return (
     <>
       <tr data-testid={`model-${model.name}`} data-state={state}>
@@ -49,6 +51,11 @@ export function ModelRow({ model, admin }: { model: AnyModelView; admin: boolean
         <td>
           <StateBadge state={state} />
           <LoadProgress model={model} />
+          {schedule?.nextChangeAt != null && (
+            <div className="muted small" data-testid="schedule-next">
+              {schedule.open ? 'closes' : 'opens'} {formatAgo(schedule.nextChangeAt, now)}
+            </div>
+          )}
         </td>
         <td className="col-narrow-hidden">
           <Replicas model={model} />

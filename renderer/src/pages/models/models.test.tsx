@@ -4,6 +4,7 @@ import { createMemoryRouter, RouterProvider } from 'react-router'
 import { describe, expect, it, vi } from 'vitest'
 import type { ModelStateView } from '../../../../gateway/contract/index.js'
 import { useStore } from '../../store/index.js'
+import { applyEvent } from '../../store/slices.js'
 import { errorBody, FakeEventSource, signInAs, stubFetch } from '../../test/fakes.js'
 import { modelView } from '../../test/models.js'
 import { Component as Models } from './index.js'
@@ -145,10 +146,20 @@ describe('model detail', () => {
       modelsStatus: 'ready',
       models: { n: modelView('n', { schedule: { open: false, nextChangeAt: opensAt } }, { schedule, preload: true }) },
     })
-    renderAt('/models/n')
+    const detail = renderAt('/models/n')
     expect(screen.getByTestId('schedule').textContent).toMatch(
       /02:00–06:00 UTC \(mon\) — closed now, opens in 3 h.*starts when a window opens/,
     )
+    detail.unmount()
+    // The list says the next change under the model's state; a schedule edge on the stream moves it.
+    renderAt('/models')
+    expect(screen.getByTestId('schedule-next').textContent).toBe('opens in 3 h')
+    act(() =>
+      useStore.setState((s) =>
+        applyEvent(s, { type: 'schedule', id: 'n', name: 'n', open: true, nextChangeAt: Date.now() + 4 * 3_600_000 }, Date.now()),
+      ),
+    )
+    expect(screen.getByTestId('schedule-next').textContent).toBe('closes in 4 h')
   })
 
   it('an unknown id says so, with the way back; a list that could not load says why', () => {
