@@ -1,8 +1,11 @@
-import { cpu, currentLoad, fsSize, mem } from 'systeminformation'
 import type { DiskSample, HostInfo, HostSample } from '../contract/index.js'
+
+/** Loaded on the first read (a console or `/system` asking), not at start-up: an idle gateway has no use for it. */
+const systeminformation = () => import('systeminformation')
 
 /** CPU model and cores, total memory: read once (systeminformation; GPUs come from nvidia-smi, see gpus.ts). */
 export async function readHostInfo(): Promise<HostInfo> {
+  const { cpu, mem } = await systeminformation()
   const [c, m] = await Promise.all([cpu(), mem()])
   return {
     cpu: { model: `${c.manufacturer} ${c.brand}`.trim(), cores: c.cores, physicalCores: c.physicalCores },
@@ -12,6 +15,7 @@ export async function readHostInfo(): Promise<HostInfo> {
 
 /** CPU load, memory and disks now. */
 export async function readHost(): Promise<HostSample> {
+  const { currentLoad, fsSize, mem } = await systeminformation()
   const [load, m, disks] = await Promise.all([currentLoad(), mem(), fsSize()])
   return {
     cpuLoadPercent: Number.isFinite(load.currentLoad) ? load.currentLoad : null,
