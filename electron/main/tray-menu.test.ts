@@ -3,7 +3,15 @@ import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { modelView } from '../../gateway/contract/admin.test-support.js'
 import { DEFAULT_SETTINGS } from './settings.js'
-import { formatElapsed, trayIconFile, trayIconState, trayMenu, type TrayInput, type TrayItem } from './tray-menu.js'
+import {
+  formatElapsed,
+  toElectronMenu,
+  trayIconFile,
+  trayIconState,
+  trayMenu,
+  type TrayInput,
+  type TrayItem,
+} from './tray-menu.js'
 
 const NOW = 1_700_000_000_000
 const input = (over: Partial<TrayInput> = {}): TrayInput => ({
@@ -180,5 +188,34 @@ describe('trayIconFile', () => {
         expect(existsSync(file.replace(/\.png$/, '@2x.png')), file).toBe(true)
       }
     }
+  })
+})
+
+describe('toElectronMenu', () => {
+  it('keeps every item as it is, turning each action into a click that hands it on, in submenus too', () => {
+    const items = trayMenu(input({ models: [qwen, llama] }))
+    const clicked: unknown[] = []
+    const menu = toElectronMenu(items, (a) => clicked.push(a))
+    const strip = (list: typeof menu): unknown[] =>
+      list.map(({ click, submenu, ...rest }) => ({
+        ...rest,
+        ...(Array.isArray(submenu) && { submenu: strip(submenu) }),
+        click: typeof click,
+      }))
+    const expected = (list: TrayItem[]): unknown[] =>
+      list.map(({ action, submenu, ...rest }) => ({
+        ...rest,
+        ...(submenu && { submenu: expected(submenu) }),
+        click: action ? 'function' : 'undefined',
+      }))
+    expect(strip(menu)).toEqual(expected(items))
+    const entry = menu.find((i) => i.id === 'model:m1')!
+    ;(entry.click as () => void)()
+    const manage = menu.find((i) => i.label === 'Start, Stop, Pin')!.submenu as typeof menu
+    ;((manage[0]!.submenu as typeof menu)[0]!.click as () => void)()
+    expect(clicked).toEqual([
+      { type: 'switch', id: 'm1' },
+      { type: 'start', id: 'm2' },
+    ])
   })
 })

@@ -1,3 +1,4 @@
+import type { MenuItemConstructorOptions } from 'electron'
 import type { ModelView } from '../../gateway/contract/admin.js'
 import type { DesktopMode, DesktopSettings } from '../../gateway/contract/ipc.js'
 import type { EngineState } from '../../gateway/contract/model.js'
@@ -174,4 +175,13 @@ export function formatGiB(bytes: number): string {
 export function trayIconFile(state: TrayIconState, platform: NodeJS.Platform, darkTaskbar: boolean): string {
   if (platform === 'darwin') return `tray/${state}Template.png`
   return `tray/${state}-${darkTaskbar ? 'dark' : 'light'}.png`
+}
+
+/** Turns the template into Electron's: each `action` becomes a click that hands it to `onAction`. */
+export function toElectronMenu(items: TrayItem[], onAction: (action: TrayAction) => void): MenuItemConstructorOptions[] {
+  return items.map(({ action, submenu, ...item }) => ({
+    ...item,
+    ...(submenu !== undefined && { submenu: toElectronMenu(submenu, onAction) }),
+    ...(action !== undefined && { click: () => onAction(action) }),
+  }))
 }

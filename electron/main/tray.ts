@@ -1,15 +1,6 @@
-import { Menu, Tray, nativeImage, nativeTheme, type MenuItemConstructorOptions } from 'electron'
+import { Menu, Tray, nativeImage, nativeTheme } from 'electron'
 import path from 'node:path'
-import { trayIconFile, type TrayAction, type TrayIconState, type TrayItem } from './tray-menu.js'
-
-/** Turns the pure template into Electron's: each `action` becomes a click that hands it to `onAction`. */
-export function toElectronMenu(items: TrayItem[], onAction: (action: TrayAction) => void): MenuItemConstructorOptions[] {
-  return items.map(({ action, submenu, ...item }) => ({
-    ...item,
-    ...(submenu !== undefined && { submenu: toElectronMenu(submenu, onAction) }),
-    ...(action !== undefined && { click: () => onAction(action) }),
-  }))
-}
+import { toElectronMenu, trayIconFile, type TrayAction, type TrayIconState, type TrayItem } from './tray-menu.js'
 
 export interface DesktopTray {
   update(menu: TrayItem[], icon: TrayIconState, tooltip: string): void
