@@ -34,7 +34,22 @@ export async function stageApp({ root, out, rebuild }: StageOptions): Promise<vo
   mkdirSync(out, { recursive: true })
   const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as Record<string, unknown>
   const { name, version, description, license, type, main, bin, engines, dependencies, allowScripts } = pkg
-  const appPackage = { name, version, description, license, private: true, type, main, bin, engines, dependencies, allowScripts }
+  // productName names the app (its user-data folder, ~/.config/Cortex) as the installers do.
+  const productName = 'Cortex'
+  const appPackage = {
+    name,
+    productName,
+    version,
+    description,
+    license,
+    private: true,
+    type,
+    main,
+    bin,
+    engines,
+    dependencies,
+    allowScripts,
+  }
   writeFileSync(path.join(out, 'package.json'), `${JSON.stringify(appPackage, null, 2)}\n`)
   for (const p of [...APP_PATHS, ...RESOURCE_PATHS]) {
     cpSync(path.join(root, p), path.join(out, p), { recursive: true, filter: (src) => !src.endsWith('.map') })
