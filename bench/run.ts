@@ -15,6 +15,7 @@ import { parseArgs } from 'node:util'
 import { request } from 'undici'
 import { HEADERS, chatRequest, createPool, newTally } from './load.js'
 import { addedLatency, gatewayCpu, streaming, throughput, type Target } from './measure.js'
+import { cacheHitLatency, formatCacheRow } from './cache.js'
 import { idleServe, manyStreams } from './memory.js'
 import * as procs from './procs.js'
 import { buildCortex } from './build.js'
@@ -65,7 +66,9 @@ function log(line: string): void {
 function cortexYaml(mockPort: number, llamaPort: number | null): string {
   const model = (name: string, engine: string, port: number) =>
     `  - name: ${name}\n    engine: ${engine}\n    runtime: remote\n    baseUrl: http://127.0.0.1:${port}/v1\n`
-  return `models:\n${model('mock', 'openai', mockPort)}${llamaPort === null ? '' : model('tiny', 'llamacpp', llamaPort)}`
+  // tiny-cached: the same engine with a completion cache, for the cache row (bench/cache.ts).
+  const cached = llamaPort === null ? '' : `${model('tiny-cached', 'llamacpp', llamaPort)}    cache: { ttl: 1h }\n`
+  return `models:\n${model('mock', 'openai', mockPort)}${llamaPort === null ? '' : model('tiny', 'llamacpp', llamaPort)}${cached}`
 }
 
 /** Remote models start on their first request, then are health-polled: measuring starts once all are `running`. */
@@ -135,7 +138,7 @@ async function main(dir: string): Promise<number> {
   writeFileSync(config, cortexYaml(mock.port, engine?.port ?? null))
   procs.createBenchKey(build.bin, dataDir)
   const cortex = await procs.startCortex('cortex', dir, { bin: build.bin, config, dataDir, core: gatewayCore })
-  await startModels(cortex.url, engine ? ['mock', 'tiny'] : ['mock'], cortex.proc)
+  await startModels(cortex.url, engine ? ['mock', 'tiny', 'tiny-cached'] : ['mock'], cortex.proc)
   if (pinning) procs.pinRunning(process.pid, pinning.load)
   log(
     `mock :${mock.port} (floor :${mockFloor.port})${engine ? `, llama-server :${engine.port} (floor :${engineFloor!.port})` : ''}, ` +
@@ -162,6 +165,10 @@ async function main(dir: string): Promise<number> {
     large: await addedLatency(mockT, 1024 * 1024, plan.rounds.large, {}, tally),
     llama: llamaT ? await addedLatency(llamaT, 300, plan.rounds.llama, { max_tokens: 8, ignore_eos: true }, tally) : null,
   }
+  const cache = llamaT
+    ? (log('completion cache hit against the engine'),
+      await cacheHitLatency(llamaT.pools, { direct: 'tiny', cached: 'tiny-cached' }, plan.rounds.llama, tally))
+    : null
   log('throughput at concurrency 32')
   const tput = await throughput(mockT, plan.tputRounds, plan.tputMs, tally)
   log('paced streams')
@@ -194,9 +201,10 @@ async function main(dir: string): Promise<number> {
   }
   const targets = checkTargets(targetInputs(results))
   process.stdout.write(`\n${formatReport(results, targets)}\n`)
+  if (cache) process.stdout.write(`${formatCacheRow(cache)}\n`)
   mkdirSync(path.join(root, 'bench/results'), { recursive: true })
   const file = path.join(root, 'bench/results', `${new Date().toISOString().replace(/[:.]/g, '-')}.json`)
-  writeFileSync(file, `${JSON.stringify({ ...results, plan, targets }, null, 2)}\n`)
+  writeFileSync(file, `${JSON.stringify({ ...results, cache, plan, targets }, null, 2)}\n`)
   process.stdout.write(`\nresults: ${path.relative(root, file)}\n`)
   return mockStats.corrupt + tally.corrupt + tally.errors > 0 ? 1 : 0
 }
