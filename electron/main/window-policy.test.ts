@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { closeAction, hasTrayHost, isConsoleUrl, navigationDecision } from './window-policy.js'
+import { closeAction, hasTrayHost, isConsoleUrl, navigationDecision, permissionAllowed } from './window-policy.js'
 
 const origin = 'http://127.0.0.1:31313'
 
@@ -26,6 +26,14 @@ describe('window policy', () => {
     expect(isConsoleUrl('https://127.0.0.1:31313/', origin)).toBe(false)
     expect(isConsoleUrl(undefined, origin)).toBe(false)
     expect(isConsoleUrl('about:blank', origin)).toBe(false)
+  })
+
+  it('grants the console only clipboard writes (its Copy buttons), and nothing to other pages', () => {
+    expect(permissionAllowed('clipboard-sanitized-write', 'http://127.0.0.1:31313/keys', origin)).toBe(true)
+    expect(permissionAllowed('clipboard-sanitized-write', 'https://example.com/', origin)).toBe(false)
+    expect(permissionAllowed('clipboard-sanitized-write', undefined, origin)).toBe(false)
+    for (const permission of ['clipboard-read', 'media', 'notifications', 'geolocation', 'openExternal'])
+      expect(permissionAllowed(permission, 'http://127.0.0.1:31313/', origin), permission).toBe(false)
   })
 
   it('close hides to the tray, minimizes without a tray host, and closes while quitting', () => {

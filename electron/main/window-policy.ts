@@ -29,6 +29,14 @@ export function navigationDecision(url: string, consoleOrigin: string): Navigati
 }
 
 /**
+ * The one permission the console may have: writing to the clipboard (its Copy buttons, for keys and snippets), from
+ * its own pages. Everything else — camera, microphone, notifications, geolocation, reading the clipboard — is refused.
+ */
+export function permissionAllowed(permission: string, requestingUrl: string | undefined, consoleOrigin: string): boolean {
+  return permission === 'clipboard-sanitized-write' && isConsoleUrl(requestingUrl, consoleOrigin)
+}
+
+/**
  * What closing the window does: hide to the tray where the desktop shows one; minimize where it does not (stock
  * GNOME has no tray, so a hidden window could not be found again); close only while the app quits.
  */

@@ -1,6 +1,6 @@
 import { BrowserWindow, nativeTheme, shell } from 'electron'
 import path from 'node:path'
-import { closeAction, navigationDecision } from './window-policy.js'
+import { closeAction, navigationDecision, permissionAllowed } from './window-policy.js'
 
 export interface ConsoleWindow {
   window: BrowserWindow
@@ -64,8 +64,13 @@ export function createConsoleWindow(options: ConsoleWindowOptions): ConsoleWindo
     window.setTitle(`${title} — ${options.modeLabel}`)
   })
   contents.on('will-attach-webview', (event) => event.preventDefault())
-  // The console asks for no device or notification permission; a page that does gets a no.
-  contents.session.setPermissionRequestHandler((_contents, _permission, callback) => callback(false))
+  // Clipboard writes from the console's Copy buttons, nothing else (window-policy.ts).
+  contents.session.setPermissionRequestHandler((_contents, permission, callback, details) =>
+    callback(permissionAllowed(permission, details.requestingUrl, origin)),
+  )
+  contents.session.setPermissionCheckHandler((_contents, permission, requestingOrigin) =>
+    permissionAllowed(permission, requestingOrigin, origin),
+  )
   window.on('close', (event) => {
     const action = closeAction(options.hasTrayHost, options.quitting())
     if (action === 'close') return
