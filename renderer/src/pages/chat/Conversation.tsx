@@ -2,7 +2,6 @@ import { useEffect, useRef, useState, type FormEvent } from 'react'
 import type { ChatDetail, ChatMessageView } from '../../../../gateway/contract/index.js'
 import * as api from '../../api.js'
 import { ErrorState, Loading } from '../../components/States.js'
-import { useStore } from '../../store/index.js'
 import { formatCount } from '../../units.js'
 import { ChatHead } from './ChatHead.js'
 import { ModelStarting } from './ModelStarting.js'
@@ -10,6 +9,7 @@ import { ParamsEditor } from './Params.js'
 import { Thread } from './Thread.js'
 import { answersBy, branchTo, contextUsed, sendEstimate } from './thread.js'
 import { useAnswers, withLive } from './useAnswers.js'
+import { useContextLength } from './useContextLength.js'
 
 const message = (err: unknown) => (err instanceof Error ? err.message : String(err))
 
@@ -36,9 +36,6 @@ export function Conversation({
   const [compareWith, setCompareWith] = useState('')
   const answers = useAnswers(id, setChat)
   const end = useRef<HTMLDivElement>(null)
-  const contextLength = useStore((s) =>
-    chat ? (Object.values(s.models).find((m) => m.name === chat.model)?.status.contextLength ?? null) : null,
-  )
 
   const reload = () =>
     api.getChat(id).then(
@@ -61,6 +58,7 @@ export function Conversation({
     return () => clearTimeout(timer)
   }, [chat, elsewhere])
   const all = chat === null ? [] : withLive(chat.messages, answers.live)
+  const contextLength = useContextLength(chat?.model ?? null, chat?.messages.length)
   const newest = all.at(-1)
   useEffect(() => {
     end.current?.scrollIntoView?.({ block: 'end' })

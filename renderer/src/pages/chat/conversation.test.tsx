@@ -142,6 +142,22 @@ describe('conversation tools', () => {
     )
   })
 
+  it('reads the context length from the admin API when the live state has none (it is read after the engine runs)', async () => {
+    signInAs('admin')
+    useStore.setState({ models: { tiny: modelView('tiny', { state: 'running', contextLength: null }) }, modelsStatus: 'ready' })
+    stubFetch({
+      'GET /admin/api/chats': { body: [] },
+      'GET /admin/api/models/tiny': { body: modelView('tiny', { state: 'running', contextLength: 2048 }) },
+      'GET /admin/api/chats/c1': {
+        body: detail({
+          messages: [{ ...answer('', 0, 0), id: 'u1', parentId: null, role: 'user', figures: null }, answer('hi', 30, 10)],
+        }),
+      },
+    })
+    renderAt('/chat/c1')
+    expect((await screen.findByTestId('context-use')).textContent).toBe('40 of 2,048 tokens')
+  })
+
   it('reads again an answer still streaming at the server (sent before a reload) until it is over', async () => {
     signInAs('admin')
     const question = { ...answer('', 0, 0), id: 'u1', parentId: null, role: 'user' as const, figures: null }
