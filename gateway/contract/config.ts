@@ -51,7 +51,9 @@ export const ModelConfig = Type.Object(
     aliases: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9][A-Za-z0-9._:/-]*$' }))),
     engine: EngineKind,
     runtime: RuntimeKind,
-    source: Type.Optional(Type.String({ minLength: 1, description: 'GGUF path (llamacpp), HF repo id or local dir (vllm)' })),
+    source: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 4096, description: 'GGUF path (llamacpp), HF repo id or local dir (vllm)' }),
+    ),
     args: Type.Optional(Type.Array(Type.String(), { description: 'extra engine flags, one string each; ${PORT} expands' })),
     env: Type.Optional(Type.Record(Type.String(), Type.String())),
     replicas: Type.Optional(Type.Integer({ minimum: 1, maximum: 64 })),

@@ -54,15 +54,15 @@ export type ApiKeyView = Static<typeof ApiKeyView>
 export const KeyCreateBody = Type.Object(
   {
     name: Type.String({ minLength: 1, maxLength: 64 }),
-    models: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { minItems: 1 })),
+    models: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 128 }), { minItems: 1 })),
     scopes: Type.Optional(Type.Array(Scope, { minItems: 1 })),
     rpm: Type.Optional(Type.Integer({ minimum: 1 })),
     tpm: Type.Optional(Type.Integer({ minimum: 1 })),
     concurrency: Type.Optional(Type.Integer({ minimum: 1 })),
     dailyTokens: Type.Optional(Type.Integer({ minimum: 1 })),
     /** A duration from now: `30d`, `12h`; a bare number is seconds. */
-    expires: Type.Optional(Type.Union([Type.String({ minLength: 1 }), Type.Number({ exclusiveMinimum: 0 })])),
-    ips: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { minItems: 1 })),
+    expires: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 32 }), Type.Number({ exclusiveMinimum: 0 })])),
+    ips: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { minItems: 1 })),
     /** Labels a route's `clients.tags` rule matches, e.g. ["batch", "n8n"]. */
     tags: Type.Optional(
       Type.Array(Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9._:-]+$' }), { maxItems: 32 }),

@@ -197,6 +197,24 @@ describe('admin JSON bodies', () => {
     }
   })
 
+  it.each([
+    ['/admin/api/keys', 'models[0]', { name: 'k', models: ['m'.repeat(1_000_000)] }, /at most 128 characters/],
+    ['/admin/api/keys', 'ips[0]', { name: 'k', ips: ['1'.repeat(1_000_000)] }, /at most 64 characters/],
+    ['/admin/api/keys', 'expires', { name: 'k', expires: '1'.repeat(1_000_000) }, /of 1 to 32 characters/],
+    [
+      '/admin/api/models',
+      'source',
+      { name: 'm', engine: 'llamacpp', runtime: 'process', source: `/${'s'.repeat(1_000_000)}` },
+      /at most 4096 characters/,
+    ],
+  ])('%s with a 1 MB %s is refused at its bound, not stored and echoed', async (path, param, body, bound) => {
+    const text = JSON.stringify(body)
+    const answer = await rawSend(port, request(`POST ${path} HTTP/1.1`, [admin, ...jsonBody(text), close], text))
+    expect(answer.status, answer.body.slice(0, 300)).toBe(400)
+    expect(answer.json().error).toMatchObject({ param, message: expect.stringMatching(bound) })
+    expect(answer.body.length).toBeLessThan(1000)
+  })
+
   it('a YAML alias bomb on the recipe import is a 400 naming the alias limit, and the server goes on', async () => {
     const lines = ['a: &a ["x","x","x","x","x","x","x","x","x","x"]']
     for (let i = 1; i < 9; i++)
