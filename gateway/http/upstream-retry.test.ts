@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { modelDefinition } from '../contract/model.test-support.js'
 import { buildApp } from './app.js'
-import { FakeRegistry, MemoryUsage, MockUpstream, json, memoryLogger, testConfig } from './fakes.test-support.js'
+import { FakeRegistry, MemoryUsage, MockUpstream, json, memoryLogger, noKeys, testConfig } from './fakes.test-support.js'
 import { rawRequest, rawSend } from './raw-socket.test-support.js'
 
 /**
@@ -22,7 +22,7 @@ beforeAll(async () => {
   await upstream.start()
   const registry = new FakeRegistry([modelDefinition({ id: 'id-qwen', name: 'qwen' })])
   registry.target = { replica: 0, apiRoot: '/v1', dispatcher: upstream.pool }
-  app = buildApp({ config: testConfig(), registry, usage: new MemoryUsage(), logger: memoryLogger().logger })
+  app = buildApp({ config: testConfig(), registry, usage: new MemoryUsage(), logger: memoryLogger().logger, ...noKeys() })
   await app.listen({ host: '127.0.0.1', port: 0 })
   port = (app.server.address() as { port: number }).port
 })
