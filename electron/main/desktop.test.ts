@@ -62,6 +62,8 @@ function shell() {
     quit: () => {},
     settings: () => DEFAULT_SETTINGS,
     changeSettings: async () => {},
+    updateReady: () => '0.2.0',
+    installUpdate: () => void copied.push('installing'),
     report: (title, message) => void reports.push(`${title}: ${message}`),
   }
   return { s, trays, notes, copied, reports }
@@ -123,8 +125,9 @@ describe('startController', () => {
     await controller.handle({ type: 'new-key' })
     await controller.handle({ type: 'copy-base-url' })
     await controller.handle({ type: 'stop', id: 'q' })
+    await controller.handle({ type: 'install-update' })
     expect(admin.calls).toEqual(['switch q', 'start q', 'pin q true', 'paused true', 'key desktop 2026-01-02T03:04'])
-    expect(ui.copied).toEqual(['sk-cortex-new', 'http://127.0.0.1:31313/v1'])
+    expect(ui.copied).toEqual(['sk-cortex-new', 'http://127.0.0.1:31313/v1', 'installing'])
     expect(ui.reports).toEqual(['Stopping qwen failed: no model has id "q"'])
     await tick(200)
     expect(controller.menu()[1]).toEqual({ label: 'Serving /v1 is paused', enabled: false })

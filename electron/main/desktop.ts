@@ -21,6 +21,10 @@ export interface DesktopShell {
   settings(): DesktopSettings
   /** Saves and applies a change to them (validated; start at login is written at once). */
   changeSettings(change: Partial<DesktopSettings>): Promise<void>
+  /** The version of a downloaded update waiting to be installed, or null. */
+  updateReady(): string | null
+  /** Quits (through the quit sequence) and installs it. */
+  installUpdate(): void
   /** Something the person asked for failed: say so. */
   report(title: string, message: string): void
 }
@@ -52,7 +56,8 @@ export function startController(connection: Connection, shell: DesktopShell, opt
   let menu: TrayItem[] = []
   const render = () => {
     const settings = shell.settings()
-    menu = trayMenu({ mode, url, models: state.models, gpuBytes: state.gpuBytes, paused, settings, now: now() })
+    const { models, gpuBytes } = state
+    menu = trayMenu({ mode, url, models, gpuBytes, paused, settings, updateReady: shell.updateReady(), now: now() })
     shell.setTray(menu, trayIconState(state.models))
   }
   const loading = () => (state.models ?? []).some((m) => m.status.state === 'starting' || m.status.state === 'loading')
@@ -142,6 +147,8 @@ export function startController(connection: Connection, shell: DesktopShell, opt
           })
         case 'settings':
           return attempt('Saving the settings', () => shell.changeSettings(action.change))
+        case 'install-update':
+          return attempt('Installing the update', async () => shell.installUpdate())
         case 'quit':
           return shell.quit()
       }

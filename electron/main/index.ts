@@ -69,6 +69,18 @@ async function run(): Promise<void> {
     await applyStartAtLogin(next, loginTarget())
     controller.refresh()
   }
+  const noUpdates = updatesUnavailable(app.isPackaged, process.resourcesPath)
+  const updates = createUpdateFlow({
+    updater: noUpdates === null ? electronUpdater() : null,
+    disabledReason: noUpdates ?? '',
+    onState: (state) => {
+      if (state.phase === 'available') void updates.download()
+      if (state.phase === 'ready') {
+        new Notification({ title: `Cortex ${state.version} is ready`, body: 'It installs when you quit Cortex.' }).show()
+        controller.refresh()
+      }
+    },
+  })
   const tray = createDesktopTray(resources, (action) => void controller.handle(action))
   const controller = startController(connection, {
     setTray: (menu, icon) => tray.update(menu, icon, `Cortex — ${modeLabel} (${icon})`),
@@ -82,6 +94,11 @@ async function run(): Promise<void> {
     quit: () => app.quit(),
     settings: () => settings,
     changeSettings: async (change) => applied(await saveSettings(userData, { ...settings, ...change })),
+    updateReady: () => {
+      const state = updates.state()
+      return state.phase === 'ready' ? state.version : null
+    },
+    installUpdate: () => updates.install(),
     report: (title, message) => void dialog.showMessageBox({ type: 'error', title, message: title, detail: message }),
   })
   globalThis.cortexDesktop = { mode: connection.mode, url: connection.url, controller }
@@ -94,16 +111,6 @@ async function run(): Promise<void> {
   app.on('second-instance', () => consoleWindow.show())
   app.on('activate', () => consoleWindow.show())
 
-  const noUpdates = updatesUnavailable(app.isPackaged, process.resourcesPath)
-  const updates = createUpdateFlow({
-    updater: noUpdates === null ? electronUpdater() : null,
-    disabledReason: noUpdates ?? '',
-    onState: (state) => {
-      if (state.phase === 'available') void updates.download()
-      if (state.phase === 'ready')
-        new Notification({ title: `Cortex ${state.version} is ready`, body: 'It installs when you quit Cortex.' }).show()
-    },
-  })
   void updates.check()
 
   let quitDone = false

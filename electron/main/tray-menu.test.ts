@@ -21,6 +21,7 @@ const input = (over: Partial<TrayInput> = {}): TrayInput => ({
   gpuBytes: null,
   paused: false,
   settings: DEFAULT_SETTINGS,
+  updateReady: null,
   now: NOW,
   ...over,
 })
@@ -125,6 +126,15 @@ describe('trayMenu', () => {
     expect(attached[2]).toEqual({ label: "Quit never stops the server's models (attached)", enabled: false })
     const leaving = settingsOf({ settings: { ...DEFAULT_SETTINGS, quit: 'leave-running' } })
     expect(leaving[2]).toMatchObject({ checked: false, action: { type: 'settings', change: { quit: 'stop-engines' } } })
+  })
+
+  it('offers to restart into a downloaded update, just above Quit', () => {
+    const items = trayMenu(input({ updateReady: '0.2.0' }))
+    expect(items.slice(-2)).toEqual([
+      { label: 'Restart to Install Cortex 0.2.0', action: { type: 'install-update' } },
+      { label: 'Quit Cortex', action: { type: 'quit' } },
+    ])
+    expect(labels(trayMenu(input())).some((l) => l?.startsWith('Restart'))).toBe(false)
   })
 
   it('while paused says so and offers Resume', () => {

@@ -19,6 +19,7 @@ export type TrayAction =
   | { type: 'new-key' }
   | { type: 'pause'; paused: boolean }
   | { type: 'settings'; change: Partial<DesktopSettings> }
+  | { type: 'install-update' }
   | { type: 'quit' }
 
 export interface TrayItem {
@@ -42,6 +43,8 @@ export interface TrayInput {
   gpuBytes: ReadonlyMap<string, number> | null
   paused: boolean
   settings: DesktopSettings
+  /** The version of a downloaded update waiting to be installed, or null. */
+  updateReady: string | null
   /** Epoch ms, for the elapsed time of a load. */
   now: number
 }
@@ -75,6 +78,9 @@ export function trayMenu(input: TrayInput): TrayItem[] {
       : { label: 'Pause Serving /v1', action: { type: 'pause', paused: true } },
     { label: 'Settings', type: 'submenu', submenu: settingsItems(input) },
     { type: 'separator' },
+    ...(input.updateReady === null
+      ? []
+      : [{ label: `Restart to Install Cortex ${input.updateReady}`, action: { type: 'install-update' } } as const]),
     { label: input.mode === 'embed' ? 'Quit Cortex' : 'Quit (cortex serve keeps running)', action: { type: 'quit' } },
   ]
 }

@@ -35,6 +35,8 @@ function recordingShell() {
   let controller: DesktopController | undefined
   const shell: DesktopShell = {
     settings: () => settings,
+    updateReady: () => null,
+    installUpdate: () => {},
     changeSettings: async (change) => {
       settings = { ...settings, ...change }
       controller?.refresh()
