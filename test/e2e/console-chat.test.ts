@@ -239,6 +239,42 @@ describe.skipIf(missing !== null)(`console chat in Chromium${missing ? ` — ski
     expect(await member.page.evaluate(async () => (await fetch('/admin/api/chats')).json())).toEqual([])
   }, 120_000)
 
+  it('regenerate and edit make branches, both kept; ‹ › switches between them, and a reload keeps them', async () => {
+    const id = await newChat({ max_tokens: 30 })
+    const { page, errors } = await world.openAsAdmin(`/chat/${id}`)
+    await page.getByTestId('composer').fill('Name a colour')
+    await page.getByTestId('send').click()
+    await expect.poll(() => lastAnswer(page).getAttribute('data-state'), { timeout: 60_000 }).toBe('complete')
+    const first = await lastAnswer(page).getByTestId('message-text').textContent()
+
+    await lastAnswer(page).getByTestId('regenerate').click()
+    await expect.poll(() => lastAnswer(page).getByTestId('branch-at').textContent(), { timeout: 60_000 }).toBe('2/2')
+    await expect.poll(() => lastAnswer(page).getAttribute('data-state'), { timeout: 60_000 }).toBe('complete')
+    await page.getByRole('button', { name: 'Previous answer' }).click()
+    expect(await lastAnswer(page).getByTestId('message-text').textContent()).toBe(first)
+    expect(await lastAnswer(page).getByTestId('branch-at').textContent()).toBe('1/2')
+
+    await page.getByTestId('edit').click()
+    await page.getByTestId('edit-text').fill('Name a fruit')
+    await page.getByTestId('edit-send').click()
+    const question = page.getByTestId('message-user')
+    await expect.poll(() => question.getByTestId('message-text').textContent(), { timeout: 60_000 }).toBe('Name a fruit')
+    await expect.poll(() => lastAnswer(page).getAttribute('data-state'), { timeout: 60_000 }).toBe('complete')
+    expect(await question.getByTestId('branch-at').textContent()).toBe('2/2')
+    await screenshot(page, 'chat-branches')
+
+    const tree = (await savedChat(id)).messages
+    expect(tree.filter((m) => m.role === 'user').map((m) => [m.parentId, m.content])).toEqual([
+      [null, 'Name a colour'],
+      [null, 'Name a fruit'],
+    ])
+    expect(tree.filter((m) => m.parentId === tree[0]!.id)).toHaveLength(2)
+    await page.reload()
+    await page.getByRole('button', { name: 'Previous version' }).click()
+    expect(await question.getByTestId('message-text').textContent()).toBe('Name a colour')
+    expect(unexpected(errors)).toEqual([])
+  }, 180_000)
+
   it('compare: one question to two models side by side, each with its own figures; markup a model writes does not run', async () => {
     const id = await newChat({ max_tokens: 60 })
     const { page, errors } = await world.openAsAdmin(`/chat/${id}`)
