@@ -69,7 +69,7 @@ export function Component() {
       <aside className="chat-list" aria-label="Conversations">
         <form onSubmit={start} className="new-chat">
           <label className="field">
-            <span>Model</span>
+            <span>Model of a new chat</span>
             <select value={picked} onChange={(e) => pick(e.target.value)} data-testid="chat-model">
               {models.map((m) => (
                 <option key={m.name} value={m.name}>
