@@ -69,7 +69,6 @@ export function useAnswers(chatId: string, setChat: Dispatch<SetStateAction<Chat
     live,
     busy: sending > 0,
     error,
-    clearError: () => setError(null),
     /** The message, then (compare) the same question to `alsoModel` beside it as soon as it is saved. */
     async send(body: ChatSendBody, alsoModel: string | null) {
       setError(null)
