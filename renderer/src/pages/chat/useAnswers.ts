@@ -28,7 +28,7 @@ export function useAnswers(chatId: string, setChat: Dispatch<SetStateAction<Chat
       return rest
     })
 
-  /** One send: resolves with the saved user message (null for a regenerate) once the engine answers, and the end. */
+  /** One send, read to its end; `onUser` hears the saved user message (none for a regenerate) once the engine answers. */
   const stream = async (body: ChatSendBody, onUser?: (user: ChatMessageView) => void): Promise<void> => {
     setSending((n) => n + 1)
     let answerId: string | null = null
