@@ -161,7 +161,8 @@ describe.skipIf(missing !== null)(`console chat in Chromium${missing ? ` — ski
     )
     expect(await page.getByTestId('chat-title').textContent()).toBe('Tell me a story about a lighthouse')
     expect(await page.getByTestId('context-use').textContent()).toMatch(/^[\d,]+ of 2,048 tokens$/)
-    word = /[A-Za-z]{4,}/.exec(answer.content)![0]
+    // A whole token as SQLite's full-text index cuts them (runs of letters and digits).
+    word = answer.content.split(/[^A-Za-z0-9]+/).find((t) => t.length >= 4)!
     await screenshot(page, 'chat')
     expect(await axeViolations(page)).toEqual([])
 
@@ -180,7 +181,7 @@ describe.skipIf(missing !== null)(`console chat in Chromium${missing ? ` — ski
     const id = await newChat({ max_tokens: 1900 })
     const { page, errors } = await world.openAsAdmin(`/chat/${id}`)
     await sendAndSeeTokens(page, 'Once upon a time')
-    expect(await slotsBusy()).toBe(true)
+    // At once: the whole answer takes a few seconds. It ends cut off only if it was still being written.
     await page.getByTestId('stop-answer').click()
     await expect.poll(() => lastAnswer(page).getAttribute('data-state'), { timeout: 15_000 }).toBe('cut_off')
     await expect.poll(slotsBusy, { timeout: 10_000 }).toBe(false)
