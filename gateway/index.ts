@@ -120,6 +120,8 @@ export async function createCore(config: CortexConfig, options: CoreOptions = {}
       machineHasGpus: hasGpus,
       docker: dockerRuntime,
       dryRun: { llamaServer: config.engines.llamaServer, containerPlan: (def) => dockerRuntime.plan(def) },
+      // Made below, once the models exist; read only when a model is created or edited.
+      routes: () => routeService.table,
     })
     const system = createSystemMonitor({
       attribute: createAttribution({

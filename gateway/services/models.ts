@@ -60,6 +60,8 @@ export interface ModelServiceOptions {
   machineHasGpus: boolean
   /** How dry-runs describe a container and find llama-server. */
   dryRun: Pick<DryRunDeps, 'llamaServer' | 'containerPlan'>
+  /** The routes by name or alias: a model may not take a route's name (one namespace); none without it. */
+  routes?: () => { resolve(nameOrAlias: string): { name: string } | undefined }
   /** The Docker daemon's availability and image pulls, where a Docker runtime exists. */
   docker: {
     status(): DockerStatus
@@ -131,6 +133,20 @@ export function createModelService(o: ModelServiceOptions): ModelService {
     emit({ type: 'model_updated', model: v })
     return v
   }
+  /** 409 name_taken when the model would take a route's name or alias: a request for it would reach the model. */
+  const notARoute = (spec: { name: string; aliases: string[] }) => {
+    for (const [i, name] of [spec.name, ...spec.aliases].entries()) {
+      const route = o.routes?.().resolve(name)
+      if (route === undefined) continue
+      throw new CortexError(
+        'name_taken',
+        `"${name}" is already a name or alias of route "${route.name}"; models and routes share one namespace`,
+        {
+          param: i === 0 ? 'name' : `aliases[${i - 1}]`,
+        },
+      )
+    }
+  }
   const storing = <T>(name: string, write: () => T): T => {
     try {
       return write()
@@ -156,6 +172,7 @@ export function createModelService(o: ModelServiceOptions): ModelService {
     get: (id) => view(find(id)),
     async create(body) {
       const spec = apiModelSpec(body, defs, o.env)
+      notARoute(spec)
       const def = storing(spec.name, () => repo.create(spec))
       return sync(def.id)
     },
@@ -166,6 +183,7 @@ export function createModelService(o: ModelServiceOptions): ModelService {
         defs.filter((d) => d.id !== id),
         o.env,
       )
+      notARoute(spec)
       storing(spec.name, () => repo.replace(id, spec))
       return sync(id)
     },

@@ -111,6 +111,16 @@ describe('/admin/api/routes on a listening core', () => {
     expect(target.body!.error!.message).toMatch(/targets name models, not routes/)
     const schema = await call('POST', '/routes', { name: 'other', targets: [] })
     expect(schema.status).toBe(400)
+    // The other way round too: a model may not take a route's name or alias.
+    const model = await call('POST', '/models', {
+      name: 'x',
+      aliases: ['assistant'],
+      engine: 'llamacpp',
+      runtime: 'process',
+      source: path.join(dir, 'tiny.gguf'),
+    })
+    expect([model.status, model.body!.error!.code, model.body!.error!.param]).toEqual([409, 'name_taken', 'aliases[0]'])
+    expect(model.body!.error!.message).toMatch(/route "chat"/)
   })
 
   it('edits and deletes its own routes, never the file’s (409)', async () => {
