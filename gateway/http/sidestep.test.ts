@@ -115,6 +115,9 @@ describe('query strings', () => {
     ['/v1/chat/completions?trace=1&key=x', '/v1/chat/completions'],
     ['/v1/messages?beta=true&api_key=sk-secret', '/v1/messages?beta=true'],
     ['/v1/messages?beta=true&access_token=t', '/v1/messages?beta=true'],
+    ['/v1/messages?beta=sk-secret-in-beta', '/v1/messages'],
+    ['/v1/messages?beta=true&beta=sk-secret', '/v1/messages?beta=true'],
+    ['/v1/messages?beta=true&beta=true', '/v1/messages?beta=true'],
   ])('forwards only what the upstream API defines: %s → %s', async (path, forwarded) => {
     const res = await post(path, CHAT_ONLY, chat)
     expect(res.status, res.body).toBe(200)

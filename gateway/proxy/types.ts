@@ -44,8 +44,9 @@ export interface Endpoint {
   requestUsage: boolean
   /** False for an endpoint that generates no tokens (embeddings, token counts): tpm reserves its prompt alone. */
   generates?: false
-  /** Query parameters the upstream API defines for this path; every other one stays with the gateway. */
-  query?: ReadonlySet<string>
+  /** Query parameters the upstream API defines for this path, each with the values it defines; every other parameter or
+   *  value stays with the gateway. */
+  query?: ReadonlyMap<string, ReadonlySet<string>>
 }
 
 /**

@@ -42,7 +42,8 @@ export function upstreamQuery(search: string, endpoint: Endpoint): string {
   if (search === '' || endpoint.query === undefined) return ''
   const kept = new URLSearchParams()
   for (const [name, value] of new URLSearchParams(search)) {
-    if (endpoint.query.has(name) && !CREDENTIAL.test(name)) kept.append(name, value)
+    // Once each: an upstream that reads the last of a repeated parameter must see what was checked.
+    if (endpoint.query.get(name)?.has(value) && !CREDENTIAL.test(name) && !kept.has(name)) kept.append(name, value)
   }
   const text = kept.toString()
   return text === '' ? '' : `?${text}`

@@ -4,21 +4,23 @@ import { anthropic } from '../../proxy/dialects/anthropic.js'
 import { openai } from '../../proxy/dialects/openai.js'
 import type { Endpoint } from '../../proxy/types.js'
 
+/** The Anthropic SDK's beta client adds `?beta=true`; nothing else of a query string reaches the engine. */
+const BETA = new Map([['beta', new Set(['true', 'false'])]])
+
 /** The inference endpoints the gateway knows by path after `/v1`; any other POST is forwarded as OpenAI's. */
 const KNOWN: readonly Endpoint[] = [
   { path: '/chat/completions', dialect: openai, requires: 'messages', requestUsage: true },
   { path: '/completions', dialect: openai, requires: 'prompt', requestUsage: true },
   { path: '/embeddings', dialect: openai, requires: 'input', requestUsage: false, generates: false },
   { path: '/responses', dialect: openai, requires: 'input', requestUsage: false },
-  // The Anthropic SDK's beta client adds `?beta=true`.
-  { path: '/messages', dialect: anthropic, requires: 'messages', requestUsage: false, query: new Set(['beta']) },
+  { path: '/messages', dialect: anthropic, requires: 'messages', requestUsage: false, query: BETA },
   {
     path: '/messages/count_tokens',
     dialect: anthropic,
     requires: 'messages',
     requestUsage: false,
     generates: false,
-    query: new Set(['beta']),
+    query: BETA,
   },
 ]
 const BY_PATH = new Map(KNOWN.map((e) => [e.path, e]))
