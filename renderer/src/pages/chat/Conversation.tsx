@@ -75,7 +75,7 @@ export function Conversation({
   const tooBig = contextLength !== null && draft.trim() !== '' && need > contextLength
   const streaming = Object.keys(answers.live).length > 0
   // After a send the newest message is the branch to show; the server names a new conversation from its first one.
-  const after = (p: Promise<void>) =>
+  const after = (p: Promise<unknown>) =>
     void p.then(() => {
       void reload()
       onChanged()
@@ -90,7 +90,9 @@ export function Conversation({
     // Comparing, the conversation goes on from the conversation's own model's answer, whichever came last.
     const tail = branch.at(-1)
     const own = compare && tail?.role === 'assistant' && tail.parentId ? answersBy(all, tail.parentId, compare)[0] : null
-    after(answers.send({ content, parentId: (own ?? tail)?.id ?? null }, compare?.[1] ?? null))
+    const sent = answers.send({ content, parentId: (own ?? tail)?.id ?? null }, compare?.[1] ?? null)
+    // A refused message (it would not fit, the model is unknown…) is given back to edit, unless something new was typed.
+    after(sent.then((ok) => ok || setDraft((d) => (d === '' ? content : d))))
   }
   const edit = (question: ChatMessageView, content: string) => {
     setLeaf(null)

@@ -130,6 +130,10 @@ describe('conversation tools', () => {
           messages: [{ ...answer('', 0, 0), id: 'u1', parentId: null, role: 'user', figures: null }, answer('hi', 300, 100)],
         }),
       },
+      'POST /admin/api/chats/c1/messages': {
+        status: 400,
+        body: errorBody('this conversation needs about 900 tokens', 'context_length_exceeded'),
+      },
     })
     renderAt('/chat/c1')
     expect((await screen.findByTestId('context-use')).textContent).toBe('400 of 1,024 tokens')
@@ -140,6 +144,10 @@ describe('conversation tools', () => {
     expect(screen.getByTestId('context-warning').textContent).toMatch(
       /^This send needs about [\d,]+ tokens \(with max tokens 512\), more than the 1,024 tokens tiny holds/,
     )
+    // Sent anyway, the gateway refuses it: what it says shows, and the message is still there to shorten.
+    await userEvent.click(screen.getByTestId('send'))
+    expect((await screen.findByTestId('send-error')).textContent).toBe('this conversation needs about 900 tokens')
+    expect(screen.getByTestId('composer')).toHaveProperty('value', `short${'x'.repeat(2000)}`)
   })
 
   it('reads the context length from the admin API when the live state has none (it is read after the engine runs)', async () => {

@@ -28,8 +28,11 @@ export function useAnswers(chatId: string, setChat: Dispatch<SetStateAction<Chat
       return rest
     })
 
-  /** One send, read to its end; `onUser` hears the saved user message (none for a regenerate) once the engine answers. */
-  const stream = async (body: ChatSendBody, onUser?: (user: ChatMessageView) => void): Promise<void> => {
+  /**
+   * One send, read to its end; `onUser` hears the saved user message (none for a regenerate) once the engine answers.
+   * False when it was refused before that (nothing was saved).
+   */
+  const stream = async (body: ChatSendBody, onUser?: (user: ChatMessageView) => void): Promise<boolean> => {
     setSending((n) => n + 1)
     let answerId: string | null = null
     try {
@@ -63,6 +66,7 @@ export function useAnswers(chatId: string, setChat: Dispatch<SetStateAction<Chat
       if (answerId !== null) drop(answerId)
       setSending((n) => n - 1)
     }
+    return answerId !== null
   }
 
   return {
@@ -70,13 +74,15 @@ export function useAnswers(chatId: string, setChat: Dispatch<SetStateAction<Chat
     busy: sending > 0,
     error,
     /** The message, then (compare) the same question to `alsoModel` beside it as soon as it is saved. */
-    async send(body: ChatSendBody, alsoModel: string | null) {
+    /** False when the message was refused (nothing was saved): the caller keeps what was typed. */
+    async send(body: ChatSendBody, alsoModel: string | null): Promise<boolean> {
       setError(null)
-      const second: Array<Promise<void>> = []
-      await stream(body, (user) => {
+      const second: Array<Promise<boolean>> = []
+      const sent = await stream(body, (user) => {
         if (alsoModel !== null) second.push(stream({ parentId: user.id, model: alsoModel }))
       })
       await Promise.all(second)
+      return sent
     },
     regenerate: (questionId: string, model?: string) => {
       setError(null)
