@@ -273,7 +273,17 @@ describe.skipIf(missing !== null)(`console chat in Chromium${missing ? ` — ski
     await page.reload()
     await page.getByRole('button', { name: 'Previous version' }).click()
     expect(await question.getByTestId('message-text').textContent()).toBe('Name a colour')
-    expect(unexpected(errors)).toEqual([])
+
+    // Too long for the model's 2048 tokens: a warning before the send, then the gateway's refusal; the text stays.
+    const long = 'word '.repeat(2000).trim()
+    await page.getByTestId('composer').fill(long)
+    expect(await page.getByTestId('context-warning').textContent()).toMatch(/more than the 2,048 tokens tiny holds/)
+    await page.getByTestId('send').click()
+    expect(await page.getByTestId('send-error').textContent()).toMatch(/^this conversation needs about \d+ tokens/)
+    expect(await page.getByTestId('composer').inputValue()).toBe(long)
+    expect((await savedChat(id)).messages).toHaveLength(tree.length)
+    // The refusal's 400, as Chromium logs a failed resource; nothing else.
+    expect(unexpected(errors).filter((e) => !/status of 400/.test(e))).toEqual([])
   }, 180_000)
 
   it('compare: one question to two models side by side, each with its own figures; markup a model writes does not run', async () => {
