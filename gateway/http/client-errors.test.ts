@@ -169,6 +169,27 @@ describe('admin JSON bodies', () => {
     expect(answer.json().error?.message).toMatch(/empty; send a JSON object|expected a JSON object \(got nothing\)/)
   })
 
+  it.each([
+    [
+      '/admin/api/users',
+      { org: 'o', name: 'bob', role: 'member', password: 'p'.repeat(11) },
+      'password',
+      'at least 12 characters (got 11)',
+    ],
+    [
+      '/admin/api/users',
+      { org: 'o', name: 'b'.repeat(65), role: 'member', password: 'p'.repeat(12) },
+      'name',
+      'at most 64 characters (got 65)',
+    ],
+    ['/admin/api/orgs', { name: 'o'.repeat(65) }, 'name', 'at most 64 characters (got 65)'],
+  ])('%s: %j is refused saying what the bound is', async (path, body, param, expected) => {
+    const text = JSON.stringify(body)
+    const answer = await rawSend(port, request(`POST ${path} HTTP/1.1`, [admin, ...jsonBody(text), close], text))
+    expect(answer.status).toBe(400)
+    expect(answer.json().error).toMatchObject({ param, message: `${param}: expected ${expected}` })
+  })
+
   it('a name past its bound is refused naming the bound and the length, not the value', async () => {
     const answer = await post(JSON.stringify({ name: 'n'.repeat(65) }))
     expect(answer.status).toBe(400)
