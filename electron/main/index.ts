@@ -9,7 +9,7 @@ import { ConnectCancelled, connect, gatewayDeps, type Connection, type PortDialo
 import { startController, type DesktopController } from './desktop.js'
 import { createHandlers, dispatch } from './ipc.js'
 import { applyStartAtLogin, startWindow } from './login.js'
-import { quitSequence } from './quit.js'
+import { createQuitGate, quitSequence } from './quit.js'
 import { loadSettings, saveSettings } from './settings.js'
 import { createDesktopTray } from './tray.js'
 import { electronUpdater, updatesUnavailable } from './updater.js'
@@ -26,9 +26,15 @@ declare global {
   var cortexDesktop: { mode: string; url: string; controller: DesktopController } | undefined
 }
 
+/** Brings the window forward; set once it exists (a second launch during start-up has nothing to show yet). */
+let showWindow: () => void = () => {}
+
 if (!app.requestSingleInstanceLock()) {
   app.quit()
 } else {
+  // Registered before the first await: the second instance quits at once, and its event must not go unheard.
+  app.on('second-instance', () => showWindow())
+  app.on('activate', () => showWindow())
   await app.whenReady()
   await run().catch((err: unknown) => {
     if (!(err instanceof ConnectCancelled)) dialog.showErrorBox('Cortex could not start', (err as Error).message)
@@ -54,14 +60,39 @@ async function run(): Promise<void> {
   const trayHost = hasTrayHost(process.platform, env)
   const modeLabel =
     connection.mode === 'embed' ? 'embedded gateway' : `attached to cortex serve on ${connection.url.replace(/^http:\/\//, '')}`
-  let quitting = false
+  const gate = createQuitGate({
+    run: async () => {
+      try {
+        return await quitSequence({
+          mode: connection.mode,
+          behaviour: settings.quit,
+          activeModels: async () =>
+            (await connection.admin.listModels()).filter((m) => !['stopped', 'failed'].includes(m.status.state)),
+          stopModel: async (id) => void (await connection.admin.stopModel(id)),
+          closeConnection: async () => {
+            await controller.close()
+            await connection.close()
+          },
+          progress: progressWindow(),
+          stopDeadlineMs: 60_000,
+          closeDeadlineMs: 30_000,
+          progressAfterMs: 1500,
+        })
+      } finally {
+        tray.destroy()
+      }
+    },
+    quit: () => app.quit(),
+    install: () => updates.install(),
+    report: (problems) => console.error(`cortex: quit: ${problems.join('; ')}`),
+  })
   const consoleWindow: ConsoleWindow = createConsoleWindow({
     origin: connection.url,
     signInUrl: async () => (await connection.admin.signInCode()).url,
     preload: preloadPath(here),
     icon: path.join(resources, 'icon.png'),
     hasTrayHost: trayHost,
-    quitting: () => quitting,
+    quitting: () => gate.quitting(),
     modeLabel,
   })
   const applied = async (next: DesktopSettings) => {
@@ -98,48 +129,26 @@ async function run(): Promise<void> {
       const state = updates.state()
       return state.phase === 'ready' ? state.version : null
     },
-    installUpdate: () => updates.install(),
+    installUpdate: () => {
+      const state = updates.state()
+      if (state.phase !== 'ready') throw new Error(`no update is downloaded to install (the update is ${state.phase})`)
+      gate.installAfterQuit()
+      app.quit()
+    },
     report: (title, message) => void dialog.showMessageBox({ type: 'error', title, message: title, detail: message }),
   })
   globalThis.cortexDesktop = { mode: connection.mode, url: connection.url, controller }
+  // From here on every quit goes through the sequence (everything it closes exists now).
+  app.on('before-quit', (event) => gate.beforeQuit(event))
   registerIpc(connection, consoleWindow.window, userData, () => settings, applied)
   await applyStartAtLogin(settings, loginTarget())
   await consoleWindow.signIn()
   const start = startWindow(settings, process.argv, app.getLoginItemSettings().wasOpenedAtLogin, trayHost)
   if (start === 'show') consoleWindow.show()
   else if (start === 'minimize') consoleWindow.window.minimize()
-  app.on('second-instance', () => consoleWindow.show())
-  app.on('activate', () => consoleWindow.show())
+  showWindow = () => consoleWindow.show()
 
   void updates.check()
-
-  let quitDone = false
-  app.on('before-quit', (event) => {
-    if (quitDone) return
-    event.preventDefault()
-    if (quitting) return
-    quitting = true
-    void quitSequence({
-      mode: connection.mode,
-      behaviour: settings.quit,
-      activeModels: async () =>
-        (await connection.admin.listModels()).filter((m) => !['stopped', 'failed'].includes(m.status.state)),
-      stopModel: async (id) => void (await connection.admin.stopModel(id)),
-      closeConnection: async () => {
-        await controller.close()
-        await connection.close()
-      },
-      progress: progressWindow(),
-      stopDeadlineMs: 60_000,
-      closeDeadlineMs: 30_000,
-      progressAfterMs: 1500,
-    }).then((outcome) => {
-      if (outcome.problems.length > 0) console.error(`cortex: quit: ${outcome.problems.join('; ')}`)
-      tray.destroy()
-      quitDone = true
-      app.quit()
-    })
-  })
 }
 
 const portDialog: PortDialog = {
@@ -192,16 +201,21 @@ function progressWindow() {
     `data:text/html;charset=utf-8,${encodeURIComponent(`<!doctype html><meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'"><style>body{font:14px system-ui;margin:24px;color-scheme:light dark}</style><p>${text.replace(/[<&]/g, (c) => (c === '<' ? '&lt;' : '&amp;'))}</p>`)}`
   return {
     show: (text: string) => {
+      if (win?.isDestroyed()) win = null
       win ??= new BrowserWindow({
         width: 460,
         height: 140,
         resizable: false,
         minimizable: false,
+        // Closing it would not stop the quit, only hide what it is waiting for.
+        closable: false,
         title: 'Quitting Cortex',
         webPreferences: { sandbox: true, contextIsolation: true, nodeIntegration: false, javascript: false },
       })
       void win.loadURL(page(text))
     },
-    close: () => win?.destroy(),
+    close: () => {
+      if (win !== null && !win.isDestroyed()) win.destroy()
+    },
   }
 }

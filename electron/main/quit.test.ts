@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { quitSequence, type QuitDeps } from './quit.js'
+import { createQuitGate, quitSequence, type QuitDeps, type QuitOutcome } from './quit.js'
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
@@ -82,5 +82,68 @@ describe('quitSequence', () => {
     const fail = deps({ closeConnection: () => Promise.reject(new Error('EBUSY')), behaviour: 'leave-running' })
     expect((await quitSequence(fail.d)).problems).toEqual(['closing the gateway failed: EBUSY'])
     expect(fail.log).toEqual(['progress closed'])
+  })
+
+  it('a progress window that fails (closed by the person) neither stops the quit nor keeps the core open', async () => {
+    const broken = () => {
+      throw new TypeError('Object has been destroyed')
+    }
+    const { d, log } = deps({ stopMs: { a: 100 }, progress: { show: broken, close: broken } })
+    expect(await quitSequence(d)).toEqual({
+      stopped: ['beta', 'alpha'],
+      problems: [
+        'the progress window failed: Object has been destroyed',
+        'the progress window failed: Object has been destroyed',
+      ],
+    })
+    expect(log.at(-1)).toBe('close')
+  })
+})
+
+describe('createQuitGate', () => {
+  /** Electron's before-quit as the app sees it: each app.quit() emits it; a prevented one quits nothing. */
+  function app(run: () => Promise<QuitOutcome>) {
+    const log: string[] = []
+    const emit = () => {
+      let prevented = false
+      gate.beforeQuit({ preventDefault: () => void (prevented = true) })
+      if (!prevented) log.push('quit')
+    }
+    const gate = createQuitGate({
+      run: async () => {
+        log.push('sequence')
+        return run()
+      },
+      quit: emit,
+      install: () => void log.push('install'),
+      report: (problems) => void log.push(`report ${problems.join('; ')}`),
+      installGraceMs: 20,
+    })
+    return { gate, log, emit }
+  }
+
+  it('holds the first quit for the sequence, joins quits asked meanwhile, then quits once', async () => {
+    let end!: (o: QuitOutcome) => void
+    const { gate, log, emit } = app(() => new Promise((r) => (end = r)))
+    expect(gate.quitting()).toBe(false)
+    emit()
+    emit()
+    expect(gate.quitting()).toBe(true)
+    expect(log).toEqual(['sequence'])
+    end({ stopped: [], problems: [] })
+    await expect.poll(() => log).toEqual(['sequence', 'quit'])
+  })
+
+  it('quits even when the sequence fails, and reports why', async () => {
+    const { log, emit } = app(() => Promise.reject(new Error('boom')))
+    emit()
+    await expect.poll(() => log).toEqual(['sequence', 'report the quit sequence failed: boom', 'quit'])
+  })
+
+  it('installs the update only after the sequence, and quits if the updater does not', async () => {
+    const { gate, log, emit } = app(async () => ({ stopped: [], problems: ['x did not stop'] }))
+    gate.installAfterQuit()
+    emit()
+    await expect.poll(() => log).toEqual(['sequence', 'report x did not stop', 'install', 'quit'])
   })
 })

@@ -48,9 +48,18 @@ export async function quitSequence(deps: QuitDeps): Promise<QuitOutcome> {
   } catch (err) {
     outcome.problems.push(`closing the gateway failed: ${(err as Error).message}`)
   } finally {
-    deps.progress.close()
+    progressSafely(outcome, () => deps.progress.close())
   }
   return outcome
+}
+
+/** The progress window is a courtesy: if it fails (say the person closed it), the quit goes on without it. */
+function progressSafely(outcome: QuitOutcome, step: () => void): void {
+  try {
+    step()
+  } catch (err) {
+    outcome.problems.push(`the progress window failed: ${(err as Error).message}`)
+  }
 }
 
 async function stopAll(deps: QuitDeps, outcome: QuitOutcome): Promise<void> {
@@ -68,7 +77,7 @@ async function stopAll(deps: QuitDeps, outcome: QuitOutcome): Promise<void> {
     `Stopping ${[...left].join(', ')}… (${models.length - left.size} of ${models.length} stopped; Cortex quits when done)`
   const timer = setTimeout(() => {
     shown = true
-    deps.progress.show(text())
+    progressSafely(outcome, () => deps.progress.show(text()))
   }, deps.progressAfterMs)
   const stops = models.map(async (m) => {
     try {
@@ -78,7 +87,7 @@ async function stopAll(deps: QuitDeps, outcome: QuitOutcome): Promise<void> {
       outcome.problems.push(`stopping ${m.name} failed: ${(err as Error).message}`)
     }
     left.delete(m.name)
-    if (shown && left.size > 0) deps.progress.show(text())
+    if (shown && left.size > 0) progressSafely(outcome, () => deps.progress.show(text()))
   })
   const done = await withDeadline(Promise.all(stops), deps.stopDeadlineMs)
   clearTimeout(timer)
@@ -97,3 +106,65 @@ async function withDeadline(work: Promise<unknown>, ms: number): Promise<'done' 
 }
 
 const seconds = (ms: number) => (ms < 1000 ? `${ms} ms` : `${Math.round(ms / 1000)} s`)
+
+export interface QuitGateOptions {
+  /** The quit sequence, with whatever else must end before the process does (the tray). */
+  run(): Promise<QuitOutcome>
+  /** Quits for real (app.quit: before-quit fires again and the gate lets it through). */
+  quit(): void
+  /** Installs the downloaded update; the updater then quits (electron-updater's quitAndInstall). */
+  install(): void
+  report(problems: string[]): void
+  /** How long to wait for the updater to quit before quitting anyway (a refused install quits nothing). */
+  installGraceMs?: number
+}
+
+export interface QuitGate {
+  /** While true, closing the window closes it instead of hiding it. */
+  quitting(): boolean
+  /** app's before-quit: holds the first quit until the sequence ends, joins the later ones, lets the last through. */
+  beforeQuit(event: { preventDefault(): void }): void
+  /** The next quit ends with installing the update instead of a plain quit. */
+  installAfterQuit(): void
+}
+
+/**
+ * Electron's before-quit cannot wait for a promise, so the first quit is prevented while the sequence runs and quits
+ * again when it is done; a quit asked meanwhile (the tray, the OS, Cmd-Q twice) joins it. An update installs only
+ * after the sequence: electron-updater's quitAndInstall starts the installer (Windows, Linux) or closes every window
+ * (macOS) at once, which would leave the gateway's engines running or meet a window that hides instead of closing.
+ */
+export function createQuitGate(options: QuitGateOptions): QuitGate {
+  let phase: 'serving' | 'quitting' | 'done' = 'serving'
+  let install = false
+  const finish = () => {
+    phase = 'done'
+    if (!install) return options.quit()
+    try {
+      options.install()
+    } catch (err) {
+      options.report([`installing the update failed: ${(err as Error).message}`])
+      return options.quit()
+    }
+    setTimeout(options.quit, options.installGraceMs ?? 10_000).unref()
+  }
+  return {
+    quitting: () => phase !== 'serving',
+    beforeQuit: (event) => {
+      if (phase === 'done') return
+      event.preventDefault()
+      if (phase === 'quitting') return
+      phase = 'quitting'
+      void options
+        .run()
+        .then(
+          (outcome) => outcome.problems.length > 0 && options.report(outcome.problems),
+          (err: unknown) => options.report([`the quit sequence failed: ${(err as Error).message}`]),
+        )
+        .finally(finish)
+    },
+    installAfterQuit: () => {
+      install = true
+    },
+  }
+}
