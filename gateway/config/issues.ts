@@ -26,10 +26,11 @@ export function formatIssue(issue: ConfigIssue): string {
 
 /** `/models/0/queue/size` → `models[0].queue.size` */
 export function displayPath(pointer: string): string {
-  return splitPointer(pointer).reduce(
-    (out, segment) => (/^\d+$/.test(segment) ? `${out}[${segment}]` : out ? `${out}.${segment}` : segment),
-    '',
-  )
+  return splitPointer(pointer).reduce((out, raw) => {
+    // A key is whatever the file or body says: an unknown one of a megabyte is shown cut, like any echoed value.
+    const segment = raw.length > 64 ? `${raw.slice(0, 64)}…` : raw
+    return /^\d+$/.test(segment) ? `${out}[${segment}]` : out ? `${out}.${segment}` : segment
+  }, '')
 }
 
 export function splitPointer(pointer: string): string[] {
