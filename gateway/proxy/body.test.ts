@@ -127,6 +127,8 @@ describe('readRequest', () => {
     ['{"model":"m","n":"2"}', 'n'],
     ['{"model":"m","n":0}', 'n'],
     ['{"model":"m","n":1.5}', 'n'],
+    ['{"model":"m","best_of":"4"}', 'best_of'],
+    ['{"model":"m","best_of":0}', 'best_of'],
   ])('refuses %s, an output cap or n of the wrong type, naming it', (text, param) => {
     const err = errorOf(text)
     expect(err.code).toBe('invalid_request')
@@ -138,6 +140,9 @@ describe('readRequest', () => {
     expect(read('{"max_tokens":10.2}').output).toEqual({ cap: 11, n: 1 })
     expect(read('{"max_tokens":-1,"max_completion_tokens":5}').output).toEqual({ cap: null, n: 1 })
     expect(read('{"model":"m"}').output).toEqual({ cap: null, n: 1 })
+    // best_of: the engine generates that many choices and returns n of them.
+    expect(read('{"max_tokens":50,"n":2,"best_of":5}').output).toEqual({ cap: 50, n: 5 })
+    expect(read('{"max_tokens":50,"n":3,"best_of":1}').output).toEqual({ cap: 50, n: 3 })
   })
 
   it('leaves the inside of nested values and unread strings to the engine', () => {

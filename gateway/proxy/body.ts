@@ -152,7 +152,7 @@ export function scanObject(buf: Buffer, wanted: Pick<ReadonlySet<string>, 'has'>
 /** Every field an engine reads as the most it may generate: OpenAI's two, the Responses API's, Anthropic's `max_tokens`. */
 const OUTPUT_CAPS = ['max_tokens', 'max_completion_tokens', 'max_output_tokens'] as const
 
-const REQUEST_KEYS = new Set(['model', 'stream', 'stream_options', ...OUTPUT_CAPS, 'n', 'messages', 'prompt', 'input'])
+const REQUEST_KEYS = new Set(['model', 'stream', 'stream_options', ...OUTPUT_CAPS, 'n', 'best_of', 'messages', 'prompt', 'input'])
 
 /** JSON.parse of one member's value (small: routing fields only); undefined when absent. */
 export function memberValue(buf: Buffer, span: Span | undefined): unknown {
@@ -178,7 +178,8 @@ function bodyError(raw: Buffer): CortexError {
 }
 
 /**
- * The largest output the engine may produce for this request. A cap of the wrong type is refused, naming it, rather
+ * The largest output the engine may produce for this request: the largest cap, for each of the choices it generates
+ * (`n`, or `best_of` when larger). A cap of the wrong type is refused, naming it, rather
  * than read as "no cap" (which engines may read differently); a negative one is llama.cpp's "until the context is
  * full", so no cap.
  */
@@ -194,11 +195,15 @@ function outputAsk(raw: Buffer, m: Map<string, Span>): OutputAsk {
     if (value < 0) uncapped = true
     else cap = Math.max(cap ?? 0, Math.ceil(value))
   }
-  const n = memberValue(raw, m.get('n')) ?? 1
-  if (!Number.isInteger(n) || (n as number) < 1) {
-    throw new CortexError('invalid_request', '"n" must be a whole number of choices, 1 or more', { param: 'n' })
-  }
-  return { cap: uncapped ? null : cap, n: n as number }
+  // `best_of` (completions, vLLM): the engine generates that many and returns the best n.
+  const [n, bestOf] = (['n', 'best_of'] as const).map((name) => {
+    const value = memberValue(raw, m.get(name)) ?? 1
+    if (!Number.isInteger(value) || (value as number) < 1) {
+      throw new CortexError('invalid_request', `"${name}" must be a whole number of choices, 1 or more`, { param: name })
+    }
+    return value as number
+  })
+  return { cap: uncapped ? null : cap, n: Math.max(n!, bestOf!) }
 }
 
 /**
