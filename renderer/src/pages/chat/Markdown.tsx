@@ -9,8 +9,55 @@ import { highlighted } from './highlight.js'
  * as the text it is; links go out only to http(s), in a new window; images are links, never loaded.
  */
 export const Markdown = memo(function Markdown({ text }: { text: string }) {
-  return <div className="markdown">{blocks(new Lexer({ gfm: true }).lex(text))}</div>
+  const tokens = lexAnswer(text)
+  if (tokens === null)
+    return (
+      <div className="markdown">
+        <p className="message-text">{text}</p>
+      </div>
+    )
+  return <div className="markdown">{blocks(tokens)}</div>
 })
+
+/** Longer answers are shown as plain text: marked's time grows faster than the text on some inputs. */
+export const MAX_MARKDOWN = 100_000
+/** A paragraph (or cell, heading…) longer than this keeps its text without inline Markdown (`_a_a_a…` is quadratic). */
+export const MAX_INLINE = 4_000
+/** Nesting (`>`, list markers) and indentation a line may open with: deeper nests overflow marked's stack. */
+const MAX_MARKERS = 32
+const MAX_INDENT = 128
+const LINE_PREFIX = /^(?:[ \t]|>|[-*+](?=[ \t])|\d{1,9}[.)](?=[ \t]))*/gm
+
+function tooDeep(text: string): boolean {
+  LINE_PREFIX.lastIndex = 0
+  for (let m = LINE_PREFIX.exec(text); m !== null; m = LINE_PREFIX.exec(text)) {
+    if (m[0] === '') LINE_PREFIX.lastIndex++
+    else if (m[0].length > MAX_INDENT || m[0].replace(/[ \t]/g, '').length > MAX_MARKERS) return true
+  }
+  return false
+}
+
+/**
+ * An answer's tokens, or null to show it as plain text: too long, nested too deep, or anything marked throws on. A
+ * model's text must never freeze or break the page, so inline runs past MAX_INLINE stay plain text.
+ */
+export function lexAnswer(text: string): Token[] | null {
+  if (text.length > MAX_MARKDOWN || tooDeep(text)) return null
+  try {
+    // Lexer.lex, with each inline run bounded.
+    const lexer = new Lexer({ gfm: true })
+    const tokens = lexer.blockTokens(text.replace(/\r\n|\r/g, '\n'), lexer.tokens)
+    for (const run of lexer.inlineQueue) {
+      lexer.state.inRawBlock = false
+      if (run.src.length <= MAX_INLINE) lexer.inlineTokens(run.src, run.tokens)
+      else run.tokens.push({ type: 'text', raw: run.src, text: run.src })
+    }
+    lexer.inlineQueue = []
+    return tokens
+  } catch {
+    return null
+  }
+}
 
 const ENTITY = /&(?:#(\d{1,7})|#x([\da-f]{1,6})|(amp|lt|gt|quot|apos|nbsp));/gi
 const NAMED: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: '\u00a0' }

@@ -1,7 +1,7 @@
 import { render } from '@testing-library/react'
 import { describe, expect, it } from 'vitest'
 import { highlighted } from './highlight.js'
-import { decodeEntities, Markdown, safeHref } from './Markdown.js'
+import { decodeEntities, lexAnswer, Markdown, MAX_INLINE, safeHref } from './Markdown.js'
 import { splitReasoning } from './thread.js'
 
 const shown = (text: string) => render(<Markdown text={text} />).container
@@ -69,6 +69,84 @@ describe('Markdown', () => {
     const code = md.querySelector('code')!
     expect(code.children).toHaveLength(0)
     expect(code.textContent).toBe('<script>+</script>')
+  })
+})
+
+/** What no answer may make: an element that runs or loads anything, an event handler, a link off http(s). */
+function expectInert(md: HTMLElement) {
+  expect(
+    md.querySelector('script, img, svg, iframe, object, embed, style, link, video, audio, source, form, base, meta'),
+  ).toBeNull()
+  for (const el of md.querySelectorAll('*')) {
+    for (const attr of el.getAttributeNames()) {
+      expect(attr, el.outerHTML).not.toMatch(/^(on|src|srcset|style|formaction)/)
+    }
+  }
+  for (const a of md.querySelectorAll('a')) {
+    expect(a.getAttribute('href')).toMatch(/^https?:\/\//)
+    expect(a.getAttribute('target')).toBe('_blank')
+    expect(a.getAttribute('rel')).toBe('noopener noreferrer')
+  }
+}
+
+describe('Markdown, given hostile answers', () => {
+  const payloads = [
+    '<img src=x onerror=alert(1)>',
+    'inline <svg onload=alert(1)> and <iframe src="https://evil.example"></iframe>',
+    '<div>\n<img src=x onerror=alert(1)>\n</div>\n\n<iframe src=javascript:alert(1)>',
+    '<style>body{background:url(http://evil.example/beacon)}</style>',
+    '[a](javascript:alert(1)) [b](JaVaScRiPt:alert(1)) [c](\u0000javascript:alert(1)) [d](&#106;avascript:alert(1))',
+    '[e](data:text/html;base64,PHNjcmlwdD4=) [f](vbscript:msgbox) [g](  javascript:alert(1)) [h](java\tscript:alert(1))',
+    '<javascript:alert(1)> <vbscript:x> <data:text/html,x>',
+    '[ref][r] and [r]\n\n[r]: javascript:alert(1) "title"',
+    '[t](https://ok.example "\\" onmouseover=alert(1) x=\\")',
+    '![x](http://evil.example/beacon) ![y](https://evil.example/b.png "t") ![z][i]\n\n[i]: http://evil.example/i',
+    '```"><img src=x onerror=alert(1)>\ncode\n```',
+    '```html onload=alert(1)\n<img src=x onerror=alert(1)>\n```',
+    '| <img src=x onerror=alert(1)> | [x](javascript:y) |\n|---|---|\n| <svg onload=alert(1)> | ok |',
+    '- [ ] <img src=x onerror=1>\n- **<b onclick=alert(1)>bold</b>**',
+    '<think><img src=x onerror=alert(1)>',
+    '<a href="javascript:alert(1)">html link</a> <a href=https://ok.example onclick=alert(1)>x</a>',
+  ]
+  it.each(payloads)('%s stays inert', (payload) => {
+    expectInert(shown(payload))
+  })
+
+  it('makes a link of http(s) addresses only, whatever the spelling of the others', () => {
+    const md = shown(
+      '[ok](HTTPS://Ok.Example/x) [no](&#x6A;avascript:alert(1)) <https://auto.example> [r][1]\n\n[1]: http://ref.example',
+    )
+    expect([...md.querySelectorAll('a')].map((a) => a.getAttribute('href'))).toEqual([
+      'https://ok.example/x',
+      'https://auto.example/',
+      'http://ref.example/',
+    ])
+  })
+
+  it('shows pathological input quickly, as plain text where Markdown would take too long or overflow the stack', () => {
+    const cases = [
+      '_a'.repeat(500_000),
+      '*'.repeat(1_000_000),
+      '['.repeat(500_000) + ']'.repeat(500_000),
+      '>'.repeat(100_000) + ' deep',
+      Array.from({ length: 2_000 }, (_, i) => `${' '.repeat(i * 2)}- x`).join('\n'),
+      `${'_a'.repeat(MAX_INLINE)}\n\n`.repeat(20),
+    ]
+    for (const text of cases) {
+      const started = performance.now()
+      const md = shown(text)
+      expect(performance.now() - started, text.slice(0, 20)).toBeLessThan(1_500)
+      expect(md.textContent!.length).toBeGreaterThan(0)
+    }
+    expect(lexAnswer('>'.repeat(100_000))).toBeNull()
+  })
+
+  it('keeps a long paragraph as its text, still Markdown around it', () => {
+    const long = `${'word '.repeat(MAX_INLINE / 4)}**not bold**`
+    const md = shown(`**bold**\n\n${long}`)
+    expect(md.querySelector('strong')!.textContent).toBe('bold')
+    expect(md.querySelectorAll('strong')).toHaveLength(1)
+    expect(md.textContent).toContain('**not bold**')
   })
 })
 
