@@ -6,7 +6,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
-import { builderElectronVersion, productionPackages, stageApp } from '../scripts/stage-app.js'
+import { NATIVE_MODULE, builderElectronVersion, moduleAbis, productionPackages, stageApp } from '../scripts/stage-app.js'
 
 /** electron-builder.yml against electron-builder's own schema, and the staging copy it packages (issue 13). */
 
@@ -23,7 +23,7 @@ const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as
   devDependencies: Record<string, string>
   scripts: Record<string, string>
 }
-const nativeModule = 'node_modules/better-sqlite3/build/Release/better_sqlite3.node'
+const nativeModule = NATIVE_MODULE
 
 /** Whether a pattern of the kinds electron-builder.yml uses (`dir/**`, a plain path) names anything under `cwd`. */
 function names(pattern: string, cwd: string): boolean {
@@ -75,11 +75,20 @@ describe('the staging copy', () => {
   const out = mkdtempSync(path.join(os.tmpdir(), 'cortex-stage-'))
   const app = path.join(out, 'app')
   const checkoutModule = path.join(root, nativeModule)
+  // Copying all ~190 production packages (~120 MB) costs CI half a minute and proves no more than the copy code on
+  // the packages asarUnpack names (the native module and what loads it); which packages a real staging copies is
+  // productionPackages, checked below against the lockfile.
+  const unpacked = config.asarUnpack.map((p) => p.replace(/\/\*\*$/, ''))
   let before: Buffer
   beforeAll(async () => {
     before = readFileSync(checkoutModule)
     // Plays the Electron rebuild: the staged module is replaced by bytes Node cannot load.
-    await stageApp({ root, out: app, rebuild: async (dir) => writeFileSync(path.join(dir, nativeModule), 'electron abi') })
+    await stageApp({
+      root,
+      out: app,
+      packages: unpacked,
+      rebuild: async (dir) => writeFileSync(path.join(dir, nativeModule), 'electron abi'),
+    })
   }, 120_000)
   afterAll(() => rmSync(out, { recursive: true, force: true }), 120_000)
 
@@ -97,6 +106,7 @@ describe('the staging copy', () => {
     const staged = productionPackages(root)
     expect(staged).toContain('node_modules/better-sqlite3')
     expect(staged).toContain('node_modules/electron-updater')
+    for (const dir of unpacked) expect(staged, dir).toContain(dir)
     for (const dev of ['node_modules/electron', 'node_modules/vitest', 'node_modules/electron-builder']) {
       expect(staged).not.toContain(dev)
       expect(existsSync(path.join(app, dev)), dev).toBe(false)
@@ -116,5 +126,10 @@ describe('the staging copy', () => {
       { cwd: root, encoding: 'utf8' },
     )
     expect(JSON.parse(answer)).toEqual({ x: 42 })
+  })
+
+  it("reads a native module's ABI, as the real rebuild checks Electron's (the checkout's is this Node's)", () => {
+    expect(moduleAbis(checkoutModule)).toEqual([process.versions.modules])
+    expect(readFileSync(path.join(root, 'node_modules/electron/abi_version'), 'utf8').trim()).not.toBe(process.versions.modules)
   })
 })
