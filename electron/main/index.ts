@@ -112,12 +112,19 @@ async function run(): Promise<void> {
       }
     },
   })
+  const shown = new Set<Notification>()
   const tray = createDesktopTray(resources, (action) => void controller.handle(action))
   const controller = startController(connection, {
     setTray: (menu, icon) => tray.update(menu, icon, `Cortex — ${modeLabel} (${icon})`),
     notify: ({ title, body, modelId }) => {
       const n = new Notification({ title, body })
-      n.on('click', () => consoleWindow.show(modelId))
+      // Held until it is dismissed: a Notification nothing references can be collected, and its click is lost then.
+      shown.add(n)
+      n.on('click', () => {
+        shown.delete(n)
+        consoleWindow.show(modelId)
+      })
+      n.on('close', () => shown.delete(n))
       n.show()
     },
     copy: (text) => clipboard.writeText(text),
