@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
+import { makeDataDir } from './data-dir.js'
 
 export const ADMIN_TOKEN_FILE = 'admin-token'
 
@@ -21,7 +22,7 @@ export function loadAdminToken({ dataDir, env, announce }: LoadAdminTokenOptions
   const file = path.join(dataDir, ADMIN_TOKEN_FILE)
   const existing = readOwnTokenFile(file, announce)
   if (existing !== null) return existing
-  fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 })
+  makeDataDir(dataDir)
   const created = createTokenFile(file)
   // Another process may have created it first: theirs is the token, and they announced it.
   if (created === null) return readOwnTokenFile(file, announce) ?? emptyFile(file)

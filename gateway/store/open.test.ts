@@ -22,6 +22,17 @@ afterEach(() => {
 const lockFile = () => path.join(dir, 'cortex.lock')
 
 describe('openStore', () => {
+  it.each([
+    ['a file', (file: string) => file, 'is a file, not a folder'],
+    ['under a file', (file: string) => path.join(file, 'data'), 'is under a file, not a folder'],
+  ])('refuses a data directory that is %s, saying so and naming it', (_what, dataDir, says) => {
+    const file = path.join(dir, 'not-a-folder')
+    fs.writeFileSync(file, 'kept')
+    expect(() => openStore(dataDir(file))).toThrow(`the data directory ${dataDir(file)} ${says}: give --data-dir a folder`)
+    expect(() => openDatabase(dataDir(file))).toThrow(says)
+    expect(fs.readFileSync(file, 'utf8')).toBe('kept')
+  })
+
   it('creates the data directory with mode 0700 and the database in WAL mode', () => {
     const dataDir = path.join(dir, 'nested', 'data')
     const store = openStore(dataDir)

@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto'
-import fs from 'node:fs'
 import path from 'node:path'
 import Database from 'better-sqlite3'
 import { pino, type Logger } from 'pino'
@@ -17,6 +16,7 @@ import { createSettingsRepo } from './settings.js'
 import type { Accounts, AccountsDatabase, SettingsRepo, Store } from './types.js'
 import { usageReport } from './usage-report.js'
 import { createUsageWriter } from './usage.js'
+import { makeDataDir } from './data-dir.js'
 
 export interface OpenStoreOptions {
   logger?: Logger
@@ -30,7 +30,7 @@ export interface OpenStoreOptions {
 export function openStore(dataDir: string, opts: OpenStoreOptions = {}): Store {
   const logger = opts.logger ?? pino({ level: 'silent' })
   const now = opts.now ?? Date.now
-  fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 })
+  makeDataDir(dataDir)
   const releaseLock = acquireLock(dataDir)
   let db: Database.Database | undefined
   try {
@@ -79,7 +79,7 @@ export function openStore(dataDir: string, opts: OpenStoreOptions = {}): Store {
  */
 export function openDatabase(dataDir: string, opts: OpenStoreOptions = {}): AccountsDatabase {
   const now = opts.now ?? Date.now
-  fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 })
+  makeDataDir(dataDir)
   const db = connect(dataDir, now, opts.logger ?? pino({ level: 'silent' }))
   try {
     return { ...accounts(db, now), close: () => db.close() }
