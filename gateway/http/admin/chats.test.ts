@@ -336,6 +336,21 @@ describe('the chat playground API', () => {
     const exported = (await (await call(admin, 'GET', `/chats/${chat.id}/export?format=json`)).json()) as ChatDetail
     expect(exported).toEqual(await detail(chat.id))
 
+    // A title that would break the header or the path is only letters, digits and dashes in the file's name.
+    const hostile = '"; filename=evil.html\r\nSet-Cookie: x=1\n../../etc/passwd\\ <script> é 日本'
+    expect((await call(admin, 'PATCH', `/chats/${chat.id}`, { title: hostile })).status).toBe(200)
+    for (const format of ['md', 'json']) {
+      const file = await call(admin, 'GET', `/chats/${chat.id}/export?format=${format}`)
+      expect(file.headers.get('content-disposition')).toBe(
+        `attachment; filename="filenameevilhtml-Set-Cookie-x1-etcpasswd-script-e.${format}"`,
+      )
+      expect(file.headers.get('content-type')).toBe(
+        format === 'md' ? 'text/markdown; charset=utf-8' : 'application/json; charset=utf-8',
+      )
+      expect(file.headers.get('x-content-type-options')).toBe('nosniff')
+      expect(file.headers.get('set-cookie')).toBeNull()
+    }
+
     expect((await call(admin, 'DELETE', `/chats/${chat.id}`)).status).toBe(204)
     expect((await call(admin, 'GET', `/chats/${chat.id}`)).status).toBe(404)
     expect(await (await call(admin, 'GET', '/chats/search?q=zebra')).json()).toEqual([])

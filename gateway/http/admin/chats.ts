@@ -51,9 +51,12 @@ export function chatRoutes(app: AdminApp, chats: ChatService, streams: SseStream
   })
   app.get('/chats/:id/export', { schema: { params: ChatParamsSchema, querystring: ChatExportQuery } }, (req, reply) => {
     const file = chats.exportChat(chatUser(req), req.params.id, req.query.format ?? 'md')
+    // A download, never a page: the name is letters, digits and dashes (export.ts); no sniffing, no cache of it.
     return reply
       .header('content-type', file.contentType)
       .header('content-disposition', `attachment; filename="${file.fileName}"`)
+      .header('x-content-type-options', 'nosniff')
+      .header('cache-control', 'no-store')
       .send(file.text)
   })
 
