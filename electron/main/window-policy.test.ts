@@ -26,6 +26,14 @@ describe('window policy', () => {
     expect(isConsoleUrl('https://127.0.0.1:31313/', origin)).toBe(false)
     expect(isConsoleUrl(undefined, origin)).toBe(false)
     expect(isConsoleUrl('about:blank', origin)).toBe(false)
+    // Addresses that begin like the console's and are another origin (a prefix check would let these through).
+    for (const other of [
+      'http://127.0.0.1:313130/',
+      'http://127.0.0.1:31313.evil.example/',
+      'http://127.0.0.1:31313@evil.example/',
+      'http://127.0.0.1.evil.example:31313/',
+    ])
+      expect(isConsoleUrl(other, origin), other).toBe(false)
   })
 
   it('grants the console only clipboard writes (its Copy buttons), and nothing to other pages', () => {
