@@ -6,9 +6,11 @@ export const ChatParams = Type.Object(
     system: Type.Optional(Type.String({ maxLength: 100_000 })),
     temperature: Type.Optional(Type.Number({ minimum: 0, maximum: 2 })),
     top_p: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
-    max_tokens: Type.Optional(Type.Integer({ minimum: 1 })),
-    seed: Type.Optional(Type.Integer()),
-    stop: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { maxItems: 4 })),
+    /** More than any context holds (2^20): past it a number is a typo, not a limit. */
+    max_tokens: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_048_576 })),
+    /** A JSON number engines read exactly. */
+    seed: Type.Optional(Type.Integer({ minimum: Number.MIN_SAFE_INTEGER, maximum: Number.MAX_SAFE_INTEGER })),
+    stop: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 500 }), { maxItems: 4 })),
   },
   { additionalProperties: false },
 )

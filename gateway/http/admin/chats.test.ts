@@ -321,6 +321,24 @@ describe('the chat playground API', () => {
     const patched = await call(admin, 'PATCH', `/chats/${chat.id}`, { title: 'Animals', params: { seed: 42 } })
     expect(await patched.json()).toMatchObject({ title: 'Animals', params: { seed: 42 } })
     expect(((await (await call(admin, 'GET', '/chats')).json()) as ChatView[]).map((c) => c.title)).toEqual(['Animals', 'Older'])
+    // Out of range: a 400 naming the field, and the conversation as it was.
+    for (const [body, param] of [
+      [{ params: { temperature: 2.5 } }, 'params.temperature'],
+      [{ params: { top_p: -1 } }, 'params.top_p'],
+      [{ params: { max_tokens: 1e12 } }, 'params.max_tokens'],
+      [{ params: { seed: 1e300 } }, 'params.seed'],
+      [{ params: { stop: ['a', 'b', 'c', 'd', 'e'] } }, 'params.stop'],
+      [{ params: { stop: ['x'.repeat(501)] } }, 'params.stop[0]'],
+      [{ title: 't'.repeat(201) }, 'title'],
+    ] as const) {
+      const bad = await call(admin, 'PATCH', `/chats/${chat.id}`, body)
+      expect(bad.status, JSON.stringify(body)).toBe(400)
+      expect(await bad.json()).toMatchObject({ error: { param } })
+    }
+    const tooLong = await call(admin, 'POST', `/chats/${chat.id}/messages`, { content: 'x'.repeat(1_000_001) })
+    expect(tooLong.status).toBe(400)
+    expect(await tooLong.json()).toMatchObject({ error: { param: 'content' } })
+    expect(await detail(chat.id)).toMatchObject({ title: 'Animals', params: { seed: 42 }, messages: [{}, {}] })
 
     const hits = (await (await call(admin, 'GET', '/chats/search?q=zebra')).json()) as Array<Record<string, unknown>>
     expect(hits).toEqual([

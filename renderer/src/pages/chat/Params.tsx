@@ -12,6 +12,10 @@ const toFields = (p: ChatParams): Fields => ({
   stop: (p.stop ?? []).join('\n'),
 })
 
+/** ChatParams' bounds in the contract (conversation.test.tsx holds the two together). */
+const MAX_TOKENS = 1_048_576
+const MAX_STOP_LENGTH = 500
+
 /** The form's text as parameters, or what is wrong with it (the gateway's ranges: ChatParams in the contract). */
 export function parseParams(f: Fields): { params: ChatParams } | { error: string; field: keyof Fields } {
   const params: ChatParams = {}
@@ -22,25 +26,27 @@ export function parseParams(f: Fields): { params: ChatParams } | { error: string
     const n = Number(v)
     return Number.isFinite(n) && n >= min && n <= max ? n : { error: `${field} is a number from ${min} to ${max}`, field }
   }
-  const int = (field: 'max_tokens' | 'seed', min: number) => {
+  const int = (field: 'max_tokens' | 'seed', min: number, max: number) => {
     const v = f[field].trim()
     if (v === '') return null
     const n = Number(v)
-    return Number.isSafeInteger(n) && n >= min
+    return Number.isSafeInteger(n) && n >= min && n <= max
       ? n
-      : { error: `${field} is a whole number${min > -Infinity ? ` of at least ${min}` : ''}`, field }
+      : { error: `${field} is a whole number${min > -Infinity ? ` from ${min} to ${max}` : ''}`, field }
   }
   for (const [field, v] of [
     ['temperature', num('temperature', 0, 2)],
     ['top_p', num('top_p', 0, 1)],
-    ['max_tokens', int('max_tokens', 1)],
-    ['seed', int('seed', -Infinity)],
+    ['max_tokens', int('max_tokens', 1, MAX_TOKENS)],
+    ['seed', int('seed', -Infinity, Infinity)],
   ] as const) {
     if (typeof v === 'object' && v !== null) return v
     if (v !== null) params[field] = v
   }
   const stop = f.stop.split('\n').filter((s) => s !== '')
   if (stop.length > 4) return { error: 'at most 4 stop sequences, one a line', field: 'stop' }
+  if (stop.some((s) => s.length > MAX_STOP_LENGTH))
+    return { error: `a stop sequence is at most ${MAX_STOP_LENGTH} characters`, field: 'stop' }
   if (stop.length > 0) params.stop = stop
   return { params }
 }

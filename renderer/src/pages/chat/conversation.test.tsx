@@ -8,6 +8,8 @@ import { errorBody, signInAs, stubFetch } from '../../test/fakes.js'
 import { modelView } from '../../test/models.js'
 import { Component as Chat } from './index.js'
 import { parseParams } from './Params.js'
+import { Value } from 'typebox/value'
+import { ChatParams } from '../../../../gateway/contract/chat.js'
 
 const detail = (over: Partial<ChatDetail> = {}): ChatDetail => ({
   id: 'c1',
@@ -231,10 +233,37 @@ describe('parseParams', () => {
     expect(parseParams(blank)).toEqual({ params: {} })
     expect(parseParams({ ...blank, top_p: '1.5' })).toEqual({ error: 'top_p is a number from 0 to 1', field: 'top_p' })
     expect(parseParams({ ...blank, max_tokens: '0' })).toEqual({
-      error: 'max_tokens is a whole number of at least 1',
+      error: 'max_tokens is a whole number from 1 to 1048576',
       field: 'max_tokens',
     })
     expect(parseParams({ ...blank, seed: '1.5' })).toEqual({ error: 'seed is a whole number', field: 'seed' })
     expect(parseParams({ ...blank, stop: 'a\nb\nc\nd\ne' })).toMatchObject({ field: 'stop' })
+  })
+
+  it('accepts exactly what the gateway’s ChatParams does, at each bound', () => {
+    const cases: Array<Partial<typeof blank>> = [
+      { temperature: '2' },
+      { temperature: '2.01' },
+      { top_p: '-0.1' },
+      { max_tokens: '1048576' },
+      { max_tokens: '1048577' },
+      { seed: String(Number.MAX_SAFE_INTEGER) },
+      { seed: '9007199254740993' },
+      { seed: String(Number.MIN_SAFE_INTEGER) },
+      { stop: 'x'.repeat(500) },
+      { stop: 'x'.repeat(501) },
+      { stop: 'a\nb\nc\nd' },
+    ]
+    for (const c of cases) {
+      const parsed = parseParams({ ...blank, ...c })
+      const field = Object.keys(c)[0]
+      if ('params' in parsed) expect(Value.Check(ChatParams, parsed.params), JSON.stringify(c)).toBe(true)
+      else {
+        expect(parsed.field).toBe(field)
+        // What the form refuses, the gateway refuses too.
+        const raw = field === 'stop' ? c.stop!.split('\n') : Number(c[field as keyof typeof c])
+        expect(Value.Check(ChatParams, { [field!]: raw }), JSON.stringify(c)).toBe(false)
+      }
+    }
   })
 })
