@@ -28,6 +28,8 @@ declare global {
 
 /** Brings the window forward; set once it exists (a second launch during start-up has nothing to show yet). */
 let showWindow: () => void = () => {}
+/** Closes the gateway connection when start-up fails after it was made (set once it is). */
+let closeOnFailure: (() => Promise<void>) | null = null
 
 if (!app.requestSingleInstanceLock()) {
   app.quit()
@@ -36,8 +38,14 @@ if (!app.requestSingleInstanceLock()) {
   app.on('second-instance', () => showWindow())
   app.on('activate', () => showWindow())
   await app.whenReady()
-  await run().catch((err: unknown) => {
+  await run().catch(async (err: unknown) => {
     if (!(err instanceof ConnectCancelled)) dialog.showErrorBox('Cortex could not start', (err as Error).message)
+    // app.exit skips before-quit: an embedded core that came up is closed here, so its process engines do not
+    // outlive the app (within a deadline, so a hung close cannot keep a failed app alive).
+    if (closeOnFailure !== null) {
+      const deadline = new Promise((resolve) => setTimeout(resolve, 15_000).unref())
+      await Promise.race([closeOnFailure().catch((e: unknown) => console.error(`cortex: ${(e as Error).message}`)), deadline])
+    }
     app.exit(1)
   })
 }
@@ -53,6 +61,7 @@ async function run(): Promise<void> {
   const embedded: CortexConfig = { ...config, engines: { ...config.engines, stopOnExit: false } }
   const port = env.CORTEX_PORT ? config.server.port : settings.port
   const connection = await connect(port, gatewayDeps(embedded, env, portDialog))
+  closeOnFailure = () => connection.close()
   const chosenPort = Number(new URL(connection.url).port)
   if (connection.mode === 'embed' && chosenPort !== settings.port && !env.CORTEX_PORT)
     settings = await saveSettings(userData, { ...settings, port: chosenPort })
