@@ -313,6 +313,38 @@ describe('the chat playground API', () => {
     expect(world.usageRows.rows[0]).toMatchObject({ user: world.ann.id, orgId: world.ann.orgId })
   })
 
+  it('a member gets 404 for the admin’s conversations; a session changes them only with its CSRF token, from its own page', async () => {
+    upstream.handler = streams(['the admin’s answer'])
+    const ann = await signIn('ann')
+    const adminsChat = await newChat(admin)
+    await send(adminsChat.id, { content: 'admin only' })
+    for (const [method, path] of [
+      ['GET', `/chats/${adminsChat.id}`],
+      ['GET', `/chats/${adminsChat.id}/export?format=json`],
+      ['DELETE', `/chats/${adminsChat.id}`],
+    ] as const) {
+      expect((await call(ann, method, path)).status, `${method} ${path}`).toBe(404)
+    }
+    expect(await (await call(ann, 'GET', '/chats/search?q=admin')).json()).toEqual([])
+
+    const own = await newChat(ann)
+    const { 'x-cortex-csrf': csrf, ...noToken } = ann
+    const wrongToken = { ...ann, 'x-cortex-csrf': `${csrf}x` }
+    const otherPage = { ...ann, origin: 'http://127.0.0.1:1' }
+    for (const auth of [noToken, wrongToken, otherPage]) {
+      for (const [method, path, body] of [
+        ['POST', '/chats', { model: 'tiny' }],
+        ['PATCH', `/chats/${own.id}`, { title: 'x' }],
+        ['DELETE', `/chats/${own.id}`],
+        ['POST', `/chats/${own.id}/messages`, { content: 'x' }],
+      ] as const) {
+        expect((await call(auth, method, path, body)).status, `${method} ${path}`).toBe(403)
+      }
+    }
+    expect(await detail(own.id, ann)).toMatchObject({ title: 'New chat', messages: [] })
+    expect(((await (await call(ann, 'GET', '/chats')).json()) as ChatView[]).map((c) => c.id)).toEqual([own.id])
+  })
+
   it('renames, changes parameters, lists newest first, searches, exports and deletes', async () => {
     upstream.handler = streams(['zebras are striped'])
     const older = await newChat(admin, { model: 'tiny', title: 'Older' })
