@@ -153,6 +153,17 @@ describe('parseKeySpec', () => {
       'org: no organization "globex" (there are no organizations yet); create it with `cortex orgs create globex` or POST /admin/api/orgs',
     )
   })
+
+  it.each([
+    ['a megabyte', 'o'.repeat(1_000_000)],
+    ['a line break', 'acme\n<script>'],
+  ])('cuts and quotes an unknown organization name of %s instead of echoing it', (_what, org) => {
+    const { message } = failure({ org }) as Error
+    expect(message.length).toBeLessThan(400)
+    expect(message).toContain(JSON.stringify(org.slice(0, 200)).slice(0, -1))
+    expect(message).toContain('`cortex orgs create NAME`')
+    if (org.length > 200) expect(message).toContain(`(${org.length} characters)`)
+  })
 })
 
 describe('hashKey', () => {

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { isIP } from 'node:net'
 import { parseDuration } from '../config/duration.js'
-import { CortexError } from '../contract/errors.js'
+import { CortexError, quoted } from '../contract/errors.js'
 import {
   type ApiKeyRecord,
   type ApiKeyView,
@@ -135,17 +135,16 @@ export function findOrg(wanted: string, orgs: OrgRepo): OrgRecord {
   if (org) return org
   const names = orgs.list().map((o) => `"${o.name}"`)
   const known = names.length === 0 ? 'there are no organizations yet' : `existing: ${names.join(', ')}`
-  throw invalid(
-    'org',
-    `no organization "${wanted}" (${known}); create it with \`cortex orgs create ${wanted}\` or POST /admin/api/orgs`,
-  )
+  // The command names the organization asked for, unless it is too long to be a name anyway.
+  const create = `cortex orgs create ${wanted.length <= 64 && /^\S+$/.test(wanted) ? wanted : 'NAME'}`
+  throw invalid('org', `no organization ${quoted(wanted)} (${known}); create it with \`${create}\` or POST /admin/api/orgs`)
 }
 
 /** A user by name or id, else invalid_request at `user` saying how to create one. */
 export function findUser(wanted: string, users: UserRepo): UserRecord {
   const user = users.get(wanted)
   if (user) return user
-  throw invalid('user', `no user "${wanted}"; create one with POST /admin/api/users {org, name, role, password}`)
+  throw invalid('user', `no user ${quoted(wanted)}; create one with POST /admin/api/users {org, name, role, password}`)
 }
 
 function parseModels(models: string[]): string[] {

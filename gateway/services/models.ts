@@ -1,6 +1,7 @@
 import type { Logger } from 'pino'
 import {
   CortexError,
+  quoted,
   type AdminEvent,
   type DockerStatus,
   type ModelDefinition,
@@ -106,7 +107,7 @@ export function createModelService(o: ModelServiceOptions): ModelService {
 
   const find = (id: string): ModelDefinition => {
     const def = defs.find((d) => d.id === id)
-    if (!def) throw new CortexError('not_found', `no model has id "${id}" (GET /admin/api/models lists them)`)
+    if (!def) throw new CortexError('not_found', `no model has id ${quoted(id)} (GET /admin/api/models lists them)`)
     return def
   }
   const editable = (id: string): ModelDefinition => {
@@ -152,7 +153,7 @@ export function createModelService(o: ModelServiceOptions): ModelService {
       return write()
     } catch (err) {
       if (err instanceof Error && /UNIQUE/.test(err.message)) {
-        throw new CortexError('invalid_request', `a model named "${name}" already exists`, { param: 'name' })
+        throw new CortexError('invalid_request', `a model named ${quoted(name)} already exists`, { param: 'name' })
       }
       throw err
     }

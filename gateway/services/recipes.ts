@@ -7,6 +7,7 @@ import { Compile } from 'typebox/compile'
 import { stringify } from 'yaml'
 import {
   CortexError,
+  quoted,
   Recipe,
   type ModelConfig,
   type ModelCreateBody,
@@ -75,7 +76,7 @@ export function createRecipeService(o: RecipeServiceOptions): RecipeService {
       const recipe = shipped.get(id) ?? imported.get(id)
       if (recipe === undefined) {
         const known = [...shipped.keys(), ...imported.keys()].join(', ')
-        throw new CortexError('invalid_request', `no recipe has id "${id}" (GET /admin/api/recipes lists them: ${known})`, {
+        throw new CortexError('invalid_request', `no recipe has id ${quoted(id)} (GET /admin/api/recipes lists them: ${known})`, {
           param: 'recipe',
         })
       }
@@ -216,9 +217,13 @@ function recipeFiles(dir: string): Array<{ file: RecipeFile; text: string }> {
 function recipeFile(file: RecipeFile, text: string): Recipe {
   const recipe = parseRecipe(text)
   if (recipe.id !== file.id) {
-    throw new CortexError('invalid_request', `id "${recipe.id}" must be the file's name without .yaml ("${file.id}")`, {
-      param: 'id',
-    })
+    throw new CortexError(
+      'invalid_request',
+      `id ${quoted(recipe.id)} must be the file's name without .yaml (${quoted(file.id)})`,
+      {
+        param: 'id',
+      },
+    )
   }
   return recipe
 }

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import { routeProblems } from '../config/route-rules.js'
 import { displayPath } from '../config/issues.js'
 import { toCachePolicy } from '../config/normalize.js'
-import { CortexError } from '../contract/errors.js'
+import { CortexError, quoted } from '../contract/errors.js'
 import type { ModelDefinition } from '../contract/model.js'
 import type { RouteConfig, RouteDefinition, RoutePatchBody, RouteView } from '../contract/routes.js'
 import { routeTable, type RouteTable } from '../router/route.js'
@@ -45,7 +45,7 @@ export function createRouteService(o: RouteServiceOptions): RouteService {
 
   const find = (id: string): RouteView => {
     const r = routes.find((x) => x.id === id)
-    if (r === undefined) throw new CortexError('not_found', `no route has id "${id}" (GET /admin/api/routes lists them)`)
+    if (r === undefined) throw new CortexError('not_found', `no route has id ${quoted(id)} (GET /admin/api/routes lists them)`)
     return r
   }
   const editable = (id: string): RouteView => {
@@ -95,7 +95,7 @@ export function createRouteService(o: RouteServiceOptions): RouteService {
       return view
     } catch (err) {
       if (err instanceof Error && /UNIQUE/.test(err.message)) {
-        throw new CortexError('name_taken', `a route named "${name}" already exists`, { param: 'name' })
+        throw new CortexError('name_taken', `a route named ${quoted(name)} already exists`, { param: 'name' })
       }
       throw err
     }

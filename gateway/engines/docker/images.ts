@@ -2,7 +2,7 @@ import { constants, createReadStream } from 'node:fs'
 import { access, stat } from 'node:fs/promises'
 import { isAbsolute } from 'node:path'
 import type { Readable } from 'node:stream'
-import { CortexError, type ImageView } from '../../contract/index.js'
+import { CortexError, quoted, type ImageView } from '../../contract/index.js'
 import { dockerMessage, isConnectionError, statusOf, type DockerClient } from './client.js'
 import { offlineImageHint } from './diagnose.js'
 import { JsonLines, readLoadMessages, readPullMessage, type DockerMessage } from './progress.js'
@@ -53,14 +53,16 @@ export class ImageStore {
 
   /** `docker load` of a tar on this machine (the offline way to get an image). */
   async load(path: string): Promise<string[]> {
-    if (!isAbsolute(path)) throw invalidPath(`path must be absolute: ${path}`)
+    if (!isAbsolute(path)) throw invalidPath(`path must be absolute: ${quoted(path)}`)
     try {
-      if (!(await stat(path)).isFile()) throw invalidPath(`${path} is not a file: give the path of a \`docker save\` tar`)
+      if (!(await stat(path)).isFile()) throw invalidPath(`${quoted(path)} is not a file: give the path of a \`docker save\` tar`)
       await access(path, constants.R_OK)
     } catch (err) {
       if (err instanceof CortexError) throw err
       const code = (err as NodeJS.ErrnoException).code
-      throw invalidPath(code === 'ENOENT' ? `${path} does not exist` : `${path} cannot be read by Cortex (${code})`)
+      throw invalidPath(
+        code === 'ENOENT' ? `${quoted(path)} does not exist` : `${quoted(path)} cannot be read by Cortex (${code})`,
+      )
     }
     const messages: DockerMessage[] = []
     try {
