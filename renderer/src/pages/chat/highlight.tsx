@@ -23,13 +23,17 @@ const ENTITIES: Record<string, string> = { '&amp;': '&', '&lt;': '<', '&gt;': '>
 /** What highlight.js writes: its spans (class names only), their ends, and text with its five escapes. */
 const PIECE = /<span class="([\w\- ]+)">|<\/span>|[^<]+/gy
 
+/** Longer code stays plain text: highlight.js's time grows faster than the code (100 KB of Rust `r#"` took 2 s). */
+export const MAX_HIGHLIGHT = 10_000
+
 /**
- * A code block's text as React nodes with highlight.js's classes, or null for a language it does not know. Its HTML is
+ * A code block's text as React nodes with highlight.js's classes, or null for a language it does not know or code past
+ * MAX_HIGHLIGHT. Its HTML is
  * never given to the page: it is read back piece by piece, spans and escaped text only, into elements whose text
  * React escapes again — anything else in it (there should be nothing) gives up on highlighting.
  */
 export function highlighted(code: string, lang: string): ReactNode[] | null {
-  if (lang === '' || hljs.getLanguage(lang) === undefined) return null
+  if (lang === '' || code.length > MAX_HIGHLIGHT || hljs.getLanguage(lang) === undefined) return null
   const html = hljs.highlight(code, { language: lang, ignoreIllegals: true }).value
   const root: ReactNode[] = []
   const stack: Array<{ className: string; children: ReactNode[] }> = []

@@ -1,7 +1,7 @@
 import { render } from '@testing-library/react'
 import { describe, expect, it } from 'vitest'
-import { highlighted } from './highlight.js'
-import { decodeEntities, lexAnswer, Markdown, MAX_INLINE, safeHref } from './Markdown.js'
+import { highlighted, MAX_HIGHLIGHT } from './highlight.js'
+import { decodeEntities, lexAnswer, Markdown, MAX_INLINE, MAX_MARKDOWN, safeHref } from './Markdown.js'
 import { splitReasoning } from './thread.js'
 
 const shown = (text: string) => render(<Markdown text={text} />).container
@@ -139,6 +139,8 @@ describe('Markdown, given hostile answers', () => {
       expect(md.textContent!.length).toBeGreaterThan(0)
     }
     expect(lexAnswer('>'.repeat(100_000))).toBeNull()
+    expect(lexAnswer('a'.repeat(MAX_MARKDOWN + 1))).toBeNull()
+    expect(lexAnswer('a'.repeat(MAX_MARKDOWN))).not.toBeNull()
   })
 
   it('keeps a long paragraph as its text, still Markdown around it', () => {
@@ -156,6 +158,18 @@ describe('highlighted', () => {
     expect(nodes.querySelector('img')).toBeNull()
     expect(nodes.querySelector('.hljs-tag')!.textContent).toBe('<img src=x onerror=alert(1)>')
     expect(highlighted('x', 'no-such-language')).toBeNull()
+    expect(highlighted('x', '__proto__')).toBeNull()
+  })
+
+  it('leaves code past MAX_HIGHLIGHT plain, so a pathological block cannot stall the page', () => {
+    const started = performance.now()
+    expect(highlighted('r#"'.repeat(30_000), 'rust')).toBeNull()
+    expect(highlighted('{'.repeat(MAX_HIGHLIGHT + 1), 'typescript')).toBeNull()
+    expect(performance.now() - started).toBeLessThan(100)
+    expect(highlighted('fn main() {}'.padEnd(MAX_HIGHLIGHT), 'rust')).not.toBeNull()
+    const md = shown('```rust\n' + 'r#"'.repeat(30_000) + '\n```')
+    expect(md.querySelector('code')!.children).toHaveLength(0)
+    expect(md.querySelector('code')!.textContent).toHaveLength(90_000)
   })
 })
 
