@@ -73,8 +73,10 @@ export function useAnswers(chatId: string, setChat: Dispatch<SetStateAction<Chat
     live,
     busy: sending > 0,
     error,
-    /** The message, then (compare) the same question to `alsoModel` beside it as soon as it is saved. */
-    /** False when the message was refused (nothing was saved): the caller keeps what was typed. */
+    /**
+     * The message, then (compare) the same question to `alsoModel` beside it as soon as it is saved. False when the
+     * message was refused (nothing was saved): the caller keeps what was typed.
+     */
     async send(body: ChatSendBody, alsoModel: string | null): Promise<boolean> {
       setError(null)
       const second: Array<Promise<boolean>> = []
