@@ -57,6 +57,11 @@ describe('electron-builder.yml', () => {
       directories: { app: 'build/app' },
     })
     expect((config.deb as { depends: string[] }).depends).toContain('libnss3')
+    // electron-builder refuses a deb without both (FpmTarget: "Please specify project homepage", "… maintainer").
+    expect(config).toMatchObject({
+      extraMetadata: { homepage: expect.stringMatching(/^https:\/\//) },
+      linux: { maintainer: expect.stringMatching(/^.+ <.+@.+>$/) },
+    })
     expect(config.asarUnpack).toContain('node_modules/better-sqlite3/**')
   })
 
