@@ -6,6 +6,7 @@ import { _electron, type ElectronApplication } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import type { TrayAction, TrayItem } from '../../electron/main/tray-menu.js'
 import type { DesktopBridge } from '../../gateway/contract/ipc.js'
+import { NATIVE_MODULE, moduleAbis } from '../../scripts/stage-app.js'
 
 /**
  * The desktop app itself, on Playwright's `_electron` (issue 13): it runs the staging copy in build/app, whose
@@ -22,16 +23,15 @@ const electronBinary = (() => {
   }
 })()
 const staged = path.resolve('build/app')
-const stagedModule = path.join(staged, 'node_modules/better-sqlite3/build/Release/better_sqlite3.node')
+const stagedModule = path.join(staged, NATIVE_MODULE)
+const electronAbi = readFileSync(path.resolve('node_modules/electron/abi_version'), 'utf8').trim()
 const why =
   !electronBinary || !existsSync(electronBinary)
     ? 'no Electron binary installed (electron’s install script is off; run `node node_modules/electron/install.js` where GitHub is reachable)'
     : !existsSync(path.join(staged, 'dist/electron/main/index.js')) || !existsSync(stagedModule)
       ? 'no staged app in build/app (run `npm run build && npm run build:console && npx tsx scripts/stage-app.ts`, which builds better-sqlite3 for Electron)'
-      : readFileSync(stagedModule).equals(
-            readFileSync(path.resolve('node_modules/better-sqlite3/build/Release/better_sqlite3.node')),
-          )
-        ? 'build/app holds better-sqlite3 built for Node, not Electron: run `npx tsx scripts/stage-app.ts` again'
+      : !moduleAbis(stagedModule).includes(electronAbi)
+        ? `build/app holds better-sqlite3 built for ABI ${moduleAbis(stagedModule).join(', ')}, not Electron's ${electronAbi}: run \`npx tsx scripts/stage-app.ts\` again`
         : null
 
 type Desktop = { mode: string; url: string; controller: { menu(): TrayItem[]; handle(a: TrayAction): Promise<void> } }
