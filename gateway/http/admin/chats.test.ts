@@ -1,132 +1,23 @@
-import type { ServerResponse } from 'node:http'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { createSessions } from '../../auth/sessions.js'
-import { createChatService } from '../../chat/service.js'
+import { describe, expect, it } from 'vitest'
 import type { ChatDetail, ChatMessageView, ChatView } from '../../contract/chat.js'
-import { modelView } from '../../contract/admin.test-support.js'
-import { modelDefinition } from '../../contract/model.test-support.js'
-import { defaultProxyOptions } from '../../proxy/types.js'
-import { createChatRepo } from '../../store/chats.js'
-import { createSessionRepo } from '../../store/sessions.js'
-import { buildApp } from '../app.js'
+import { eventually, json } from '../fakes.test-support.js'
 import {
-  FakeRegistry,
-  MemoryUsage,
-  MockUpstream,
-  eventually,
-  json,
-  memoryLogger,
-  noKeys,
-  testConfig,
-} from '../fakes.test-support.js'
-import { FakeModelService, TOKEN, fakeAdmin } from './fakes.test-support.js'
+  admin,
+  call,
+  delta,
+  detail,
+  newChat,
+  parseEvents,
+  PASSWORD,
+  send,
+  signIn,
+  streams,
+  upstream,
+  useChatWorld,
+  world,
+} from './chats.test-support.js'
 
-const PASSWORD = 'correct horse battery'
-const delta = (content: string) => `data: ${JSON.stringify({ choices: [{ index: 0, delta: { content } }] })}\n\n`
-const usage = (prompt: number, completion: number) =>
-  `data: ${JSON.stringify({ choices: [], usage: { prompt_tokens: prompt, completion_tokens: completion } })}\n\n`
-
-/** An engine streaming `parts` a few ms apart, then usage and [DONE]. */
-function streams(parts: string[], prompt = 7) {
-  return async (_req: unknown, res: ServerResponse) => {
-    res.writeHead(200, { 'content-type': 'text/event-stream' })
-    for (const part of parts) {
-      res.write(delta(part))
-      await new Promise((resolve) => setTimeout(resolve, 5))
-    }
-    res.end(usage(prompt, parts.length) + 'data: [DONE]\n\n')
-  }
-}
-
-let upstream: MockUpstream
-let world: Awaited<ReturnType<typeof start>>
-beforeEach(async () => {
-  upstream = await new MockUpstream().start()
-  world = await start()
-})
-afterEach(async () => {
-  await world.app.close()
-  await upstream.close()
-})
-
-async function start() {
-  const { logger } = memoryLogger()
-  const admin = fakeAdmin(logger, new FakeModelService([modelView({ id: 'id-tiny', name: 'tiny' })]))
-  const registry = new FakeRegistry([modelDefinition({ name: 'tiny' }), modelDefinition({ name: 'other' })])
-  registry.target = { replica: 0, apiRoot: '/v1', dispatcher: upstream.pool }
-  const usageRows = new MemoryUsage()
-  const { limiter, keys } = noKeys()
-  const sessions = createSessions({ repo: createSessionRepo(admin.accounts.db), users: admin.accounts.users, adminToken: TOKEN })
-  const acme = admin.accounts.orgs.create('acme')
-  const ann = admin.accounts.users.create({ orgId: acme.id, name: 'ann', role: 'member', password: PASSWORD })
-  admin.accounts.users.create({ orgId: acme.id, name: 'bea', role: 'member', password: PASSWORD })
-  const chats = createChatService({
-    repo: createChatRepo(admin.accounts.db, Date.now),
-    proxy: { registry, usage: usageRows, options: defaultProxyOptions, limiter },
-    serving: admin.serving,
-    logger,
-  })
-  const app = buildApp({
-    config: testConfig(),
-    registry,
-    usage: usageRows,
-    logger,
-    keys,
-    limiter,
-    admin: { ...admin, chats, sessions: { service: sessions, cookie: { name: 'cs', trustProxy: false }, publicUrl: () => '' } },
-  })
-  await app.listen({ port: 0, host: '127.0.0.1' })
-  const address = app.server.address()
-  const origin = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`
-  return { app, admin, usageRows, ann, origin }
-}
-
-type Auth = Record<string, string>
-const admin: Auth = { authorization: `Bearer ${TOKEN}` }
-
-async function signIn(name: string): Promise<Auth> {
-  const res = await call({}, 'POST', '/auth/session', { name, password: PASSWORD })
-  const body = (await res.json()) as { csrf: string }
-  const cookie = res.headers.get('set-cookie')!.split(';', 1)[0]!
-  return { cookie, origin: world.origin, 'x-cortex-csrf': body.csrf }
-}
-
-function call(auth: Auth, method: string, path: string, body?: unknown): Promise<Response> {
-  return fetch(`${world.origin}/admin/api${path}`, {
-    method,
-    headers: { ...auth, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  })
-}
-
-async function newChat(auth: Auth = admin, body: object = { model: 'tiny' }): Promise<ChatView> {
-  const res = await call(auth, 'POST', '/chats', body)
-  expect(res.status).toBe(201)
-  return (await res.json()) as ChatView
-}
-
-interface Event {
-  type: string
-  [k: string]: unknown
-}
-
-/** The events of an answer stream, read to its end. */
-async function send(chatId: string, body: object, auth: Auth = admin): Promise<Event[]> {
-  const res = await call(auth, 'POST', `/chats/${chatId}/messages`, body)
-  expect(res.status, await res.clone().text()).toBe(200)
-  expect(res.headers.get('content-type')).toBe('text/event-stream')
-  return parseEvents(await res.text())
-}
-
-function parseEvents(text: string): Event[] {
-  return text
-    .split('\n\n')
-    .map((frame) => frame.split('\n').find((l) => l.startsWith('data: ')))
-    .filter((line) => line !== undefined)
-    .map((line) => JSON.parse(line.slice(6)) as Event)
-}
-
-const detail = async (id: string, auth: Auth = admin) => (await (await call(auth, 'GET', `/chats/${id}`)).json()) as ChatDetail
+useChatWorld()
 
 describe('the chat playground API', () => {
   it('sends through the gateway’s request path: tokens stream, the answer is saved with the figures of its usage row', async () => {
@@ -286,63 +177,6 @@ describe('the chat playground API', () => {
     expect(refused.status).toBe(400)
     expect(await refused.json()).toEqual({ error: { message: 'bad grammar', type: 'invalid_request_error' } })
     expect((await detail(chat.id)).messages).toEqual([])
-  })
-
-  it('keeps each user’s conversations their own: another gets 404 for every route, whatever the id', async () => {
-    upstream.handler = streams(['mine'])
-    const ann = await signIn('ann')
-    const bea = await signIn('bea')
-    const chat = await newChat(ann)
-    await send(chat.id, { content: 'secret plans' }, ann)
-    const answer = (await detail(chat.id, ann)).messages[1]!.id
-    expect(((await (await call(ann, 'GET', '/chats')).json()) as ChatView[]).map((c) => c.id)).toEqual([chat.id])
-    expect(await (await call(bea, 'GET', '/chats')).json()).toEqual([])
-    for (const [method, path, body] of [
-      ['GET', `/chats/${chat.id}`],
-      ['PATCH', `/chats/${chat.id}`, { title: 'x' }],
-      ['DELETE', `/chats/${chat.id}`],
-      ['GET', `/chats/${chat.id}/export`],
-      ['POST', `/chats/${chat.id}/messages`, { content: 'x' }],
-      ['POST', `/chats/${chat.id}/messages/${answer}/stop`],
-    ] as const) {
-      expect((await call(bea, method, path, body)).status, `${method} ${path}`).toBe(404)
-    }
-    expect(await (await call(bea, 'GET', '/chats/search?q=secret')).json()).toEqual([])
-    expect(await (await call(admin, 'GET', `/chats/${chat.id}`)).status).toBe(404)
-    // Ann's request recorded Ann and her organization.
-    expect(world.usageRows.rows[0]).toMatchObject({ user: world.ann.id, orgId: world.ann.orgId })
-  })
-
-  it('a member gets 404 for the admin’s conversations; a session changes them only with its CSRF token, from its own page', async () => {
-    upstream.handler = streams(['the admin’s answer'])
-    const ann = await signIn('ann')
-    const adminsChat = await newChat(admin)
-    await send(adminsChat.id, { content: 'admin only' })
-    for (const [method, path] of [
-      ['GET', `/chats/${adminsChat.id}`],
-      ['GET', `/chats/${adminsChat.id}/export?format=json`],
-      ['DELETE', `/chats/${adminsChat.id}`],
-    ] as const) {
-      expect((await call(ann, method, path)).status, `${method} ${path}`).toBe(404)
-    }
-    expect(await (await call(ann, 'GET', '/chats/search?q=admin')).json()).toEqual([])
-
-    const own = await newChat(ann)
-    const { 'x-cortex-csrf': csrf, ...noToken } = ann
-    const wrongToken = { ...ann, 'x-cortex-csrf': `${csrf}x` }
-    const otherPage = { ...ann, origin: 'http://127.0.0.1:1' }
-    for (const auth of [noToken, wrongToken, otherPage]) {
-      for (const [method, path, body] of [
-        ['POST', '/chats', { model: 'tiny' }],
-        ['PATCH', `/chats/${own.id}`, { title: 'x' }],
-        ['DELETE', `/chats/${own.id}`],
-        ['POST', `/chats/${own.id}/messages`, { content: 'x' }],
-      ] as const) {
-        expect((await call(auth, method, path, body)).status, `${method} ${path}`).toBe(403)
-      }
-    }
-    expect(await detail(own.id, ann)).toMatchObject({ title: 'New chat', messages: [] })
-    expect(((await (await call(ann, 'GET', '/chats')).json()) as ChatView[]).map((c) => c.id)).toEqual([own.id])
   })
 
   it('renames, changes parameters, lists newest first, searches, exports and deletes', async () => {
