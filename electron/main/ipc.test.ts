@@ -40,7 +40,9 @@ describe('the IPC contract', () => {
     expect(Object.keys(BRIDGE_FUNCTIONS).sort()).toEqual([...IPC_CHANNELS].sort())
   })
 
-  it('a handler table missing a declared channel, or with an undeclared one, does not compile', () => {
+  // Checked by the type-checker, not at run time: `npm run typecheck` (electron/tsconfig.json takes the tests in) fails
+  // when either @ts-expect-error below stops being an error.
+  it('a handler table missing a declared channel, or with an undeclared one, does not compile (tsc)', () => {
     const all = createHandlers({
       connection: { mode: 'embed', url: '' },
       userData,
@@ -54,7 +56,7 @@ describe('the IPC contract', () => {
     }
     // @ts-expect-error 'desktop:shell' is handled and not declared
     const extra: IpcHandlers = { ...all, 'desktop:shell': async () => 'rm -rf' }
-    expect([missing, extra].every((table) => typeof table === 'object')).toBe(true)
+    void [missing, extra]
   })
 })
 
