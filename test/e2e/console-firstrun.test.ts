@@ -106,7 +106,8 @@ describe.skipIf(missing !== null)(`console first run in Chromium${missing ? ` â€
     await page.reload()
     await page.getByTestId('hf-state').waitFor()
     expect(await page.content()).not.toContain(secret)
-    expect(await page.getByTestId('data-dir').textContent()).toBe(world.dataDir)
+    // The page shows the settings before /system answers: the facts come with it.
+    await expect.poll(() => page.getByTestId('data-dir').textContent()).toBe(world.dataDir)
     const { cortex } = (await (await world.admin('GET', '/admin/api/system')).json()) as SystemResponse
     expect(await page.getByTestId('cortex-version').textContent()).toBe(cortex!.version)
     expect(await page.getByTestId('llama-version').textContent()).toBe(cortex!.llamaServer.version)
