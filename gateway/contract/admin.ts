@@ -66,6 +66,10 @@ export type AdminEvent =
       reason: StateReason
       replica?: ReplicaStatus
       diagnosis?: Diagnosis
+      /** The context the running engine was started with, once it said (null until then, and once it stops). Learning
+       *  it comes as an event of the same state: engines tell it after they are `running`. Absent: not known to the
+       *  sender (a gateway older than this field). */
+      contextLength?: number | null
     }
   /** Created or changed through the API (or a config reload). */
   | { type: 'model_updated'; model: ModelView }

@@ -37,6 +37,12 @@ export class FakeDriver implements Driver {
   async probe(_url: string): Promise<Health> {
     return this.health
   }
+  /** What the engine says its context is when asked after `running`; undefined: a driver that cannot ask. */
+  context: Promise<number | null> | undefined
+  get contextLength(): Driver['contextLength'] {
+    const { context } = this
+    return context === undefined ? undefined : () => context
+  }
 }
 
 export const memoryPids = (): PidRepo => {

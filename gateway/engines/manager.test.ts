@@ -55,6 +55,22 @@ describe('ModelEngine.acquire', () => {
     lease.release()
   })
 
+  it('announces the context length the engine says after running, as an event of the same state', async () => {
+    const { driver, m } = setup()
+    let say!: (n: number) => void
+    driver.context = new Promise((resolve) => (say = resolve))
+    const seen: string[] = []
+    m.subscribe((e) => seen.push(`${e.state} ${e.contextLength}`))
+    await m.start('tiny')
+    await vi.waitFor(() => expect(seen.at(-1)).toBe('running null'))
+    say(4096)
+    await vi.waitFor(() => expect(seen.at(-1)).toBe('running 4096'))
+    expect(seen.filter((s) => s.startsWith('running'))).toEqual(['running null', 'running 4096'])
+    expect(m.statuses()[0]!.contextLength).toBe(4096)
+    await m.stop('tiny')
+    expect(seen.at(-1)).toBe('stopped null')
+  })
+
   it('joins an in-flight start and wakes every waiter', async () => {
     const { driver, m } = setup()
     driver.health = { status: 'loading' }

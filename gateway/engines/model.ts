@@ -31,6 +31,9 @@ export interface EngineEvent {
   /** The replica that changed. */
   replica?: ReplicaStatus
   diagnosis?: Diagnosis
+  /** The context the engine was started with, once one of its running replicas said (null until then). An engine
+   *  says it after `running`, so learning it is announced as an event of the same state. */
+  contextLength: number | null
 }
 
 export interface ModelEngineOptions {
@@ -102,6 +105,7 @@ export class ModelEngine {
     { minute: number; windows: NonNullable<ModelDefinition['schedule']>; value: NonNullable<ModelStatus['schedule']> } | undefined
   /** Why the model's replicas are stopping or stopped (told by whoever stops them). */
   private stopReason: StateReason = 'requested'
+  private announcedContextLength: number | null = null
 
   constructor(private readonly o: ModelEngineOptions) {
     const { def } = o
@@ -242,7 +246,7 @@ export class ModelEngine {
       state,
       replicas: this.replicas.map((r) => r.status()),
       queued: this.queue.length,
-      contextLength: this.replicas.find((r) => r.state === 'running' && r.contextLength !== null)?.contextLength ?? null,
+      contextLength: this.contextLength(),
       diagnosis: state === 'running' ? null : this.lastDiagnosis,
       consecutiveFailures: Math.max(0, ...this.replicas.map((r) => r.failures)),
       retryAt: restartable.length > 0 ? Math.min(...restartable.map((r) => r.retryAt!)) : null,
@@ -369,17 +373,10 @@ export class ModelEngine {
     }
   }
 
-  private onReplicaChange(r: Replica, transitioned: boolean): void {
-    if (!transitioned) return
-    if (r.state === 'running' && this.readyAt === null) this.readyAt = this.o.now()
-    if (!this.replicas.some((x) => x.state === 'running')) this.readyAt = null
-    if (r.state === 'failed') {
-      this.lastDiagnosis = r.diagnosis
-      this.scheduleRecovery(r)
-    }
-    if (r.state === 'running') this.lastDiagnosis = null
+  /** The model's state after a change of replica `r`, with why, and the context length known now. */
+  private announce(r: Replica): void {
     const state = modelState(this.replicas.map((x) => x.state))
-    this.timeStart(state)
+    this.announcedContextLength = this.contextLength()
     this.o.onEvent({
       id: this.o.def.id,
       model: this.o.def.name,
@@ -387,7 +384,28 @@ export class ModelEngine {
       reason: state === 'failed' ? 'failed' : state === 'stopping' || state === 'stopped' ? this.stopReason : 'requested',
       replica: r.status(),
       diagnosis: r.state === 'failed' ? (r.diagnosis ?? undefined) : undefined,
+      contextLength: this.announcedContextLength,
     })
+  }
+
+  private contextLength(): number | null {
+    return this.replicas.find((r) => r.state === 'running' && r.contextLength !== null)?.contextLength ?? null
+  }
+
+  private onReplicaChange(r: Replica, transitioned: boolean): void {
+    if (!transitioned) {
+      if (this.contextLength() !== this.announcedContextLength) this.announce(r)
+      return
+    }
+    if (r.state === 'running' && this.readyAt === null) this.readyAt = this.o.now()
+    if (!this.replicas.some((x) => x.state === 'running')) this.readyAt = null
+    if (r.state === 'failed') {
+      this.lastDiagnosis = r.diagnosis
+      this.scheduleRecovery(r)
+    }
+    if (r.state === 'running') this.lastDiagnosis = null
+    this.timeStart(modelState(this.replicas.map((x) => x.state)))
+    this.announce(r)
     this.changes.notify()
     this.pump()
     this.scheduleIdle()

@@ -20,7 +20,7 @@ export class FakeEngines implements EngineSource {
   /** One replica's transition, as the manager reports it. */
   emit(id: string, model: string, replica: number, state: EngineState): void {
     for (const fn of this.listeners)
-      fn({ id, model, state, reason: 'requested', replica: { index: replica, state, inFlight: 0 } })
+      fn({ id, model, state, reason: 'requested', replica: { index: replica, state, inFlight: 0 }, contextLength: null })
   }
 }
 

@@ -100,6 +100,7 @@ export function createModelService(o: ModelServiceOptions): ModelService {
       reason: e.reason,
       replica: e.replica,
       diagnosis: e.diagnosis,
+      contextLength: e.contextLength,
     }),
   )
   o.docker?.onStatus((docker) => emit({ type: 'docker', docker }))

@@ -119,7 +119,7 @@ function forMember(e: AdminEvent): MemberEvent | null {
     case 'model_updated':
       return { type: 'model_updated', model: stateView(e.model) }
     case 'model_state':
-      return { type: 'model_state', id: e.id, name: e.name, state: e.state }
+      return { type: 'model_state', id: e.id, name: e.name, state: e.state, contextLength: e.contextLength }
     case 'model_removed':
     case 'docker':
     case 'schedule':

@@ -67,6 +67,17 @@ describe('models slice', () => {
     expect((s.models.q as ModelView).status.diagnosis).toBeNull()
   })
 
+  it('takes the context length a state delta carries (it is learned after running), and keeps it when one has none', () => {
+    let s: State = { ...initialState(), models: { q: modelView('q', { state: 'running' }) } }
+    const running = { type: 'model_state', id: 'q', name: 'q', state: 'running', reason: 'requested' } as const
+    s = apply(s, { ...running, contextLength: 8192 })
+    expect((s.models.q as ModelView).status.contextLength).toBe(8192)
+    s = apply(s, running)
+    expect((s.models.q as ModelView).status.contextLength).toBe(8192)
+    s = apply(s, { ...running, state: 'stopped', contextLength: null })
+    expect((s.models.q as ModelView).status.contextLength).toBeNull()
+  })
+
   it('updates and removals change one model; a delta for an unknown model changes nothing', () => {
     let s: State = { ...initialState(), models: { a: modelView('a'), b: modelView('b') } }
     s = apply(s, { type: 'model_updated', model: modelView('a', {}, { pinned: true }) })

@@ -164,15 +164,18 @@ function withState(model: AnyModelView, event: StateEvent, now: number): AnyMode
     else replicas[at] = event.replica
     replicas.sort((a, b) => a.index - b.index)
   }
+  // Engines say their context after `running`: it comes as an event of the same state (absent from an older gateway).
+  const contextLength = event.contextLength === undefined ? model.status.contextLength : event.contextLength
   if (!('diagnosis' in model.status)) {
     // A member's view: names and states only.
-    return { ...model, status: { ...model.status, state: event.state, replicas } } as AnyModelView
+    return { ...model, status: { ...model.status, state: event.state, replicas, contextLength } } as AnyModelView
   }
   const loading = event.state === 'starting' || event.state === 'loading'
   const status = {
     ...model.status,
     state: event.state,
     replicas: replicas as typeof model.status.replicas,
+    contextLength,
     // A failure's diagnosis stays until a start succeeds, so a stopped model still says why it failed.
     diagnosis:
       event.state === 'failed'
