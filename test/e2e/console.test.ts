@@ -52,6 +52,8 @@ describe.skipIf(missing !== null)(`console in Chromium${missing ? ` — skipped:
     await page.getByTestId('user').waitFor()
     expect(await page.getByTestId('user').textContent()).toContain('admin')
     expect(page.url()).not.toContain('code=')
+    // The screen itself, not the shell around a route still loading: an admin with no models lands on First run.
+    await page.getByRole('heading', { name: 'Welcome to Cortex' }).waitFor()
     await screenshot(page, 'first-screen-admin')
     expect(await axeViolations(page)).toEqual([])
 
