@@ -6,7 +6,7 @@ import { useAction } from '../../components/useAction.js'
 import { useStore } from '../../store/index.js'
 import { loadKeys } from '../../store/loaders.js'
 import { formatCount } from '../../units.js'
-import { Listing } from './Listing.js'
+import { GridTable, Listing } from './Listing.js'
 
 function limits(k: ApiKeyView): string[] {
   const parts = [
@@ -94,25 +94,11 @@ export function KeyList() {
       empty={<Empty title="No keys yet — create one to point your tools at /v1" />}
     >
       {(list) => (
-        <div className="table-scroll">
-          <table className="grid" data-testid="keys-table">
-            <thead>
-              <tr>
-                <th scope="col">Key, state, owner</th>
-                <th scope="col">Models, uses, addresses</th>
-                <th scope="col">Limits</th>
-                <th scope="col">
-                  <span className="visually-hidden">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {list.map((k) => (
-                <KeyRow key={k.id} k={k} />
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <GridTable testId="keys-table" columns={['Key, state, owner', 'Models, uses, addresses', 'Limits']} actions>
+          {list.map((k) => (
+            <KeyRow key={k.id} k={k} />
+          ))}
+        </GridTable>
       )}
     </Listing>
   )

@@ -25,3 +25,38 @@ export function Listing<T>({
   }
   return items.length === 0 ? empty : children(items)
 }
+
+/** A listing's scrolling grid table: one header row of `columns` (a column of actions gets a hidden heading), then `children` as its rows. */
+export function GridTable({
+  testId,
+  columns,
+  actions = false,
+  children,
+}: {
+  testId: string
+  columns: string[]
+  actions?: boolean
+  children: ReactNode
+}) {
+  return (
+    <div className="table-scroll">
+      <table className="grid" data-testid={testId}>
+        <thead>
+          <tr>
+            {columns.map((c) => (
+              <th key={c} scope="col">
+                {c}
+              </th>
+            ))}
+            {actions && (
+              <th scope="col">
+                <span className="visually-hidden">Actions</span>
+              </th>
+            )}
+          </tr>
+        </thead>
+        <tbody>{children}</tbody>
+      </table>
+    </div>
+  )
+}

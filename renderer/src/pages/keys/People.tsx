@@ -6,7 +6,7 @@ import { useAction } from '../../components/useAction.js'
 import { useStore } from '../../store/index.js'
 import { loadOrgs, loadUsers } from '../../store/loaders.js'
 import { dataOf } from '../../store/remote.js'
-import { Listing } from './Listing.js'
+import { GridTable, Listing } from './Listing.js'
 import { Sessions } from './Sessions.js'
 
 const MIN_PASSWORD = 12
@@ -115,28 +115,16 @@ function Users() {
         }
       >
         {(list) => (
-          <div className="table-scroll">
-            <table className="grid" data-testid="users">
-              <thead>
-                <tr>
-                  <th scope="col">Name</th>
-                  <th scope="col">Organization</th>
-                  <th scope="col">Role</th>
-                  <th scope="col">Added</th>
-                </tr>
-              </thead>
-              <tbody>
-                {list.map((u) => (
-                  <tr key={u.id}>
-                    <td>{u.name}</td>
-                    <td>{u.org}</td>
-                    <td>{u.role}</td>
-                    <td className="nums">{day(u.createdAt)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <GridTable testId="users" columns={['Name', 'Organization', 'Role', 'Added']}>
+            {list.map((u) => (
+              <tr key={u.id}>
+                <td>{u.name}</td>
+                <td>{u.org}</td>
+                <td>{u.role}</td>
+                <td className="nums">{day(u.createdAt)}</td>
+              </tr>
+            ))}
+          </GridTable>
         )}
       </Listing>
       <form onSubmit={add} noValidate aria-labelledby="new-user-title">

@@ -5,7 +5,7 @@ import { useNow } from '../../components/useNow.js'
 import { useStore } from '../../store/index.js'
 import { loadSessions } from '../../store/loaders.js'
 import { formatAgo } from '../../units.js'
-import { Listing } from './Listing.js'
+import { GridTable, Listing } from './Listing.js'
 
 /** Who is signed in to the console, from where; signing one out ends that browser's session at once. */
 export function Sessions() {
@@ -24,58 +24,44 @@ export function Sessions() {
         empty={<Empty title="No one is signed in with a session">The admin token and API keys sign no session.</Empty>}
       >
         {(list) => (
-          <div className="table-scroll">
-            <table className="grid" data-testid="sessions">
-              <thead>
-                <tr>
-                  <th scope="col">User</th>
-                  <th scope="col">From</th>
-                  <th scope="col">When</th>
-                  <th scope="col">
-                    <span className="visually-hidden">Actions</span>
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {list.map((s) => (
-                  <tr key={s.id} data-testid={`session-${s.user.name}${s.current ? '-current' : ''}`}>
-                    <td>
-                      {s.user.name} <span className="muted small">{s.user.role}</span>
-                      {s.current && <span className="tag">this browser</span>}
-                    </td>
-                    <td className="small">
-                      {s.address ?? 'unknown address'}
-                      <div className="muted user-agent" title={s.userAgent ?? undefined}>
-                        {s.userAgent ?? 'no user agent'}
-                      </div>
-                    </td>
-                    <td className="small nums when">
-                      <div>signed in {ago(s.createdAt)}</div>
-                      <div className="muted">seen {ago(s.lastSeenAt)}</div>
-                    </td>
-                    <td className="actions">
-                      {!s.current && (
-                        <button
-                          type="button"
-                          disabled={busy !== null}
-                          onClick={() =>
-                            void run(s.id, async () => {
-                              await api.revokeSession(s.id)
-                              await loadSessions()
-                            })
-                          }
-                          aria-label={`Sign out ${s.user.name} (${s.address ?? 'unknown address'})`}
-                          data-testid="session-revoke"
-                        >
-                          Sign out
-                        </button>
-                      )}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <GridTable testId="sessions" columns={['User', 'From', 'When']} actions>
+            {list.map((s) => (
+              <tr key={s.id} data-testid={`session-${s.user.name}${s.current ? '-current' : ''}`}>
+                <td>
+                  {s.user.name} <span className="muted small">{s.user.role}</span>
+                  {s.current && <span className="tag">this browser</span>}
+                </td>
+                <td className="small">
+                  {s.address ?? 'unknown address'}
+                  <div className="muted user-agent" title={s.userAgent ?? undefined}>
+                    {s.userAgent ?? 'no user agent'}
+                  </div>
+                </td>
+                <td className="small nums when">
+                  <div>signed in {ago(s.createdAt)}</div>
+                  <div className="muted">seen {ago(s.lastSeenAt)}</div>
+                </td>
+                <td className="actions">
+                  {!s.current && (
+                    <button
+                      type="button"
+                      disabled={busy !== null}
+                      onClick={() =>
+                        void run(s.id, async () => {
+                          await api.revokeSession(s.id)
+                          await loadSessions()
+                        })
+                      }
+                      aria-label={`Sign out ${s.user.name} (${s.address ?? 'unknown address'})`}
+                      data-testid="session-revoke"
+                    >
+                      Sign out
+                    </button>
+                  )}
+                </td>
+              </tr>
+            ))}
+          </GridTable>
         )}
       </Listing>
       {error && (
