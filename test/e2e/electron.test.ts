@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import type { TrayAction, TrayItem } from '../../electron/main/tray-menu.js'
 import type { DesktopBridge } from '../../gateway/contract/ipc.js'
 import { NATIVE_MODULE, moduleAbis } from '../../scripts/stage-app.js'
+import { tinyModelConfig } from '../support/tiny-config.js'
 
 /**
  * The desktop app itself, on Playwright's `_electron` (issue 13): it runs the staging copy in build/app, whose
@@ -46,10 +47,7 @@ describe.skipIf(why !== null)(`desktop app${why ? ` — skipped: ${why}` : ''}`,
     const model = path.join(home, 'tiny.gguf')
     copyFileSync(inject('tinyModel'), model)
     const config = path.join(home, 'cortex.yaml')
-    writeFileSync(
-      config,
-      `engines:\n  llamaServer: ${JSON.stringify(inject('llamaServer'))}\nmodels:\n  - name: tiny\n    engine: llamacpp\n    runtime: process\n    source: ${JSON.stringify(model)}\n    args: ["-c", "256"]\n`,
-    )
+    writeFileSync(config, tinyModelConfig(inject('llamaServer'), model, 'tiny', 256))
     app = await _electron.launch({
       executablePath: electronBinary!,
       args: [staged, `--user-data-dir=${path.join(home, 'user-data')}`],

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { ConnectCancelled, connect, freePort, gatewayDeps, type PortDialog } from '../../electron/main/connect.js'
 import { loadConfig } from '../../gateway/index.js'
 import { startCortex, type CortexProcess } from '../support/cortex-process.js'
+import { tinyModelConfig } from '../support/tiny-config.js'
 
 /** Issue 13's embed-or-attach decision on real parts: a `cortex serve` started here, and the core started in-process. */
 
@@ -21,10 +22,7 @@ function dialog(answers: Array<number | null>): PortDialog & { asked: Array<[num
 }
 
 beforeAll(() => {
-  writeFileSync(
-    configFile,
-    `engines:\n  llamaServer: ${JSON.stringify(inject('llamaServer'))}\nmodels:\n  - name: tiny\n    engine: llamacpp\n    runtime: process\n    source: ${JSON.stringify(inject('tinyModel'))}\n    args: ["-c", "256"]\n`,
-  )
+  writeFileSync(configFile, tinyModelConfig(inject('llamaServer'), inject('tinyModel'), 'tiny', 256))
 })
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 

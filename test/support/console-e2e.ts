@@ -108,14 +108,4 @@ export async function startConsoleWorld(name: string, o: ConsoleWorldOptions = {
 export const unexpected = (errors: string[]): string[] =>
   errors.filter((e) => !/Failed to load resource: .* status of 401/.test(e))
 
-/** A config with the tiny model on the real llama-server, as `cortex.yaml` text. */
-export const tinyModelConfig = (llamaServer: string, tinyModel: string, name = 'tiny') => `
-engines:
-  llamaServer: ${JSON.stringify(llamaServer)}
-models:
-  - name: ${name}
-    engine: llamacpp
-    runtime: process
-    source: ${JSON.stringify(tinyModel)}
-    args: ["-c", "1024"]
-`
+export { tinyModelConfig } from './tiny-config.js'
