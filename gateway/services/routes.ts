@@ -36,12 +36,13 @@ type Draft = Omit<RouteDefinition, 'origin'>
 
 export function createRouteService(o: RouteServiceOptions): RouteService {
   const fromConfig: RouteView[] = o.fromConfig.map((r) => ({ ...r, id: configId(r.name) }))
-  let routes: RouteView[] = [...fromConfig, ...o.repo.list()]
-  let table = routeTable(routes)
+  let routes: RouteView[]
+  let table: ReturnType<typeof routeTable>
   const changed = () => {
     routes = [...fromConfig, ...o.repo.list()]
     table = routeTable(routes)
   }
+  changed()
 
   const find = (id: string): RouteView => {
     const r = routes.find((x) => x.id === id)
